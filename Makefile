@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 	$(BIN)/parity demo --out parity-demo
 
 test: $(VENV)/.installed-test
+	@scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-bench

@@ -87,6 +87,8 @@ class TwoSampleTestResult(ResultMixin):
     ``statistic`` is the smallest per-statistic p-value (the min-p statistic), ``pvalue`` its
     Westfall–Young single-step adjusted value, ``min_attainable_pvalue`` the smallest family
     p-value these splits could give (too little data when it exceeds the level you test at).
+    ``details`` holds what a particular design adds (e.g. per-observation contributions of a
+    conditional test, the feature count of a random-feature MMD).
     """
 
     results: dict[str, TwoSampleResult]
@@ -104,6 +106,7 @@ class TwoSampleTestResult(ResultMixin):
     method: str
     warnings: tuple[str, ...] = field(default=())
     alternative: str = "greater"
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- statistic plans
