@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-LABELS = {"mmd": "MMD²", "energy": "energy distance", "kl": "binned KL"}
+from parity.stats.permutation import STATISTIC_LABELS as LABELS
 
 
 def _num(value: Any, digits: int = 4) -> str:
