@@ -248,6 +248,7 @@ def test_compare_bundle_verify_and_show(tmp_path, samples, keys):
     assert set(entries) == {
         "verdict.json",
         "summary.md",
+        "report.html",
         "arguments.json",
         "inputs.json",
         "environment.json",

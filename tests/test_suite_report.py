@@ -231,6 +231,7 @@ def test_cli_pass_writes_the_reports(tmp_path):
     assert "suite toy: PASS" in res.stderr
     assert {p.name for p in (tmp_path / "out").iterdir()} == JSON_REPORTS | {
         "equivalence_report.md",
+        "report.html",
         "evidence_bundle.zip",
     }
     quiet = invoke(path, "--out", tmp_path / "out2", "--quiet")

@@ -35,6 +35,12 @@ def write_reports(verdict, out_dir: Path | None, json_path: str | None, markdown
 
 def compare_files(reference, candidate, ref_episodes=None, cand_episodes=None, **options):
     """Load the files named by the specs, run :func:`parity.compare`, record paths and hashes."""
+    return load_and_compare(reference, candidate, ref_episodes, cand_episodes, **options)[0]
+
+
+def load_and_compare(reference, candidate, ref_episodes=None, cand_episodes=None, **options):
+    """:func:`compare_files`, returning ``(verdict, data)``: the loaded arrays by role too (for
+    the HTML report's marginals, which the JSON record does not hold)."""
     from parity.errors import ParityInputError
     from parity.io import load_episodes, load_samples
     from parity.verdict import compare
@@ -53,16 +59,25 @@ def compare_files(reference, candidate, ref_episodes=None, cand_episodes=None, *
     inputs = {key: provenance(spec) for key, spec in specs.items()}
     with warnings.catch_warnings():  # recorded in the verdict and printed with its summary
         warnings.simplefilter("ignore", ParityWarning)
-        return compare(**data, inputs=inputs, **options)
+        return compare(**data, inputs=inputs, **options), data
+
+
+def report_html(verdict, data: dict | None = None) -> str:
+    """The comparison's HTML page, from its JSON record and (for the marginals) the arrays."""
+    from parity.report.html_compare import comparison_html
+
+    data = data or {}
+    return comparison_html(verdict.to_dict(), data.get("reference"), data.get("candidate"))
 
 
 def write_bundle(
-    verdict, path, specs: dict, options: dict, *, include_data=False, signing_key=None
+    verdict, path, specs: dict, options: dict, *, include_data=False, signing_key=None, html=None
 ) -> str:
     """Write the comparison's evidence bundle to ``path``; return the zip's sha256.
 
     ``arguments.json`` holds the input specs (None ones left out) and the options of
-    :func:`parity.compare`; where the reports were written is not part of it.
+    :func:`parity.compare`; where the reports were written is not part of it. ``html`` is the
+    page for ``report.html`` (by default rendered from the record alone).
     """
     from parity.report.bundle import build_bundle, comparison_entries
 
@@ -71,7 +86,7 @@ def write_bundle(
         "inputs": {k: v for k, v in specs.items() if v is not None},
         "options": {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(options.items())},
     }
-    entries = comparison_entries(verdict, arguments, include_data=include_data)
+    entries = comparison_entries(verdict, arguments, include_data=include_data, html=html)
     return build_bundle(path, entries, signing_key=signing_key)
 
 
@@ -160,6 +175,12 @@ def print_verdict(verdict, title: str) -> None:
 @click.option("--json", "json_path", help="Also write the JSON verdict here ('-' = stdout).")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary here ('-').")
 @click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML report here (figures inline; no network needed).",
+)
+@click.option(
     "--bundle",
     "bundle_path",
     type=click.Path(dir_okay=False),
@@ -189,6 +210,7 @@ def compare_command(
     out_dir: str,
     json_path: str | None,
     markdown_path: str | None,
+    html_path: str | None,
     bundle_path: str | None,
     include_data: bool,
     sign_key: str | None,
@@ -200,8 +222,15 @@ def compare_command(
     """
     if (ref_episodes is None) != (cand_episodes is None):
         raise click.UsageError("--ref-episodes and --cand-episodes go together; got only one")
-    if json_path == "-" and markdown_path == "-":
-        raise click.UsageError("--json - and --markdown - would both write to stdout; pick one")
+    to_stdout = [
+        o
+        for o, v in (("--json", json_path), ("--markdown", markdown_path), ("--html", html_path))
+        if v == "-"
+    ]
+    if len(to_stdout) > 1:
+        raise click.UsageError(
+            f"only one of --json, --markdown and --html may be '-' (stdout); got {to_stdout}"
+        )
     if bundle_path is None and (include_data or sign_key is not None):
         raise click.UsageError("--include-data and --sign need --bundle PATH")
     key = None
@@ -217,8 +246,11 @@ def compare_command(
         tolerance=tolerance,
         dt=dt,
     )
-    verdict = compare_files(reference, candidate, ref_episodes, cand_episodes, **options)
+    verdict, data = load_and_compare(reference, candidate, ref_episodes, cand_episodes, **options)
     write_reports(verdict, Path(out_dir), json_path, markdown_path)
+    html = report_html(verdict, data) if html_path or bundle_path else None
+    if html_path:
+        write_text(html_path, html)
     if not quiet:
         print_verdict(verdict, f"{reference} vs {candidate}")
     if bundle_path is not None:
@@ -234,6 +266,7 @@ def compare_command(
             options=options,
             include_data=include_data,
             signing_key=key,
+            html=html,
         )
         if not quiet:
             click.echo(f"bundle: {bundle_path} (sha256 {digest})", err=True)

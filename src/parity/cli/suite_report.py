@@ -127,7 +127,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     default="reports",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder for the JSON reports and equivalence_report.md.",
+    help="Folder for the JSON reports, equivalence_report.md and report.html.",
 )
 @click.option(
     "--store",
@@ -176,6 +176,7 @@ def report_command(
     passes, 1 when it fails, 3 when the only failures are tests that could never succeed with
     this many seeds, 2 on bad input.
     """
+    from parity.report.html_suite import write_suite_html
     from parity.report.suite import write_suite_reports
 
     key = None
@@ -186,6 +187,7 @@ def report_command(
     loaded, verdict, store, stale = judge_suite(manifest, store_path, seed=seed)
     out = Path(out_dir)
     written = write_suite_reports(verdict, out)
+    written.append(write_suite_html(verdict.to_dict(), out, tasks=loaded.tasks, seeds=loaded.seeds))
     if bundle or include_data or key is not None:
         write_suite_bundle(manifest, loaded, store, written, include_data=include_data, key=key)
     if not quiet:

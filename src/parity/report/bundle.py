@@ -458,6 +458,7 @@ def comparison_entries(
     *,
     include_data: bool = False,
     cwd: str | os.PathLike[str] | None = None,
+    html: str | None = None,
 ) -> dict[str, bytes]:
     """The entries of a comparison's bundle.
 
@@ -471,19 +472,27 @@ def comparison_entries(
         Also put each input file under ``data/<role>/<file name>``.
     cwd : path, optional
         Folder whose git commit goes into ``environment.json``.
+    html : str, optional
+        The HTML report (``report.html``); by default rendered from the record alone, without
+        the marginals that need the input arrays.
 
     Returns
     -------
     dict of str to bytes
-        ``verdict.json``, ``summary.md``, ``arguments.json``, ``inputs.json``,
+        ``verdict.json``, ``summary.md``, ``report.html``, ``arguments.json``, ``inputs.json``,
         ``environment.json`` (and ``data/…``).
     """
     from parity.io import parse_spec
     from parity.report.markdown import verdict_markdown
 
+    if html is None:
+        from parity.report.html_compare import comparison_html
+
+        html = comparison_html(verdict.to_dict())
     entries = {
         "verdict.json": (verdict.to_json() + "\n").encode("utf-8"),
         "summary.md": verdict_markdown(verdict.to_dict()).encode("utf-8"),
+        "report.html": html.encode("utf-8"),
         "arguments.json": json_bytes(arguments),
         "environment.json": json_bytes(environment_record(cwd)),
     }
@@ -550,6 +559,18 @@ def suite_entries(
     return entries
 
 
+def _comparisons_record(entries: dict[str, bytes]) -> dict[str, Any]:
+    """Several comparisons, one per folder: the worst verdict, and one reason line each."""
+    verdicts = {
+        name.split("/")[0]: json.loads(data).get("verdict")
+        for name, data in sorted(entries.items())
+        if re.fullmatch(r"[^/]+/verdict\.json", name)
+    }
+    order = ("pass", "inconclusive", "fail")
+    worst = max(verdicts.values(), key=lambda v: order.index(v) if v in order else len(order))
+    return {"verdict": worst, "reasons": [f"{k}: {v}" for k, v in verdicts.items()]}
+
+
 def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
     """What ``parity bundle show`` prints: kind, verdict, reasons, files and integrity.
 
@@ -566,6 +587,8 @@ def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         elif "equivalence_report.json" in entries:
             kind = "suite"
             record = json.loads(entries["equivalence_report.json"]).get("final", {})
+        elif any(re.fullmatch(r"[^/]+/verdict\.json", name) for name in entries):
+            kind, record = "comparisons", _comparisons_record(entries)  # e.g. parity demo's
     except (ValueError, AttributeError):
         kind, record = "unknown", {}
     try:

@@ -26,8 +26,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 SVG_HASH_SALT = "parity"
+#: Settings while a figure is written: a fixed hash salt, text as text, and DejaVu Sans (the
+#: font matplotlib measures with, shipped with it) named alone rather than a fallback list.
+_SVG_RC = {
+    "svg.hashsalt": SVG_HASH_SALT,
+    "svg.fonttype": "none",
+    "font.sans-serif": ["DejaVu Sans"],
+}
+_DECIMALS = re.compile(r"(\d\.\d\d)\d+")
 VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}
 PALETTE = {"reference": "#0969da", "candidate": "#e16f24", "observed": "#cf222e"}
+#: Backgrounds of table cells marked ``class="good"``, ``"warn"`` or ``"bad"`` (status grids).
+CELL_COLOURS = {"good": "#dafbe1", "warn": "#fff8c5", "bad": "#ffebe9"}
 
 _CSS = """
 :root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg: #ffffff; }
@@ -43,7 +53,7 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { border: 1px solid var(--line); padding: .25rem .55rem; text-align: left;
          vertical-align: top; }
 th { background: #f6f8fa; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .85em;
               word-break: break-all; }
 .badge { display: inline-block; padding: .15rem .6rem; border-radius: 999px; color: #fff;
@@ -55,6 +65,16 @@ figure.plot { margin: .5rem 0 1.2rem; break-inside: avoid; }
 figure.plot svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: .85rem; }
 ul.reasons { margin: .3rem 0; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(290px, 1fr));
+        gap: 0 1.2rem; }
+td.good, td.warn, td.bad { text-align: center; white-space: nowrap; min-width: 2em; }
+td.good { background: #dafbe1; color: #1a7f37; }
+td.warn { background: #fff8c5; color: #7d4e00; }
+td.bad { background: #ffebe9; color: #cf222e; }
+.scroll { overflow-x: auto; }
+.legend .key { margin-right: 1.2rem; white-space: nowrap; }
+.legend .swatch { display: inline-block; width: .9em; height: .9em; margin-right: .35em;
+                  vertical-align: -0.1em; border-radius: 2px; }
 @media print { body { max-width: none; padding: 0; font-size: 11pt; }
                h2 { break-after: avoid; } table, figure.plot { break-inside: avoid; } }
 """
@@ -83,7 +103,7 @@ def svg(fig) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT, "svg.fonttype": "none"}):
+    with matplotlib.rc_context(_SVG_RC):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     text = text[text.index("<svg") :]
@@ -91,7 +111,22 @@ def svg(fig) -> str:
     text = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m[1]}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m[1]})", text)
     text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m[1]}"', text)
-    return text.strip()
+    return _compact(text).strip()
+
+
+def _compact(text: str) -> str:
+    """A smaller SVG with the same look: no metadata block, no ids on groups, no null rotations,
+    no whitespace between tags, and coordinates cut to 2 decimals (1/100 pt)."""
+
+    def coordinates(m: re.Match[str]) -> str:
+        value = _DECIMALS.sub(r"\1", re.sub(r"\s+", " ", m[2]).strip())
+        return f'{m[1]}="{value}"'
+
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r'<g id="[^"]*">', "<g>", text)  # only clip paths and defs are referenced
+    text = re.sub(r' transform="rotate\(-?0 [^"]*\)"', "", text)
+    text = re.sub(r'\b(d|points|x|y|width|height)="([^"]*)"', coordinates, text)
+    return re.sub(r">\s+<", "><", text)
 
 
 def figure(fig, caption: str = "") -> str:
@@ -100,10 +135,11 @@ def figure(fig, caption: str = "") -> str:
     return f'<figure class="plot">{svg(fig)}{cap}</figure>'
 
 
-def badge(verdict: str) -> str:
-    """A coloured pill with the verdict word."""
+def badge(verdict: str, label: str | None = None) -> str:
+    """A coloured pill in the verdict's colour, reading ``label`` (by default the verdict)."""
     colour = VERDICT_COLOURS.get(verdict, "#59636e")
-    return f'<span class="badge" style="background:{colour}">{escape(verdict)}</span>'
+    text = verdict if label is None else label
+    return f'<span class="badge" style="background:{colour}">{escape(text)}</span>'
 
 
 def verdict_banner(verdict: str, headline: str, reasons: Iterable[str] = ()) -> str:
@@ -149,7 +185,117 @@ def section(heading: str, *parts: str, level: int = 2) -> str:
 
 def paragraph(text: str, muted: bool = False) -> str:
     """An escaped paragraph."""
-    return f'<p{" class=muted" if muted else ""}>{escape(text)}</p>'
+    return f"<p{' class=muted' if muted else ''}>{escape(text)}</p>"
+
+
+def grid(*parts: str, min_width: int = 290) -> str:
+    """Parts (usually figures) side by side, each at least ``min_width`` CSS pixels wide,
+    wrapping to the width of the page."""
+    style = (
+        ""
+        if min_width == 290
+        else f' style="grid-template-columns: repeat(auto-fill, minmax({int(min_width)}px, 1fr))"'
+    )
+    return f'<div class="grid"{style}>{"".join(parts)}</div>'
+
+
+def legend(items: dict[str, str]) -> str:
+    """A one-line key of colours, label → CSS colour, for figures drawn without a legend."""
+    keys = "".join(
+        f'<span class="key"><span class="swatch" style="background:{colour}"></span>'
+        f"{escape(label)}</span>"
+        for label, colour in items.items()
+    )
+    return f'<p class="legend">{keys}</p>'
+
+
+def bullets(items: Iterable[Any]) -> str:
+    """An escaped bullet list (empty string for no items)."""
+    body = "".join(f"<li>{escape(item)}</li>" for item in items)
+    return f"<ul>{body}</ul>" if body else ""
+
+
+def flatten(data: Any, prefix: str = "", max_items: int = 8) -> list[tuple[str, str]]:
+    """``(key, text)`` rows for any JSON-like value: nested keys joined with dots, long lists
+    summarized (count, min, median, max for numbers), numbers through :func:`fmt`.
+
+    Examples
+    --------
+    >>> flatten({"a": {"b": 1.23456, "c": [1, 2]}, "d": list(range(100))})
+    [('a.b', '1.235'), ('a.c', '[1, 2]'), ('d', '100 values: min 0, median 49.5, max 99')]
+    """
+    if isinstance(data, dict):
+        if not data:
+            return [(prefix, "{}")] if prefix else []
+        rows: list[tuple[str, str]] = []
+        for key, value in data.items():
+            rows += flatten(value, f"{prefix}.{key}" if prefix else str(key), max_items)
+        return rows
+    if isinstance(data, list | tuple):
+        numbers = [v for v in data if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(data) <= max_items and len(numbers) == len(data):
+            return [(prefix, "[" + ", ".join(fmt(v) for v in data) + "]")]
+        if len(numbers) == len(data):
+            ordered = sorted(float(v) for v in numbers)
+            mid = len(ordered) // 2
+            median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+            summary = f"min {fmt(ordered[0])}, median {fmt(median)}, max {fmt(ordered[-1])}"
+            return [(prefix, f"{len(data)} values: {summary}")]
+        if all(isinstance(v, str) for v in data):
+            shown = ", ".join(data[:max_items])
+            more = f" … and {len(data) - max_items} more" if len(data) > max_items else ""
+            return [(prefix, shown + more)]
+        rows = []
+        for i, value in enumerate(data[:max_items]):
+            rows += flatten(value, f"{prefix}[{i}]", max_items)
+        if len(data) > max_items:
+            rows.append((f"{prefix}[…]", f"{len(data) - max_items} more items"))
+        return rows
+    return [(prefix, fmt(data))]
+
+
+def key_values(data: Any, max_rows: int = 200, headers: Sequence[str] = ("field", "value")):
+    """A two-column table of :func:`flatten`'s rows, for content of any shape; at most
+    ``max_rows`` rows, then a row saying how many were left out."""
+    rows = flatten(data)
+    if len(rows) > max_rows:
+        rows = [*rows[:max_rows], ("…", f"{len(rows) - max_rows} more rows")]
+    return table(headers, rows)
+
+
+#: Matplotlib settings of the report figures (small type, light axes); see :func:`plot_style`.
+PLOT_RC = {
+    "font.size": 8.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#59636e",
+    "axes.titlelocation": "left",
+    "xtick.color": "#59636e",
+    "ytick.color": "#59636e",
+    "legend.frameon": False,
+    "svg.hashsalt": SVG_HASH_SALT,
+}
+
+
+def plot_style():
+    """A context in which figures are created and drawn with :data:`PLOT_RC`.
+
+    Examples
+    --------
+    >>> with plot_style():
+    ...     fig = new_figure(2, 1)
+    ...     _ = fig.add_subplot().set_title("t")
+    >>> "<svg" in svg(fig)
+    True
+    """
+    import matplotlib
+
+    return matplotlib.rc_context(PLOT_RC)
 
 
 def page(title: str, *parts: str) -> str:
@@ -175,16 +321,24 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 __all__ = [
+    "CELL_COLOURS",
     "PALETTE",
+    "PLOT_RC",
     "VERDICT_COLOURS",
     "Raw",
     "badge",
+    "bullets",
     "escape",
     "figure",
+    "flatten",
     "fmt",
+    "grid",
+    "key_values",
+    "legend",
     "new_figure",
     "page",
     "paragraph",
+    "plot_style",
     "section",
     "svg",
     "table",

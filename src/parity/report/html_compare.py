@@ -1,0 +1,600 @@
+"""The HTML report of a comparison, rendered from its JSON record (``ParityVerdict.to_dict()``).
+
+The page holds the verdict with its reasons; per statistic, the permutation null distribution
+with the observed value and the p-value; per action dimension, the reference and candidate
+marginals (only when the arrays are given: the record does not hold the samples); the embodied
+ratios with their intervals against the tolerance band; the inputs with their hashes; the
+settings, seed and warnings. Fields the page does not know (``sensitivity``,
+``two_sample.details``, new top-level keys) are shown as key/value tables.
+
+Examples
+--------
+>>> import numpy as np, parity
+>>> rng = np.random.default_rng(0)
+>>> ref, cand = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
+>>> record = parity.compare(ref, cand, n_permutations=99).to_dict()
+>>> text = comparison_html(record, ref, cand)
+>>> text.startswith("<!DOCTYPE html>") and "Null distributions" in text
+True
+>>> text == comparison_html(record, ref, cand)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from parity.errors import ParityInputError
+from parity.report.html import (
+    PALETTE,
+    VERDICT_COLOURS,
+    Raw,
+    badge,
+    bullets,
+    escape,
+    figure,
+    flatten,
+    fmt,
+    grid,
+    key_values,
+    legend,
+    new_figure,
+    page,
+    paragraph,
+    plot_style,
+    section,
+    table,
+    verdict_banner,
+)
+
+__all__ = ["MAX_MARGINALS", "comparison_html", "comparison_parts", "comparisons_html"]
+
+#: Action dimensions drawn as marginal histograms; the others are listed in the table only.
+MAX_MARGINALS = 12
+#: Bars of a null-distribution or marginal histogram.
+BINS = 30
+_BOX = {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85}
+#: Embodied status → the verdict whose colour it takes.
+STATUS_COLOURS = {"ok": "pass", "regressed": "fail", "inconclusive": "inconclusive"}
+HEADLINES = {
+    "pass": "the candidate acts like the reference: no test detects a difference",
+    "fail": "the candidate acts differently from the reference",
+    "inconclusive": "the data cannot decide whether the candidate acts like the reference",
+}
+_KNOWN_KEYS = {
+    "verdict",
+    "alpha",
+    "family_pvalue",
+    "two_sample",
+    "embodied",
+    "reasons",
+    "inputs",
+    "settings",
+    "seed",
+    "version",
+    "warnings",
+    "sensitivity",
+}
+_TEST_KEYS = {
+    "results",
+    "statistic",
+    "pvalue",
+    "n_resamples",
+    "exact",
+    "min_attainable_pvalue",
+    "n_x",
+    "n_y",
+    "dim",
+    "precision",
+    "tie_rtol",
+    "standardized",
+    "method",
+    "warnings",
+    "alternative",
+    "details",
+}
+
+
+def _num(value: Any) -> float:
+    """A record number as a float (``"nan"``, ``"inf"``, ``"-inf"`` strings included)."""
+    return float(value) if value is not None else math.nan
+
+
+def _label(name: str) -> str:
+    from parity.stats.permutation import STATISTIC_LABELS
+
+    return STATISTIC_LABELS.get(name, name)
+
+
+def _samples(name: str, values: Any, dim: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise ParityInputError(
+            f"`{name}` must be an (n × {dim}) array, as the record's dimension d = {dim}; "
+            f"got shape {arr.shape}"
+        )
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
+
+def null_figure(name: str, result: Mapping[str, Any], alpha: float):
+    """Histogram of one statistic's null distribution with the observed value marked.
+
+    An observed value far outside the null (more than half the null's range beyond it) is
+    shown as an arrow at the edge, so that the null's shape stays readable.
+    """
+    null = np.array([_num(v) for v in result["null_distribution"]], dtype=np.float64)
+    null = null[np.isfinite(null)]
+    observed = _num(result["statistic"])
+    pvalue = _num(result["pvalue"])
+    low, high = float(null.min()), float(null.max())
+    span = (high - low) or abs(high) or 1.0
+    side = 1 if observed > high + span / 2 else (-1 if observed < low - span / 2 else 0)
+    red = PALETTE["observed"]
+    with plot_style():
+        fig = new_figure(3.1, 1.9)
+        ax = fig.add_subplot()
+        counts, edges = np.histogram(null, bins=BINS)
+        ax.stairs(counts, edges, fill=True, color=PALETTE["reference"], alpha=0.4, lw=0)
+        ax.stairs(counts, edges, color=PALETTE["reference"], lw=0.8)
+        if side == 0:
+            ax.axvline(observed, color=red, lw=1.6)
+            left = observed < (min(low, observed) + max(high, observed)) / 2
+            ax.annotate(
+                f"observed {fmt(observed, 3)}",
+                (observed, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3 if left else -3, -2),
+                textcoords="offset points",
+                ha="left" if left else "right",
+                va="top",
+                color=red,
+                bbox=_BOX,
+            )
+        else:
+            tip, tail = (0.995, 0.8) if side > 0 else (0.005, 0.2)
+            ax.annotate(
+                f"observed {fmt(observed, 3)}\n(off the scale)",
+                (tip, 0.45),
+                xycoords="axes fraction",
+                xytext=(tail, 0.45),
+                textcoords="axes fraction",
+                ha="right" if side > 0 else "left",
+                va="center",
+                color=red,
+                bbox=_BOX,
+                arrowprops={"arrowstyle": "-|>", "color": red, "lw": 1.6},
+            )
+        colour = VERDICT_COLOURS["fail" if pvalue < alpha else "pass"]
+        ax.set_title(_label(name), loc="left")
+        ax.set_title(f"p = {fmt(pvalue, 3)}", loc="right", color=colour, fontweight="bold")
+        ax.set_xlabel("statistic over permuted splits")
+        ax.set_ylabel("splits")
+        ax.margins(x=0.04)
+        ax.set_ylim(0, counts.max() * 1.15 if counts.size else 1)
+    return fig
+
+
+def marginal_figure(j: int, reference: np.ndarray, candidate: np.ndarray):
+    """Reference and candidate histograms (densities) of one action dimension."""
+    pooled = np.concatenate([reference, candidate])
+    low, high = float(pooled.min()), float(pooled.max())
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, BINS + 1)
+    with plot_style():
+        fig = new_figure(3.3, 1.9)
+        ax = fig.add_subplot()
+        for role, values in (("reference", reference), ("candidate", candidate)):
+            density, _ = np.histogram(values, bins=edges, density=True)
+            colour = PALETTE[role]
+            if role == "reference":
+                ax.stairs(density, edges, fill=True, color=colour, alpha=0.25, lw=0)
+            ax.stairs(density, edges, color=colour, lw=1.3)
+        ax.set_title(f"dimension {j}", loc="left")
+        ax.set_ylabel("density")
+        ax.set_ylim(bottom=0)
+    return fig
+
+
+def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
+    """Each embodied ratio (candidate / reference) with its CI against the tolerance band."""
+    names = list(embodied)
+    with plot_style():
+        fig = new_figure(6.4, 0.5 + 0.42 * len(names))
+        ax = fig.add_subplot()
+        for i, name in enumerate(names):
+            r = embodied[name]
+            y = len(names) - 1 - i
+            lo_band, hi_band = (_num(v) for v in r["band"])
+            ax.fill_betweenx(
+                [y - 0.38, y + 0.38], lo_band, hi_band, color=VERDICT_COLOURS["pass"], alpha=0.12
+            )
+            lo, hi = (_num(v) for v in r["confidence_interval"])
+            colour = VERDICT_COLOURS[STATUS_COLOURS.get(r["status"], "inconclusive")]
+            ax.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt")
+            ax.plot([_num(r["ratio"])], [y], "o", color=colour, ms=5)
+        ax.axvline(1.0, color="#59636e", lw=0.8, ls=":")
+        ax.set_yticks(range(len(names)), names[::-1])
+        ax.set_ylim(-0.6, len(names) - 0.4)
+        ax.set_xlabel("candidate / reference (shaded: tolerance band; bar: confidence interval)")
+        ax.margins(x=0.08)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+
+
+def _banner(record: Mapping[str, Any]) -> str:
+    test = record["two_sample"]
+    verdict = record["verdict"]
+    facts = (
+        f"family p = {fmt(_num(record['family_pvalue']), 3)} at α = {fmt(record['alpha'])}; "
+        f"n = {test['n_x']} reference vs {test['n_y']} candidate action samples, "
+        f"d = {test['dim']}; {test['n_resamples']} "
+        f"{'splits (exact)' if test.get('exact') else 'permutations'}; seed {record['seed']}"
+    )
+    paths = [
+        f"{role}: {record['inputs'][role]['path']}"
+        for role in ("reference", "candidate")
+        if "path" in record["inputs"].get(role, {})
+    ]
+    if paths:
+        facts = " · ".join(paths) + "; " + facts
+    return verdict_banner(verdict, HEADLINES.get(verdict, ""), record["reasons"]) + paragraph(
+        facts, muted=True
+    )
+
+
+def _tests_section(record: Mapping[str, Any], level: int) -> str:
+    test = record["two_sample"]
+    alpha = _num(record["alpha"])
+    rows, figures = [], []
+    for name, r in test["results"].items():
+        p = _num(r["pvalue"])
+        verdict = "fail" if p < alpha else "pass"
+        rows.append(
+            [
+                _label(name),
+                fmt(_num(r["statistic"])),
+                fmt(p, 3),
+                r.get("method", ""),
+                Raw(badge(verdict, "differs" if p < alpha else "no difference")),
+            ]
+        )
+        if r.get("null_distribution"):
+            figures.append(
+                figure(
+                    null_figure(name, r, alpha),
+                    f"{len(r['null_distribution'])} splits; observed {fmt(_num(r['statistic']))}",
+                )
+            )
+        else:
+            figures.append(paragraph(f"{_label(name)}: no null distribution recorded.", True))
+    intro = paragraph(
+        f"{test.get('method', '')}: family p-value {fmt(_num(test['pvalue']), 3)} at "
+        f"α = {fmt(record['alpha'])}. Each statistic's p-value is the share of permuted splits "
+        "at least as large as the observed value, (1 + #{null ≥ observed}) / (1 + B)."
+    )
+    summary = table(("statistic", "observed", "p-value", "method", "result"), rows, (1, 2))
+    nulls = section("Null distributions", grid(*figures), level=level + 1)
+    return section("Action distributions: two-sample tests", intro, summary, nulls, level=level)
+
+
+def _flat(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return flatten(dict(data))
+
+
+def _marginals_section(
+    record: Mapping[str, Any], reference: Any, candidate: Any, level: int
+) -> str:
+    title = "Action marginals: reference vs candidate"
+    if reference is None or candidate is None:
+        return section(
+            title,
+            paragraph(
+                "Not available: the JSON record does not hold the action samples. Render the "
+                "report with the arrays (parity compare … --html) to see the marginals.",
+                muted=True,
+            ),
+            level=level,
+        )
+    dim = int(record["two_sample"]["dim"])
+    ref = _samples("reference", reference, dim)
+    cand = _samples("candidate", candidate, dim)
+    rows = []
+    for j in range(dim):
+        r, c = ref[:, j], cand[:, j]
+        sd = float(np.sqrt((r.var() + c.var()) / 2))
+        shift = (c.mean() - r.mean()) / sd if sd > 0 else 0.0
+        rows.append(
+            [
+                j,
+                fmt(float(r.mean())),
+                fmt(float(c.mean())),
+                fmt(float(r.std())),
+                fmt(float(c.std())),
+                fmt(float(shift), 3),
+            ]
+        )
+    shown = min(dim, MAX_MARGINALS)
+    figures = [figure(marginal_figure(j, ref[:, j], cand[:, j])) for j in range(shown)]
+    note = (
+        paragraph(f"Dimensions {shown}–{dim - 1} are in the table only.", muted=True)
+        if dim > shown
+        else ""
+    )
+    return section(
+        title,
+        paragraph(
+            f"{ref.shape[0]} reference and {cand.shape[0]} candidate samples, per dimension, on "
+            "the original scale (the tests standardize each dimension by its pooled standard "
+            "deviation when `standardize` is on)."
+        ),
+        legend({role: PALETTE[role] for role in ("reference", "candidate")}),
+        grid(*figures),
+        note,
+        table(
+            ("dim", "ref. mean", "cand. mean", "ref. sd", "cand. sd", "mean shift / sd"),
+            rows,
+            (0, 1, 2, 3, 4, 5),
+        ),
+        level=level,
+    )
+
+
+def _embodied_section(record: Mapping[str, Any], level: int) -> str:
+    title = "Embodied metrics: candidate / reference"
+    embodied = record.get("embodied") or {}
+    if not embodied:
+        return section(
+            title,
+            paragraph(
+                "Not computed: no rollouts were given (--ref-episodes / --cand-episodes).",
+                muted=True,
+            ),
+            level=level,
+        )
+    rows = []
+    for name, r in embodied.items():
+        lo, hi = (_num(v) for v in r["confidence_interval"])
+        blo, bhi = (_num(v) for v in r["band"])
+        level_pct = f"{100 * _num(r['confidence_level']):.3g}%"
+        rows.append(
+            [
+                name,
+                fmt(_num(r["ratio"])),
+                f"{level_pct}: {fmt(lo)} – {fmt(hi)}",
+                f"{fmt(blo, 3)} – {fmt(bhi, 3)}",
+                fmt(_num(r["reference_mean"])),
+                fmt(_num(r["candidate_mean"])),
+                f"{r['n_reference']} / {r['n_candidate']}",
+                Raw(badge(STATUS_COLOURS.get(r["status"], "inconclusive"), r["status"])),
+            ]
+        )
+    headers = ("metric", "ratio", "CI", "band", "ref. mean", "cand. mean", "episodes", "status")
+    method = sorted({r.get("method", "") for r in embodied.values()})
+    return section(
+        title,
+        figure(
+            embodied_figure(embodied),
+            "ratio and confidence interval per metric; "
+            "shaded: the tolerance band; dotted: no change",
+        ),
+        table(headers, rows, (1, 4, 5)),
+        paragraph(f"Intervals: {', '.join(method)}.", muted=True),
+        level=level,
+    )
+
+
+def _inputs_section(record: Mapping[str, Any], level: int) -> str:
+    rows = []
+    known = {"path", "shape", "lengths", "episodes", "sha256", "file_sha256"}
+    for role, info in record["inputs"].items():
+        if "shape" in info:
+            shape = " × ".join(str(s) for s in info["shape"])
+        elif "lengths" in info:
+            lengths = info["lengths"]
+            shape = f"{len(lengths)} episodes of {min(lengths)}–{max(lengths)} steps"
+        else:
+            shape = ""
+        extra = "; ".join(
+            f"{k} = {v}" for k, v in _flat({k: v for k, v in info.items() if k not in known})
+        )
+        rows.append(
+            [
+                role,
+                info.get("path", "—"),
+                shape,
+                Raw(f"<code>{escape(info.get('file_sha256', '—'))}</code>"),
+                Raw(f"<code>{escape(info.get('sha256', '—'))}</code>"),
+                extra,
+            ]
+        )
+    headers = ("input", "file", "shape", "file sha256", "array sha256", "other")
+    if not any(row[-1] for row in rows):
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    return section(
+        "Inputs",
+        table(headers, rows),
+        paragraph(
+            "file sha256: the bytes of the file; array sha256: the float64 array with its shape.",
+            muted=True,
+        ),
+        level=level,
+    )
+
+
+def _settings_section(record: Mapping[str, Any], level: int) -> str:
+    test = record["two_sample"]
+    facts = {
+        "alpha": record["alpha"],
+        "seed": record["seed"],
+        **record.get("settings", {}),
+        "permutations run": test["n_resamples"],
+        "exact enumeration": test.get("exact"),
+        "smallest attainable p": test.get("min_attainable_pvalue"),
+        "precision": test.get("precision"),
+        "tie tolerance (relative)": test.get("tie_rtol"),
+        "alternative": test.get("alternative"),
+        "parity version": record.get("version"),
+    }
+    params = [
+        [_label(name), "; ".join(f"{k} = {v}" for k, v in _flat(r.get("parameters") or {}))]
+        for name, r in test["results"].items()
+    ]
+    warnings = record.get("warnings") or []
+    return section(
+        "Settings",
+        key_values(facts, headers=("setting", "value")),
+        section(
+            "Statistic parameters",
+            table(("statistic", "parameters"), params),
+            level=level + 1,
+        ),
+        section(
+            "Warnings",
+            bullets(warnings) if warnings else paragraph("None.", muted=True),
+            level=level + 1,
+        ),
+        level=level,
+    )
+
+
+def _extra_sections(record: Mapping[str, Any], level: int) -> list[str]:
+    """Content the page has no special layout for, as key/value tables."""
+    test = record["two_sample"]
+    parts = []
+    details = dict(test.get("details") or {})
+    details.update({k: v for k, v in test.items() if k not in _TEST_KEYS})
+    if details:
+        parts.append(section("Test details", key_values(details), level=level))
+    if record.get("sensitivity"):
+        parts.append(section("Sensitivity", key_values(record["sensitivity"]), level=level))
+    other = {k: v for k, v in record.items() if k not in _KNOWN_KEYS}
+    if other:
+        parts.append(section("Other record fields", key_values(other), level=level))
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# the page
+
+
+def comparison_parts(
+    record: Mapping[str, Any],
+    reference: Any = None,
+    candidate: Any = None,
+    *,
+    level: int = 2,
+) -> list[str]:
+    """The report's pieces (banner and sections, headings at ``level``), to embed in a page.
+
+    Parameters
+    ----------
+    record : mapping
+        ``ParityVerdict.to_dict()`` (or the parsed ``verdict.json``).
+    reference, candidate : array_like, shape (n, d), optional
+        The action samples, for the marginal histograms; without them that section says so.
+    level : int
+        Heading level of the sections.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ParityInputError
+        An array whose number of columns is not the record's dimension.
+    """
+    return [
+        _banner(record),
+        _tests_section(record, level),
+        _marginals_section(record, reference, candidate, level),
+        _embodied_section(record, level),
+        *_extra_sections(record, level),
+        _inputs_section(record, level),
+        _settings_section(record, level),
+    ]
+
+
+def comparison_html(
+    record: Mapping[str, Any],
+    reference: Any = None,
+    candidate: Any = None,
+    *,
+    title: str = "Parity comparison",
+) -> str:
+    """A self-contained HTML page for a comparison record.
+
+    Parameters
+    ----------
+    record : mapping
+        ``ParityVerdict.to_dict()`` (or the parsed ``verdict.json``): the data of record.
+    reference, candidate : array_like, shape (n, d), optional
+        The action samples behind the record, for the per-dimension marginals.
+    title : str
+        Heading and ``<title>`` of the page.
+
+    Returns
+    -------
+    str
+        The page; the same record and arrays give the same bytes.
+    """
+    footer = paragraph(
+        f"Rendered by parity {record.get('version', '')} from the JSON record (verdict.json, "
+        "the data of record); marginals from the input arrays.",
+        muted=True,
+    )
+    return page(title, *comparison_parts(record, reference, candidate), footer)
+
+
+def comparisons_html(
+    comparisons: Mapping[str, Mapping[str, Any]],
+    *,
+    title: str = "Parity comparisons",
+    intro: str = "",
+) -> str:
+    """One page for several comparisons: a summary table, then each report in its section.
+
+    Parameters
+    ----------
+    comparisons : mapping of str to mapping
+        Name → ``{"record": …, "reference": …, "candidate": …}`` (the arrays optional).
+    title : str
+        Heading and ``<title>`` of the page.
+    intro : str
+        A paragraph under the heading.
+
+    Returns
+    -------
+    str
+    """
+    rows, parts = [], []
+    for name, item in comparisons.items():
+        record = item["record"]
+        embodied = record.get("embodied") or {}
+        statuses = ", ".join(f"{k} {v['status']}" for k, v in embodied.items()) or "—"
+        rows.append(
+            [
+                name,
+                Raw(badge(record["verdict"])),
+                fmt(_num(record["family_pvalue"]), 3),
+                statuses,
+            ]
+        )
+        body = comparison_parts(record, item.get("reference"), item.get("candidate"), level=3)
+        parts.append(section(name, *body))
+    summary = table(("comparison", "verdict", "family p", "embodied metrics"), rows, (2,))
+    return page(title, paragraph(intro) if intro else "", summary, *parts)
