@@ -35,8 +35,10 @@ __all__ = [
     "MIN_SAMPLES",
     "MIN_STEPS",
     "SUPPORTED_EXTENSIONS",
+    "TextSamples",
     "load_episodes",
     "load_samples",
+    "load_text_samples",
     "parse_spec",
     "sha256_file",
 ]
@@ -837,3 +839,130 @@ def _group_rows(table: _Table, column: str) -> dict[Any, list[int]]:
             ) from None
         groups.setdefault(key, []).append(r)
     return groups
+
+
+# --------------------------------------------------------------------------------------------
+# text samples (completions of language models)
+
+_TEXT_FORMS = "objects with `completion` (a string) or `tokens` (a list of token ids)"
+
+
+@dataclass(frozen=True, slots=True)
+class TextSamples:
+    """Completions read by :func:`load_text_samples`.
+
+    ``samples`` holds strings (``kind == "text"``) or tuples of token ids (``kind ==
+    "tokens"``); ``prompts`` the prompt (text or id) of each sample, or ``None`` when the file
+    has no prompt field.
+    """
+
+    prompts: tuple[str | int, ...] | None
+    samples: tuple[str, ...] | tuple[tuple[int, ...], ...]
+    kind: str
+
+
+def _one_of(table: _Table, keys: tuple[str, str], required: bool) -> str | None:
+    """The one field of ``keys`` the records have; error if both, or if none and required."""
+    present = [k for k in keys if k in table.fields]
+    if len(present) == 2:
+        raise ParityInputError(
+            f"{table.label}: records have both {_tick(keys[0])} and {_tick(keys[1])}; "
+            f"give one of them"
+        )
+    if not present and required:
+        raise ParityInputError(
+            f"{table.label}: {table.unit} {table.positions[0]} has no {_tick(keys[0])} or "
+            f"{_tick(keys[1])} field (fields: {_names(table.fields)}); text samples are "
+            f"{_TEXT_FORMS}"
+        )
+    return present[0] if present else None
+
+
+def _text_value(key: str, value: Any) -> str | int | tuple[int, ...]:
+    """Check one raw field value; ValueError with the rule and what was found if it breaks it."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if key == "completion":
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string; got {_json_text(value)}")
+        return value
+    if key == "tokens":
+        if not isinstance(value, list):
+            raise ValueError(f"must be a list of token ids; got {_json_text(value)}")
+        for i, item in enumerate(value):
+            if not (isinstance(item, int) and not isinstance(item, bool)) or item < 0:
+                raise ValueError(
+                    f"item {i} is {_json_text(item)}; token ids must be non-negative integers"
+                )
+        return tuple(value)
+    if not (isinstance(value, str) or is_int):
+        raise ValueError(f"must be a string or an integer id; got {_json_text(value)}")
+    return value
+
+
+def load_text_samples(path: StrPath) -> TextSamples:
+    """Load completions from JSONL (or a JSON list) of objects, one completion per record.
+
+    Each record is ``{"prompt": ..., "completion": "text"}`` or
+    ``{"prompt_id": ..., "tokens": [17, 4, 9]}``: the sample field is ``completion`` (a string)
+    or ``tokens`` (a list of non-negative integer token ids), the optional prompt field
+    ``prompt`` or ``prompt_id`` (a string or an integer). Every record has the same fields;
+    blank lines are skipped; at least 2 records are needed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.jsonl`` (or ``.json``) file.
+
+    Returns
+    -------
+    TextSamples
+
+    Raises
+    ------
+    parity.errors.ParityInputError
+        One line naming the file, the line and field, the rule and what was found.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(f"{d}/a.jsonl").write_text(
+    ...         '{"prompt_id": 0, "tokens": [1, 2]}\\n{"prompt_id": 1, "tokens": [3]}\\n')
+    ...     load_text_samples(f"{d}/a.jsonl")
+    TextSamples(prompts=(0, 1), samples=((1, 2), (3,)), kind='tokens')
+    """
+    path, label, ext, name = _resolve(path, None)
+    if name is not None or ext not in (".jsonl", ".json"):
+        found = f"{ext!r}" if name is None else f"a field selection {_tick(name)}"
+        raise ParityInputError(
+            f"{label}: text samples are read from a .jsonl (or .json) file of {_TEXT_FORMS}; "
+            f"got {found}"
+        )
+    table = _read_jsonl(path, label) if ext == ".jsonl" else _read_json(path, label)
+    if table.field_word != "field":
+        raise ParityInputError(
+            f"{label}: {table.unit} {table.positions[0]} is not a JSON object; text samples "
+            f"are {_TEXT_FORMS}"
+        )
+    sample_key = _one_of(table, ("completion", "tokens"), required=True)
+    prompt_key = _one_of(table, ("prompt", "prompt_id"), required=False)
+    keys = [k for k in (sample_key, prompt_key) if k is not None]
+    columns: dict[str, list[Any]] = {k: [] for k in keys}
+    for row, pos in zip(table.rows, table.positions, strict=True):
+        for key in keys:
+            try:
+                columns[key].append(_text_value(key, row[table.fields.index(key)]))
+            except ValueError as exc:
+                raise ParityInputError(
+                    f"{label}: {table.unit} {pos}, field {_tick(key)} {exc}"
+                ) from None
+    if len(table.rows) < MIN_SAMPLES:
+        raise ParityInputError(
+            f"{label}: has {_count(len(table.rows), 'record')}; at least {MIN_SAMPLES} "
+            f"completions are needed"
+        )
+    return TextSamples(
+        prompts=tuple(columns[prompt_key]) if prompt_key else None,
+        samples=tuple(columns[sample_key]),
+        kind="text" if sample_key == "completion" else "tokens",
+    )

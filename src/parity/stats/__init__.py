@@ -2,6 +2,9 @@
 
 * two-sample statistics and the permutation engine: :func:`mmd2`, :func:`energy_distance`,
   :func:`binned_kl`, :func:`two_sample_test`;
+* conditional and text parity: :func:`conditional_two_sample_test` (same observations, labels
+  permuted within each), :func:`text_two_sample_test` (completions, Hamming or n-gram kernel,
+  prompt-stratified);
 * equivalence: :func:`tost`, :func:`tost_from_summary`, :func:`noninferiority`,
   :func:`superiority`, :func:`posterior_equivalence`, :func:`min_detectable`;
 * multiple testing: :func:`holm`, :func:`bonferroni`, :func:`benjamini_hochberg`;
@@ -29,6 +32,7 @@ from parity.stats.bootstrap import (
     bootstrap_ci,
     bootstrap_ratio_of_means,
 )
+from parity.stats.conditional import conditional_two_sample_test
 from parity.stats.equivalence import (
     min_detectable,
     noninferiority,
@@ -42,6 +46,7 @@ from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
 from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult, two_sample_test
 from parity.stats.ranking import AUCResult, auc
 from parity.stats.sign_flip import SignFlipResult, sign_flip_test
+from parity.stats.text import text_two_sample_test
 from parity.stats.thresholds import ThresholdResult, otsu_threshold
 from parity.stats.two_sample import binned_kl, energy_distance, mmd2
 
@@ -62,6 +67,7 @@ __all__ = [
     "bootstrap_ci",
     "bootstrap_ratio_of_means",
     "clopper_pearson",
+    "conditional_two_sample_test",
     "energy_distance",
     "holm",
     "iqm",
@@ -75,6 +81,7 @@ __all__ = [
     "probability_of_improvement_ci",
     "sign_flip_test",
     "superiority",
+    "text_two_sample_test",
     "tost",
     "tost_from_summary",
     "two_sample_test",

@@ -54,7 +54,13 @@ from parity.stats.two_sample import (
 )
 
 STATISTICS = ("mmd", "energy", "kl")
-STATISTIC_LABELS = {"mmd": "MMD²", "energy": "energy distance", "kl": "binned KL"}
+STATISTIC_LABELS = {
+    "mmd": "MMD²",
+    "energy": "energy distance",
+    "kl": "binned KL",
+    "mmd_hamming": "MMD² (Hamming kernel)",
+    "mmd_ngram": "MMD² (n-gram cosine kernel)",
+}
 PRECISIONS = ("auto", "float32", "float64")
 TIE_RTOL = {"float32": 1e-6, "float64": 1e-10}
 AUTO_FLOAT32_FROM = 2048  # pooled sample size from which precision="auto" picks float32
