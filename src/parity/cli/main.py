@@ -18,6 +18,7 @@ from parity import __version__
 from parity.errors import ExitCode, ParityError
 
 COMMANDS = {
+    "agents": ("parity.cli.agents", "agents_group", "Agent loops, stalls, drift, divergence."),
     "compare": ("parity.cli.compare", "compare_command", "Compare two policies' action samples."),
     "demo": ("parity.cli.demo", "demo_command", "Run the 2-link-arm example end to end."),
     "gate": (

@@ -1,0 +1,622 @@
+"""Reports of ``parity agents``: CSV and JSON tables, the summary, a self-contained HTML page.
+
+``analyze`` writes ``runs.csv``/``runs.json`` (one row per run), ``tasks.csv``/``tasks.json``
+(one row per task), ``pairs.json`` (every compared pair of runs), ``summary.json`` (the
+weighted summary, the reweighting diagnostics, the definitions and inputs) and
+``report.html``. ``compare`` writes ``compare.json``, ``compare.csv`` (one row per metric) and
+``report.html``. Every file is a pure function of the inputs and options: the same inputs give
+byte-identical files (floats as Python's shortest repr, SVG with a fixed hash salt, no dates).
+Undefined values are empty CSV cells and JSON ``null``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parity.agents.analysis import AgentAnalysis
+from parity.agents.compare import AgentComparison
+from parity.agents.metrics import RATE_METRICS, RUN_METRICS, VALUE_METRICS
+from parity.stats._common import to_jsonable
+
+__all__ = [
+    "analysis_html",
+    "analysis_payloads",
+    "comparison_html",
+    "comparison_payloads",
+    "csv_text",
+    "json_text",
+    "write_analysis",
+    "write_comparison",
+]
+
+MAX_MATRICES = 4
+MAX_TABLE_ROWS = 500
+OLD_NEW = {"old": "#0969da", "new": "#e16f24"}
+TASK_LABELS = {
+    "constraint_index": "constraint index C(q)",
+    "divergence_trial": "divergence rate λ̂ (trials)",
+    "divergence_perturbation": "divergence rate λ̂ (perturbed prompt)",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# serialisation
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe, with NaN/inf as None."""
+    value = to_jsonable(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(payload: Any) -> str:
+    """Strict, indented JSON with a final newline (NaN/inf as null).
+
+    Examples
+    --------
+    >>> json_text({"a": float("nan"), "b": 1.5})
+    '{\\n  "a": null,\\n  "b": 1.5\\n}\\n'
+    """
+    return json.dumps(_clean(payload), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A CSV table of ``rows`` (missing and undefined values as empty cells).
+
+    Examples
+    --------
+    >>> csv_text([{"a": 1, "b": None}, {"a": 0.5, "b": True}], ["a", "b"])
+    'a,b\\n1,\\n0.5,True\\n'
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        cleaned = _clean({c: row.get(c) for c in columns})
+        writer.writerow(["" if cleaned[c] is None else cleaned[c] for c in columns])
+    return buf.getvalue()
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    cols: dict[str, None] = {}
+    for row in rows:
+        cols.update(dict.fromkeys(row))
+    return list(cols)
+
+
+def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in texts.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# analyze
+
+
+def _summary(analysis: AgentAnalysis, inputs: dict[str, Any], options: dict[str, Any]) -> dict:
+    record = analysis.to_dict()
+    weighting = dict(record["weighting"])
+    weighting.pop("weights")
+    weighting.pop("run_cluster")
+    runs = analysis.runs
+    reasons: dict[str, int] = {}
+    for r in runs:
+        if r["degenerate_reason"]:
+            key = r["degenerate_reason"]
+            key = "all steps identical" if key.startswith("all ") else key
+            reasons[key] = reasons.get(key, 0) + 1
+    return {
+        "command": "parity agents analyze",
+        "inputs": inputs,
+        "options": options,
+        "format": analysis.format,
+        "n_runs": analysis.n_runs,
+        "n_tasks": analysis.n_tasks,
+        "skipped": record["skipped"],
+        "counts": {
+            "loops": sum(bool(r["loop"]) for r in runs),
+            "stalls": sum(bool(r["stall"]) for r in runs),
+            "degenerate": sum(bool(r["degenerate"]) for r in runs),
+            "degenerate_reasons": dict(sorted(reasons.items())),
+            "successes": sum(bool(r["success"]) for r in runs),
+            "unknown_outcome": sum(r["success"] is None for r in runs),
+        },
+        "embedder": record["embedder"],
+        "definitions": record["definitions"],
+        "estimates": record["estimates"],
+        "pass_k": record["pass_k"],
+        "weighting": weighting,
+        "seed": analysis.seed,
+        "n_resamples": analysis.n_resamples,
+        "confidence_level": analysis.confidence_level,
+    }
+
+
+def analysis_payloads(
+    analysis: AgentAnalysis, inputs: dict[str, Any], options: dict[str, Any]
+) -> dict[str, str]:
+    """File name → text of every file ``parity agents analyze`` writes."""
+    runs, tasks = list(analysis.runs), list(analysis.tasks)
+    pairs = [p.to_dict() for p in analysis.pairs]
+    return {
+        "summary.json": json_text(_summary(analysis, inputs, options)),
+        "runs.csv": csv_text(runs, _columns(runs)),
+        "runs.json": json_text(runs),
+        "tasks.csv": csv_text(tasks, _columns(tasks)),
+        "tasks.json": json_text(tasks),
+        "pairs.json": json_text(pairs),
+        "report.html": analysis_html(analysis, inputs),
+    }
+
+
+def write_analysis(
+    analysis: AgentAnalysis,
+    out_dir: str | Path,
+    inputs: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write the analysis files to ``out_dir``; return their paths."""
+    return _write(Path(out_dir), analysis_payloads(analysis, inputs or {}, options or {}))
+
+
+def _scroll(html: str) -> str:
+    """A wide table in its own horizontally scrolling box (the page itself never scrolls)."""
+    return f'<div style="overflow-x:auto">{html}</div>'
+
+
+def _scroll_table(headers: Sequence[str], rows: Any, numeric: Any = ()) -> str:
+    from parity.report.html import table
+
+    return _scroll(table(headers, rows, numeric=numeric))
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    v = float(value)
+    return "—" if not math.isfinite(v) else f"{v:.{digits}g}"
+
+
+def _interval(ci: Any, digits: int = 3) -> str:
+    if ci is None:
+        return "—"
+    return f"[{_num(ci[0], digits)}, {_num(ci[1], digits)}]"
+
+
+def _label(metric: str) -> str:
+    return RUN_METRICS.get(metric) or TASK_LABELS.get(metric) or metric
+
+
+def _estimates_table(analysis: AgentAnalysis) -> str:
+    from parity.report.html import table
+
+    weighted = analysis.weighting.kind != "none"
+    level = f"{analysis.confidence_level:.0%}"
+    headers = ["metric", "per", "n", "benchmark", f"{level} CI"]
+    if weighted:
+        headers += ["target usage", f"{level} CI"]
+    rows = []
+    for e in analysis.estimates:
+        row = [_label(e.metric), e.level, e.n, _num(e.benchmark), _interval(e.benchmark_ci)]
+        if weighted:
+            row += [_num(e.target), _interval(e.target_ci)]
+        rows.append(row)
+    return _scroll(table(headers, rows, numeric=range(2, len(headers))))
+
+
+def _weighting_part(analysis: AgentAnalysis) -> str:
+    from parity.report.html import paragraph, table
+
+    w = analysis.weighting
+    if w.kind == "none":
+        return paragraph(
+            "No target profile was given (--target): the estimates are the benchmark's own "
+            "(every run weighted 1), with task-level bootstrap intervals.",
+            muted=True,
+        )
+    facts = [
+        ("target profile", f"{w.kind} (groups: {w.by})"),
+        ("groups", f"{w.k} ({w.k_selection})"),
+        ("Kish effective sample size (runs)", f"{_num(w.ess)} of {w.n_runs}"),
+        ("Kish effective sample size (tasks)", f"{_num(w.ess_tasks)} of {w.n_tasks}"),
+        ("largest weight share of one run", _num(w.max_weight_share)),
+        ("largest weight share of one task", _num(w.max_task_weight_share)),
+        ("target mass no benchmark task covers", _num(w.uncovered_mass)),
+        ("weight cap (clip)", "none" if w.clip is None else f"{w.clip:g} ({w.n_clipped} runs)"),
+    ]
+    if w.min_similarity is not None:
+        facts.append(("coverage threshold (cosine to nearest centroid)", f"{w.min_similarity:g}"))
+    parts = [table(["", ""], facts)]
+    rows = [
+        [
+            c.cluster,
+            c.n_tasks,
+            c.n_runs,
+            _num(c.benchmark_share),
+            _num(c.target_share),
+            _num(c.weight),
+            ", ".join(c.example_tasks),
+            (c.example_text or "")[:90],
+        ]
+        for c in w.clusters
+    ]
+    parts.append(
+        _scroll_table(
+            [
+                "group",
+                "tasks",
+                "runs",
+                "Q (benchmark)",
+                "P (target)",
+                "weight P̃/Q",
+                "tasks (first 3)",
+                "first task text",
+            ],
+            rows,
+            numeric=range(1, 6),
+        )
+    )
+    if w.uncovered_texts:
+        shown = "; ".join(w.uncovered_texts[:10])
+        parts.append(paragraph(f"Uncovered target texts: {shown}", muted=True))
+    return "".join(parts)
+
+
+def _figure(width: float, height: float, **margins: float):
+    """A figure from :func:`parity.report.html.new_figure` with fixed margins: constrained
+    layout costs seconds per figure, and these grids are regular."""
+    from parity.report.html import new_figure
+
+    fig = new_figure(width, height)
+    fig.set_layout_engine(None)
+    fig.subplots_adjust(**margins)
+    return fig
+
+
+def _rate_figure(analysis: AgentAnalysis):
+    from parity.report.html import PALETTE
+
+    ests = [e for e in analysis.estimates if e.metric in RATE_METRICS]
+    weighted = analysis.weighting.kind != "none"
+    fig = _figure(6.4, 2.4, left=0.1, right=0.98, bottom=0.14, top=0.95)
+    ax = fig.add_subplot()
+    x = np.arange(len(ests))
+    width = 0.38 if weighted else 0.6
+    series = [("benchmark", PALETTE["reference"], "benchmark", "benchmark_ci")]
+    if weighted:
+        series.append(("target usage", PALETTE["candidate"], "target", "target_ci"))
+    for k, (name, colour, attr, ci_attr) in enumerate(series):
+        values = np.array([getattr(e, attr) for e in ests], dtype=float)
+        cis = np.array([getattr(e, ci_attr) for e in ests], dtype=float)
+        err = np.vstack([values - cis[:, 0], cis[:, 1] - values])
+        offset = (k - (len(series) - 1) / 2) * width
+        ax.bar(x + offset, values, width, color=colour, label=name)
+        ax.errorbar(x + offset, values, yerr=np.maximum(err, 0), fmt="none", ecolor="#1f2328")
+    ax.set_xticks(x, [RATE_METRICS[e.metric] for e in ests])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of runs")
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def _distribution_figure(series: dict[str, list[dict[str, Any]]], colours: dict[str, str]):
+    metrics = [m for m in VALUE_METRICS if m not in ("n_tool_calls",)]
+    cols = 5
+    rows_n = math.ceil(len(metrics) / cols)
+    fig = _figure(
+        10.0, 1.9 * rows_n, left=0.04, right=0.99, bottom=0.08, top=0.9, wspace=0.3, hspace=0.55
+    )
+    axes = fig.subplots(rows_n, cols, squeeze=False).ravel()
+    for ax, metric in zip(axes, metrics, strict=False):
+        data = {
+            name: np.array([r[metric] for r in rows if _finite(r.get(metric))], dtype=float)
+            for name, rows in series.items()
+        }
+        pooled = np.concatenate(list(data.values()))
+        lo, hi = (float(pooled.min()), float(pooled.max())) if pooled.size else (0.0, 1.0)
+        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 13)
+        for name, values in data.items():
+            ax.hist(values, bins=bins, histtype="step", color=colours[name], label=name, lw=1.4)
+        ax.set_title(VALUE_METRICS[metric], fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
+    if len(series) > 1:
+        axes[0].legend(frameon=False, fontsize=7)
+    return fig
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _matrix_figure(analysis: AgentAnalysis, picks: list[int]):
+    from parity.trajectory.dynamics import similarity_matrix
+
+    fig = _figure(2.5 * len(picks) + 0.9, 2.7, left=0.05, right=0.86, bottom=0.14, top=0.84)
+    axes = fig.subplots(1, len(picks), squeeze=False).ravel()
+    image = None
+    for ax, i in zip(axes, picks, strict=True):
+        row = analysis.runs[i]
+        s = similarity_matrix(analysis.embeddings.trajectory(i))
+        image = ax.imshow(s, vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
+        if row["loop"]:
+            note = f"loop p = {row['loop_period']} from step {row['loop_start']}"
+            ax.axvline(row["loop_start"] - 0.5, color="#cf222e", lw=1)
+            ax.axhline(row["loop_start"] - 0.5, color="#cf222e", lw=1)
+        else:
+            note = f"stall of {row['longest_stall']} steps"
+        ax.set_title(f"{row['run_id']}\n{note}", fontsize=8)
+        ax.set_xlabel("step", fontsize=7)
+        ax.tick_params(labelsize=7)
+    cax = fig.add_axes((0.89, 0.16, 0.015, 0.66))
+    fig.colorbar(image, cax=cax, label="cosine similarity")
+    return fig
+
+
+def _divergence_figure(analysis: AgentAnalysis):
+    from parity.report.html import PALETTE
+
+    kinds = [k for k in ("trial", "perturbation") if any(p.kind == k for p in analysis.pairs)]
+    fig = _figure(
+        3.2 * max(1, len(kinds)), 2.4, left=0.1, right=0.98, bottom=0.18, top=0.9, wspace=0.3
+    )
+    axes = fig.subplots(1, max(1, len(kinds)), squeeze=False).ravel()
+    for ax, kind in zip(axes, kinds, strict=False):
+        curves = [np.array(p.log_distance) for p in analysis.pairs if p.kind == kind]
+        for c in curves:
+            ax.plot(np.arange(c.size), c, color="#8c959f", lw=0.6, alpha=0.6)
+        longest = max(c.size for c in curves)
+        mean = [float(np.mean([c[t] for c in curves if c.size > t])) for t in range(longest)]
+        ax.plot(np.arange(longest), mean, color=PALETTE["observed"], lw=2, label="mean")
+        ax.set_title(f"{kind} pairs ({len(curves)})", fontsize=9)
+        ax.set_xlabel("aligned step", fontsize=8)
+        ax.set_ylabel("log distance", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(frameon=False, fontsize=7)
+    return fig
+
+
+def _matrix_picks(analysis: AgentAnalysis) -> list[int]:
+    loops = [i for i, r in enumerate(analysis.runs) if r["loop"]]
+    stalls = [i for i, r in enumerate(analysis.runs) if r["stall"] and not r["loop"]]
+    return (loops + stalls)[:MAX_MATRICES]
+
+
+def _table_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[list[str]]:
+    return [
+        [_num(r.get(c)) if c not in _TEXT else str(r.get(c) or "") for c in columns]
+        for r in rows[:MAX_TABLE_ROWS]
+    ]
+
+
+_TEXT = {"run_id", "task_id", "variant", "degenerate_reason", "cluster"}
+
+
+def analysis_html(analysis: AgentAnalysis, inputs: dict[str, Any] | None = None) -> str:
+    """The self-contained HTML report of an analysis."""
+    from parity.report.html import PALETTE, figure, page, paragraph, section, table
+
+    runs = analysis.runs
+    n_loops = sum(bool(r["loop"]) for r in runs)
+    n_stalls = sum(bool(r["stall"]) for r in runs)
+    n_degenerate = sum(bool(r["degenerate"]) for r in runs)
+    source = (inputs or {}).get("runs", {}).get("path", analysis.label)
+    intro = paragraph(
+        f"{analysis.n_runs} runs of {analysis.n_tasks} tasks from {source} ({analysis.format}); "
+        f"{n_loops} end in a loop, {n_stalls} stall, {n_degenerate} "
+        f"{'is' if n_degenerate == 1 else 'are'} degenerate. "
+        f"Steps embedded with {analysis.embedder['name']}; two steps are the same behaviour "
+        f"from cosine similarity {analysis.definitions['threshold']:g}."
+    )
+    skipped = ""
+    if analysis.skipped:
+        items = "; ".join(f"{s.source}: {s.error}" for s in analysis.skipped[:20])
+        skipped = paragraph(f"Skipped as invalid ({len(analysis.skipped)}): {items}", muted=True)
+    parts = [intro, skipped]
+    parts.append(
+        section(
+            "What a user would see" if analysis.weighting.kind != "none" else "Summary",
+            _estimates_table(analysis),
+            figure(_rate_figure(analysis), "Rates with task-level bootstrap intervals."),
+        )
+    )
+    parts.append(section("Reweighting to the target usage", _weighting_part(analysis)))
+    figs = [
+        figure(
+            _distribution_figure({"runs": list(runs)}, {"runs": PALETTE["reference"]}),
+            "Distributions of the run-level metrics (non-degenerate runs).",
+        )
+    ]
+    picks = _matrix_picks(analysis)
+    if picks:
+        figs.append(
+            figure(
+                _matrix_figure(analysis, picks),
+                "Step-similarity matrices of looping (then stalling) runs: a loop of period p "
+                "shows as diagonal stripes p apart, a stall as a bright square block.",
+            )
+        )
+    if analysis.pairs and any(len(p.log_distance) for p in analysis.pairs):
+        figs.append(
+            figure(
+                _divergence_figure(analysis),
+                "Divergence curves: log distance of step-aligned runs of the same task; "
+                "λ̂ is the slope of each curve.",
+            )
+        )
+    parts.append(section("Figures", *figs))
+    task_cols = [c for c in _columns(analysis.tasks) if c not in ("n_trial_pairs",)]
+    parts.append(
+        section(
+            "Tasks",
+            paragraph(
+                "pass^k = C(c, k)/C(n, k); task set: "
+                + ", ".join(f"{k} = {_num(v)}" for k, v in analysis.pass_k.items())
+            ),
+            _scroll(table(task_cols, _table_rows(analysis.tasks, task_cols), numeric=range(1, 99))),
+        )
+    )
+    run_cols = [c for c in _columns(runs) if c not in ("reward", "exact_repeats")]
+    note = (
+        paragraph(f"First {MAX_TABLE_ROWS} of {len(runs)} runs; all are in runs.csv.", True)
+        if len(runs) > MAX_TABLE_ROWS
+        else ""
+    )
+    parts.append(section("Runs", note, _scroll(table(run_cols, _table_rows(runs, run_cols)))))
+    definitions = table(["", "definition"], list(analysis.definitions.items()))
+    parts.append(section("Definitions", definitions))
+    return page("Agent dynamics", *parts)
+
+
+# --------------------------------------------------------------------------------------------
+# compare
+
+
+def comparison_payloads(comparison: AgentComparison, inputs: dict[str, Any]) -> dict[str, str]:
+    """File name → text of every file ``parity agents compare`` writes."""
+    record = {"command": "parity agents compare", "inputs": inputs, **comparison.to_dict()}
+    rows = [m.to_dict() for m in comparison.metrics]
+    for row in rows:
+        for key in ("old_ci", "new_ci"):
+            ci = row.pop(key)
+            row[f"{key}_low"], row[f"{key}_high"] = ci if ci else (None, None)
+    return {
+        "compare.json": json_text(record),
+        "compare.csv": csv_text(rows, _columns(rows)),
+        "report.html": comparison_html(comparison, inputs),
+    }
+
+
+def write_comparison(
+    comparison: AgentComparison, out_dir: str | Path, inputs: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write the comparison files to ``out_dir``; return their paths."""
+    return _write(Path(out_dir), comparison_payloads(comparison, inputs or {}))
+
+
+def _compare_rate_figure(comparison: AgentComparison):
+    rates = [m for m in comparison.metrics if m.kind == "rate" and m.old is not None]
+    fig = _figure(6.4, 2.4, left=0.1, right=0.98, bottom=0.14, top=0.95)
+    ax = fig.add_subplot()
+    x = np.arange(len(rates))
+    for k, side in enumerate(("old", "new")):
+        values = np.array([getattr(m, side) for m in rates], dtype=float)
+        cis = np.array(
+            [getattr(m, f"{side}_ci") or (v, v) for m, v in zip(rates, values, strict=True)],
+            dtype=float,
+        )
+        err = np.maximum(np.vstack([values - cis[:, 0], cis[:, 1] - values]), 0)
+        ax.bar(x + (k - 0.5) * 0.38, values, 0.38, color=OLD_NEW[side], label=side)
+        ax.errorbar(x + (k - 0.5) * 0.38, values, yerr=err, fmt="none", ecolor="#1f2328")
+    ax.set_xticks(x, [m.description + (" *" if m.changed else "") for m in rates])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of runs")
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None = None) -> str:
+    """The self-contained HTML report of a comparison."""
+    from parity.report.html import figure, page, paragraph, section, table, verdict_banner
+
+    word = {"changed": "fail", "unchanged": "pass", "inconclusive": "inconclusive"}
+    n_changed = len(comparison.changed)
+    headline = (
+        f"{n_changed} of {sum(m.pvalue is not None for m in comparison.metrics)} behaviours "
+        f"changed (Holm-adjusted p ≤ {comparison.alpha:g})"
+        if comparison.verdict != "inconclusive"
+        else "no metric could be tested"
+    )
+    banner = verdict_banner(word[comparison.verdict], headline, comparison.reasons)
+    intro = paragraph(
+        f"old: {comparison.old_label} ({comparison.n_old_runs} runs); new: "
+        f"{comparison.new_label} ({comparison.n_new_runs} runs). Steps of both agents embedded "
+        f"together with {comparison.embedder['name']}."
+    )
+    rows = [
+        [
+            m.description,
+            m.kind,
+            f"{m.n_old} / {m.n_new}",
+            _num(m.old),
+            _num(m.new),
+            _num(m.difference),
+            _num(m.effect, 2),
+            m.test or (m.note or "—"),
+            _num(m.pvalue),
+            _num(m.pvalue_holm),
+            "CHANGED" if m.changed else "",
+        ]
+        for m in comparison.metrics
+    ]
+    metrics_table = _scroll_table(
+        [
+            "metric",
+            "kind",
+            "runs old / new",
+            "old",
+            "new",
+            "new − old",
+            "P(new > old)",
+            "test",
+            "p",
+            "Holm p",
+            "",
+        ],
+        rows,
+        numeric=(3, 4, 5, 6, 8, 9),
+    )
+    pass_k = table(
+        ["", *comparison.old_pass_k],
+        [
+            ["old", *(_num(v) for v in comparison.old_pass_k.values())],
+            ["new", *(_num(comparison.new_pass_k.get(k)) for k in comparison.old_pass_k)],
+        ],
+        numeric=range(1, 1 + len(comparison.old_pass_k)),
+    )
+    figs = [figure(_compare_rate_figure(comparison), "Rates with Wilson 95% intervals; * changed.")]
+    if comparison.old_analysis is not None and comparison.new_analysis is not None:
+        series = {
+            "old": list(comparison.old_analysis.runs),
+            "new": list(comparison.new_analysis.runs),
+        }
+        figs.append(
+            figure(
+                _distribution_figure(series, OLD_NEW),
+                "Distributions of the run-level metrics of the two agents.",
+            )
+        )
+    return page(
+        "Agent dynamics: old vs new",
+        banner,
+        intro,
+        section("Run-level behaviours", metrics_table),
+        section("pass^k (descriptive)", pass_k),
+        section("Figures", *figs),
+    )

@@ -1,0 +1,401 @@
+"""``parity agents``: loops, stalls, drift and divergence of agent transcripts, and their change.
+
+``analyze RUNS`` writes per-run and per-task tables (CSV, JSON), the summary (benchmark and
+target-usage estimates with task-level bootstrap intervals) and an HTML report; exit 0, or 2
+on bad input. ``compare OLD NEW`` tests every run-level behaviour between two agents (Holm over
+the metrics); exit 0 when no behaviour changed, 1 when some changed, 3 when none could be
+tested, 2 on bad input. ``example`` writes the shipped example transcripts and target profile.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from parity.cli._output import fmt, provenance, write_text
+
+EMBEDDER_CHOICE = click.Choice(["hashing", "minilm"], case_sensitive=False)
+
+
+def _embedder_options(f):
+    f = click.option(
+        "--embedder-model",
+        metavar="NAME|PATH",
+        help="MiniLM model name or local folder (minilm only) "
+        "[sentence-transformers/all-MiniLM-L6-v2].",
+    )(f)
+    f = click.option(
+        "--embedder",
+        default="hashing",
+        show_default=True,
+        type=EMBEDDER_CHOICE,
+        help="Step embedder: hashing TF-IDF, or MiniLM from a locally installed model.",
+    )(f)
+    return f
+
+
+def _common_options(f):
+    for option in reversed(
+        [
+            click.option(
+                "--threshold",
+                default=0.9,
+                show_default=True,
+                type=float,
+                help="Cosine similarity from which two steps are the same behaviour.",
+            ),
+            click.option(
+                "--success-threshold",
+                default=1.0,
+                show_default=True,
+                type=float,
+                help="A run with a reward and no `success` succeeded when reward ≥ this.",
+            ),
+            click.option(
+                "--bootstrap",
+                default=2000,
+                show_default=True,
+                type=int,
+                help="Task-level bootstrap resamples.",
+            ),
+            click.option(
+                "--seed", default=0, show_default=True, type=int, help="Seed of every draw."
+            ),
+            click.option(
+                "--skip-invalid",
+                is_flag=True,
+                help="Skip malformed runs (listed) instead of failing.",
+            ),
+            click.option("--json", "json_path", metavar="PATH|-", help="Also write the JSON here."),
+            click.option("--quiet", is_flag=True, help="No summary on stderr."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _print_skipped(console, loaded) -> None:
+    for s in loaded.skipped[:10]:
+        console.print(
+            f"  [yellow]skipped[/yellow] {loaded.label}: {s.source}: {s.error}", soft_wrap=True
+        )
+    if len(loaded.skipped) > 10:
+        console.print(f"  [yellow]skipped[/yellow] … and {len(loaded.skipped) - 10} more")
+
+
+def _interval(ci) -> str:
+    return "—" if ci is None else f"[{fmt(ci[0], 3)}, {fmt(ci[1], 3)}]"
+
+
+def print_analysis(analysis, loaded, files: list[Path]) -> None:
+    """The summary of an analysis on stderr."""
+    from rich.table import Table
+
+    from parity.agents.metrics import RUN_METRICS
+    from parity.agents.report import TASK_LABELS
+
+    console = _console()
+    runs = analysis.runs
+    console.print(
+        f"[bold]agents analyze[/bold]: {analysis.n_runs} runs of {analysis.n_tasks} tasks "
+        f"({analysis.format}); {sum(bool(r['loop']) for r in runs)} loops, "
+        f"{sum(bool(r['stall']) for r in runs)} stalls, "
+        f"{sum(bool(r['degenerate']) for r in runs)} degenerate",
+        soft_wrap=True,
+    )
+    _print_skipped(console, loaded)
+    weighted = analysis.weighting.kind != "none"
+    level = f"{analysis.confidence_level:.0%}"
+    table = Table(title_justify="left")
+    table.add_column("metric")
+    table.add_column("n", justify="right")
+    table.add_column(f"benchmark [{level} CI]", justify="right")
+    if weighted:
+        table.add_column(f"target usage [{level} CI]", justify="right")
+    for e in analysis.estimates:
+        label = RUN_METRICS.get(e.metric) or TASK_LABELS.get(e.metric) or e.metric
+        row = [label, str(e.n), f"{fmt(e.benchmark, 3)} {_interval(e.benchmark_ci)}"]
+        if weighted:
+            row.append(f"{fmt(e.target, 3)} {_interval(e.target_ci)}")
+        table.add_row(*row)
+    console.print(table)
+    w = analysis.weighting
+    if weighted:
+        console.print(
+            f"  reweighting: {w.k} groups ({w.k_selection}); Kish ESS {fmt(w.ess, 3)} of "
+            f"{w.n_runs} runs ({fmt(w.ess_tasks, 3)} of {w.n_tasks} tasks); largest weight share "
+            f"{fmt(w.max_weight_share, 3)}; uncovered target mass {fmt(w.uncovered_mass, 3)}"
+            + (f"; {w.n_clipped} weights clipped at {w.clip:g}" if w.clip is not None else ""),
+            soft_wrap=True,
+        )
+    if files:
+        folder = files[0].parent
+        console.print(f"  wrote {', '.join(p.name for p in files)} to {folder}", soft_wrap=True)
+
+
+@click.group("agents", context_settings={"help_option_names": ["-h", "--help"]})
+def agents_group() -> None:
+    """Loops, stalls, drift and divergence of long-running agents, reweighted to real usage.
+
+    `analyze` measures one agent's transcripts, `compare` tests which behaviours changed
+    between two agents, `example` writes the shipped example files.
+    """
+
+
+@agents_group.command("analyze")
+@click.argument("runs", metavar="RUNS")
+@click.option(
+    "--out",
+    "out_dir",
+    default="agent-report",
+    show_default=True,
+    metavar="DIR",
+    help="Folder for the reports.",
+)
+@_embedder_options
+@click.option("--target", metavar="PATH", help="Target usage profile (JSON: shares or texts).")
+@click.option("--clusters", type=int, help="Number of task clusters (default: by silhouette).")
+@click.option("--clip", type=float, help="Cap on each weight P/Q (weights average 1).")
+@click.option(
+    "--min-similarity",
+    default=0.1,
+    show_default=True,
+    type=float,
+    help="Target texts less similar than this to every cluster centroid are uncovered.",
+)
+@click.option(
+    "--confidence",
+    default=0.95,
+    show_default=True,
+    type=float,
+    help="Coverage of the bootstrap intervals.",
+)
+@_common_options
+@click.pass_context
+def analyze_command(
+    ctx: click.Context,
+    runs: str,
+    out_dir: str,
+    embedder: str,
+    embedder_model: str | None,
+    target: str | None,
+    clusters: int | None,
+    clip: float | None,
+    min_similarity: float,
+    confidence: float,
+    threshold: float,
+    success_threshold: float,
+    bootstrap: int,
+    seed: int,
+    skip_invalid: bool,
+    json_path: str | None,
+    quiet: bool,
+) -> None:
+    """Measure the dynamics of an agent's RUNS (JSON list / JSONL of chat runs, or step events).
+
+    Writes runs.csv/json, tasks.csv/json, pairs.json, summary.json and report.html to --out.
+    With --target, every run-level metric is also estimated under the target usage
+    (self-normalised weights P(c)/Q(c) of task clusters). Exit 0, or 2 on bad input.
+    """
+    from parity.agents.analysis import analyze_runs
+    from parity.agents.loading import load_runs
+    from parity.agents.report import analysis_payloads
+    from parity.agents.reweighting import load_target_profile
+    from parity.errors import ParityWarning
+
+    loaded = load_runs(runs, skip_invalid=skip_invalid, success_threshold=success_threshold)
+    profile = load_target_profile(target) if target else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParityWarning)
+        analysis = analyze_runs(
+            loaded,
+            embedder=embedder.lower(),
+            embedder_model=embedder_model,
+            threshold=threshold,
+            target=profile,
+            clusters=clusters,
+            clip=clip,
+            min_similarity=min_similarity,
+            n_resamples=bootstrap,
+            confidence_level=confidence,
+            seed=seed,
+        )
+    inputs: dict[str, Any] = {"runs": provenance(runs)}
+    if target:
+        inputs["target"] = provenance(target)
+    options = {
+        "embedder": embedder.lower(),
+        "embedder_model": embedder_model,
+        "threshold": threshold,
+        "clusters": clusters,
+        "clip": clip,
+        "min_similarity": min_similarity,
+        "confidence_level": confidence,
+        "n_resamples": bootstrap,
+        "seed": seed,
+        "success_threshold": success_threshold,
+        "skip_invalid": skip_invalid,
+    }
+    payloads = analysis_payloads(analysis, inputs, options)
+    files = []
+    for name, text in payloads.items():
+        path = Path(out_dir) / name
+        write_text(path, text)
+        files.append(path)
+    if json_path:
+        write_text(json_path, payloads["summary.json"])
+    if not quiet:
+        print_analysis(analysis, loaded, files)
+    ctx.exit(0)
+
+
+@agents_group.command("compare")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option(
+    "--out",
+    "out_dir",
+    default="agent-diff",
+    show_default=True,
+    metavar="DIR",
+    help="Folder for the reports.",
+)
+@_embedder_options
+@click.option(
+    "--alpha",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Family-wise level (Holm over the metrics).",
+)
+@click.option(
+    "--permutations",
+    default=1999,
+    show_default=True,
+    type=int,
+    help="Random splits of each permutation test.",
+)
+@_common_options
+@click.pass_context
+def compare_command(
+    ctx: click.Context,
+    old: str,
+    new: str,
+    out_dir: str,
+    embedder: str,
+    embedder_model: str | None,
+    alpha: float,
+    permutations: int,
+    threshold: float,
+    success_threshold: float,
+    bootstrap: int,
+    seed: int,
+    skip_invalid: bool,
+    json_path: str | None,
+    quiet: bool,
+) -> None:
+    """Which run-level behaviours changed from the OLD agent's runs to the NEW agent's?
+
+    Rates (success, degenerate, loop, stall) by Fisher's exact test, values (steps, entropy,
+    recurrence, determinism, laminarity, drift, repeats) by an energy-distance permutation
+    test; Holm-adjusted over the metrics. Writes compare.json, compare.csv and report.html.
+    Exit 0 no behaviour changed, 1 some changed, 3 none could be tested, 2 bad input.
+    """
+    from parity.agents.compare import compare_agents
+    from parity.agents.loading import load_runs
+    from parity.agents.report import comparison_payloads
+    from parity.errors import ParityWarning
+
+    kwargs = {"skip_invalid": skip_invalid, "success_threshold": success_threshold}
+    old_runs, new_runs = load_runs(old, **kwargs), load_runs(new, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParityWarning)
+        result = compare_agents(
+            old_runs,
+            new_runs,
+            alpha=alpha,
+            n_permutations=permutations,
+            seed=seed,
+            embedder=embedder.lower(),
+            embedder_model=embedder_model,
+            threshold=threshold,
+            n_resamples=bootstrap,
+        )
+    inputs = {"old": provenance(old), "new": provenance(new)}
+    payloads = comparison_payloads(result, inputs)
+    files = []
+    for name, text in payloads.items():
+        path = Path(out_dir) / name
+        write_text(path, text)
+        files.append(path)
+    if json_path:
+        write_text(json_path, payloads["compare.json"])
+    if not quiet:
+        print_comparison(result, (old_runs, new_runs), files)
+    ctx.exit(result.exit_code)
+
+
+def print_comparison(result, loaded, files: list[Path]) -> None:
+    """The summary of a comparison on stderr."""
+    from rich.table import Table
+
+    console = _console()
+    style = {"changed": "bold red", "unchanged": "bold green", "inconclusive": "bold yellow"}
+    s = style[result.verdict]
+    console.print(
+        f"[bold]agents compare[/bold] ({result.n_old_runs} old vs {result.n_new_runs} new runs): "
+        f"[{s}]{result.verdict.upper()}[/{s}]",
+        soft_wrap=True,
+    )
+    for item in loaded:
+        _print_skipped(console, item)
+    for reason in result.reasons:
+        console.print(f"  • {reason}", soft_wrap=True)
+    table = Table(title_justify="left")
+    for col in ("metric", "old", "new", "p", "Holm p", ""):
+        table.add_column(col, justify="left" if col in ("metric", "") else "right")
+    for m in result.metrics:
+        table.add_row(
+            m.description,
+            fmt(m.old, 3),
+            fmt(m.new, 3),
+            fmt(m.pvalue, 3),
+            fmt(m.pvalue_holm, 3),
+            "changed" if m.changed else (m.note or ""),
+        )
+    console.print(table)
+    if files:
+        console.print(
+            f"  wrote {', '.join(p.name for p in files)} to {files[0].parent}", soft_wrap=True
+        )
+
+
+@agents_group.command("example")
+@click.option(
+    "--out",
+    "out_dir",
+    default="agent-example",
+    show_default=True,
+    metavar="DIR",
+    help="Folder for the example files.",
+)
+def example_command(out_dir: str) -> None:
+    """Write the shipped example: agent_runs.json (a baseline agent with known loops and
+    stalls), agent_runs_new.json (a regressed agent that loops more) and agent_target.json
+    (a target usage profile as a sample of task texts)."""
+    from parity.examples.agent_runs import EXAMPLE_FILES, example_path
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in EXAMPLE_FILES.items():
+        (folder / name).write_bytes(example_path(key).read_bytes())
+        click.echo(str(folder / name))
