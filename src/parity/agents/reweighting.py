@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from parity.agents.between import task_groups
+from parity.agents.embedding import require_sklearn
 from parity.agents.loading import AgentRun
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, metric_values
 from parity.errors import ParityInputError, check_positive_int, check_probability
@@ -303,6 +304,7 @@ def cluster_tasks(
         labels = _canonical(_kmeans(x, k, seed))
         return labels, int(labels.max()) + 1, {}  # duplicate texts may leave fewer clusters
     candidates = range(2, min(k_max, n - 1) + 1)
+    require_sklearn()
     if not candidates:
         return np.zeros(n, dtype=int), 1, {}
     from sklearn.metrics import silhouette_score
