@@ -5,6 +5,9 @@ Run it with ``make bench`` (installs the ``bench`` extra, hyppo included) or dir
     python benchmarks/two_sample.py                      # n = m in {500, 2000, 5000}, B = 1000
     python benchmarks/two_sample.py --quick              # tiny smoke run (seconds)
     python benchmarks/two_sample.py --sizes 500 --skip-hyppo --repeats 5
+    python benchmarks/two_sample.py --scale              # exact vs RFF at n = m = 10⁴, 10⁵, 10⁶
+    python benchmarks/two_sample.py --scale --device cuda --skip-exact --scale-sizes 1000000
+    python benchmarks/two_sample.py --accuracy           # RFF − exact MMD², in null sd units
 
 For each size it makes one seeded data set (``numpy.random.default_rng(seed)``, x and y drawn
 from N(0, I_7); ``--shift`` moves y), then times, with the median of ``--repeats`` rounds (each
@@ -37,6 +40,12 @@ BLAS buffers and numba allocations.
 The script prints one table per size and a summary of the three targets at the largest size
 (parity within 2× of the matmul bound, ≥ 2× faster than scipy, ≥ 500× faster than hyppo). It is a
 report, not a test: it always exits 0.
+
+``--scale`` replaces all that with the large-sample table: the exact engine and
+``parity.stats.rff.rff_two_sample_test`` (D = 1024 random Fourier features by default) at
+n = m = 10⁴, 10⁵, 10⁶, d = 7, B = 1000, each configuration in a fresh process (seconds and the
+process's peak RSS); the exact engine runs up to a pooled size of 2·10⁴ and is extrapolated
+as N² beyond. ``--accuracy`` prints the RFF approximation error against the exact null's sd.
 """
 
 from __future__ import annotations
@@ -539,6 +548,242 @@ def print_summary(s: dict[str, Any]) -> None:
         )
 
 
+# --------------------------------------------------------------------------- scale: exact vs RFF
+
+
+def scale_probe(args: argparse.Namespace) -> None:
+    """Child process: one engine at one size, timed once; prints one JSON line.
+
+    ``peak`` is the process's peak resident set size (``VmHWM``: data, imports and the run),
+    ``rise`` the rise of the peak over the warmed-up process holding the data.
+    """
+    x, y = make_data(args.scale_probe_n, args.seed, args.shift)
+    if args.scale_probe == "exact":
+        from parity.stats.permutation import two_sample_test
+
+        def call():
+            return two_sample_test(x, y, ("mmd",), args.permutations, rng=0, device=args.device)
+
+        two_sample_test(x[:40], y[:40], ("mmd",), 20, rng=0, device=args.device)
+    else:
+        from parity.stats.rff import rff_two_sample_test
+
+        def call():
+            return rff_two_sample_test(
+                x, y, args.permutations, rng=0, n_features=args.rff_features, device=args.device
+            )
+
+        rff_two_sample_test(x[:3000], y[:3000], 20, rng=0, n_features=32, device=args.device)
+    cuda = (args.device or "").startswith("cuda")
+    if cuda:
+        import torch
+
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    gc.collect()
+    reset = _reset_peak_rss()
+    before = _status_bytes("VmRSS")
+    start = time.perf_counter()
+    res = call()
+    seconds = time.perf_counter() - start
+    gpu_peak = torch.cuda.max_memory_allocated() if cuda else None
+    peak = _status_bytes("VmHWM")
+    if peak is None:  # no /proc: the process's ru_maxrss
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rise = peak - before if reset and before is not None else None
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak": peak,
+                "rise": rise,
+                "pvalue": res.pvalue,
+                "gpu_peak": gpu_peak,
+                "details": res.details,
+                "method": res.method,
+            }
+        )
+    )
+
+
+def run_scale_probe(engine: str, n: int, args: argparse.Namespace) -> dict[str, Any] | None:
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--scale-probe",
+        engine,
+        "--scale-probe-n",
+        str(n),
+        "--permutations",
+        str(args.permutations),
+        "--seed",
+        str(args.seed),
+        "--shift",
+        str(args.shift),
+        "--rff-features",
+        str(args.rff_features),
+    ]
+    if args.device:
+        command += ["--device", args.device]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=3600)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        err = getattr(exc, "stderr", "") or ""
+        print(f"    ({engine} at n = {n} failed: {exc} {err.strip()[-300:]})", file=sys.stderr)
+        return None
+
+
+def run_list(runs: list[dict[str, Any]]) -> str:
+    return "[" + ", ".join(f"{r['seconds']:.3g}" for r in runs) + " s]"
+
+
+def bench_scale(args: argparse.Namespace) -> None:
+    """Exact engine vs RFF at n = m in ``--scale-sizes`` (d = 7): seconds and peak memory.
+
+    Each configuration runs ``--scale-repeats`` times, each in a fresh subprocess (so the peaks
+    are separate); medians are printed. The exact engine runs up to a pooled size of
+    ``--exact-max`` and is extrapolated as N² beyond (time and memory: the Gram matrix and the
+    products are N² and N²·B), from its largest measured size.
+    """
+    device = args.device or "numpy"
+    print(
+        f"scale: n = m, d = {DIM}, B = {args.permutations}, device {device}; exact = "
+        f"two_sample_test(('mmd',)); rff = rff_two_sample_test(n_features={args.rff_features})"
+    )
+    print(
+        "  seconds: medians of fresh-process runs (run list in brackets); peak RSS: the whole\n"
+        "  process (data, imports and the run); RSS+: its rise over the process holding the data.\n"
+        "  exact beyond --exact-max: seconds and RSS+ extrapolated as N² from the largest\n"
+        "  measured size (peak RSS = that run's base + the extrapolated rise)."
+    )
+    header = (
+        f"{'n = m':>9} {'engine':<28} {'seconds':>10} {'peak RSS':>10} {'RSS+':>9} "
+        f"{'exact ÷ rff':>11}  p-value / note"
+    )
+    print(header)
+    print("-" * len(header))
+    measured_exact: tuple[int, float, float, float] | None = None
+    for n in args.scale_sizes:
+        n_total = 2 * n
+        rows = {}
+        for engine in ("exact", "rff"):
+            if engine == "exact" and (args.skip_exact or n_total > args.exact_max):
+                continue
+            runs = [run_scale_probe(engine, n, args) for _ in range(args.scale_repeats)]
+            runs = [r for r in runs if r is not None]
+            if runs:
+                rows[engine] = runs
+        exact_note, t_exact, peak_exact, rise_exact = "", None, None, None
+        if "exact" in rows:
+            t_exact = statistics.median(r["seconds"] for r in rows["exact"])
+            peak_exact = statistics.median(r["peak"] for r in rows["exact"])
+            rise_exact = statistics.median(r["rise"] or 0 for r in rows["exact"])
+            measured_exact = (n_total, t_exact, peak_exact, rise_exact)
+        elif measured_exact is not None and not args.skip_exact:
+            n0, t0, p0, r0 = measured_exact
+            factor = (n_total / n0) ** 2
+            t_exact, rise_exact = t0 * factor, r0 * factor
+            peak_exact = p0 - r0 + rise_exact
+            exact_note = f"extrapolated ×(N/{n0})² = ×{factor:,.0f} from N = {n0}"
+        t_rff = statistics.median(r["seconds"] for r in rows["rff"]) if "rff" in rows else None
+        if t_exact is not None:
+            runs = rows.get("exact", [])
+            ratio = f"{t_exact / t_rff:,.3g}×" if t_rff else "—"
+            label = f"exact ({device})" if runs else "exact (extrapolated)"
+            note = f"{runs[0]['pvalue']:.4f}  {run_list(runs)}" if runs else exact_note
+            print(
+                f"{n:>9,} {label:<28} {fmt_seconds(t_exact):>10} "
+                f"{peak_exact / 2**30:>8.2f} G {rise_exact / MIB:>7,.0f} M "
+                f"{ratio:>11}  {note}"
+            )
+        if "rff" in rows:
+            runs = rows["rff"]
+            peak = statistics.median(r["peak"] for r in runs)
+            rise = statistics.median(r["rise"] or 0 for r in runs) / MIB
+            bound = runs[0]["details"]["memory_bound_bytes"] / 2**30
+            print(
+                f"{n:>9,} {'rff (' + runs[0]['details']['device'] + ')':<28} "
+                f"{fmt_seconds(t_rff):>10} {peak / 2**30:>8.2f} G {rise:>7,.0f} M {'':>11}  "
+                f"{runs[0]['pvalue']:.4f}  {run_list(runs)}  bound {bound:.2f} G"
+                + (
+                    f", GPU peak {runs[0]['gpu_peak'] / 2**30:.2f} G"
+                    if runs[0].get("gpu_peak")
+                    else ""
+                )
+            )
+    print()
+
+
+def bench_accuracy(args: argparse.Namespace) -> None:
+    """How far the RFF MMD² is from the exact one, in units of the exact null's sd.
+
+    For each n = m in ``--accuracy-sizes`` (d = 7, x, y ~ N(0, I) and y shifted by 0.15 in one
+    coordinate): the exact V-statistic and the sd of the exact engine's permutation null
+    (B = 200); then the RFF V-statistic for ``--accuracy-reps`` feature seeds at each D. The
+    table gives sd(RFF − exact) / null sd and mean(RFF − exact) / null sd.
+    """
+    from parity.stats.permutation import two_sample_test
+    from parity.stats.rff import rff_two_sample_test
+    from parity.stats.two_sample import mmd2
+
+    print(
+        f"RFF accuracy: d = {DIM}, V-statistics, {args.accuracy_reps} feature seeds per cell; "
+        "sd and mean of (RFF − exact) in units of the exact permutation null's sd (B = 200)"
+    )
+    header = f"{'n = m':>7} {'shift':>6} " + " ".join(
+        f"{f'D = {d}':>17}" for d in args.accuracy_features
+    )
+    print(header)
+    print("-" * len(header))
+    for n in args.accuracy_sizes:
+        for shift in (0.0, 0.15):
+            x, y = make_data(n, args.seed, shift)
+            exact = mmd2(x, y, estimator="biased")
+            null = (
+                two_sample_test(x, y, ("mmd",), 200, rng=0, mmd_estimator="biased")
+                .results["mmd"]
+                .null_distribution
+            )
+            cells = []
+            for d in args.accuracy_features:
+                err = np.array(
+                    [
+                        rff_two_sample_test(x, y, 1, rng=s, n_features=d, mmd_estimator="biased")
+                        .results["mmd"]
+                        .statistic
+                        - exact
+                        for s in range(args.accuracy_reps)
+                    ]
+                )
+                cells.append(f"{err.std() / null.std():>7.3f} ({err.mean() / null.std():+.2f})")
+            print(f"{n:>7} {shift:>6} " + " ".join(f"{c:>17}" for c in cells))
+    print()
+
+
+def bench_sensitivity(args: argparse.Namespace) -> None:
+    """The cost of ``compare``'s sensitivity (minimum detectable effects) at the largest size,
+    next to the family test it accompanies (mmd, energy, kl; B permutations; standardized)."""
+    from parity.stats.permutation import two_sample_test
+    from parity.stats.sensitivity import min_detectable_effect
+
+    n = max(args.sizes)
+    x, y = make_data(n, args.seed, args.shift)
+    t_test, _ = median_time(
+        lambda: two_sample_test(x, y, n_permutations=args.permutations, rng=0, standardize=True),
+        args.repeats,
+    )
+    t_sens, res = median_time(lambda: min_detectable_effect(x, n, rng=0), args.repeats)
+    print(f"Sensitivity at n = m = {n}, d = {DIM} (medians of {args.repeats} runs):")
+    print(f"  family test (mmd, energy, kl; B = {args.permutations}): {fmt_seconds(t_test)} s")
+    print(
+        f"  min_detectable_effect: {fmt_seconds(t_sens)} s = {t_sens / t_test:.2f}× the test "
+        f"({res.n_tests} simulated tests of {res.n_x_simulated} vs {res.n_y_simulated} rows, "
+        f"{res.n_simulations} replicates, {res.n_permutations} splits each)"
+    )
+    print(f"  detectable: {res.describe_shift()}, {res.describe_scale()} (80% power, α = 0.05)")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Time parity's permutation MMD test against scipy, hyppo and the sgemm bound."
@@ -591,7 +836,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="tiny smoke run: n = 100, 300, B = 200, 1 repeat, hyppo R = 3",
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the scale section: exact engine vs random Fourier features (RFF) at n = m in "
+        "--scale-sizes, each run in a fresh process (seconds, peak RSS)",
+    )
+    parser.add_argument(
+        "--scale-sizes",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000],
+        help="per-sample sizes of the scale section (default: 10⁴ 10⁵ 10⁶)",
+    )
+    parser.add_argument(
+        "--scale-repeats", type=int, default=1, help="fresh-process runs per configuration"
+    )
+    parser.add_argument(
+        "--exact-max",
+        type=int,
+        default=20_000,
+        help="largest pooled size N at which the exact engine runs (default 2·10⁴); beyond, "
+        "its time and memory are extrapolated as N²",
+    )
+    parser.add_argument("--skip-exact", action="store_true", help="scale section: RFF only")
+    parser.add_argument(
+        "--rff-features", type=int, default=1024, help="RFF feature count D (default 1024)"
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="scale section: unset = numpy, 'cpu' or 'cuda' = torch (both engines)",
+    )
+    parser.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="only the RFF accuracy table: (RFF − exact MMD²) / null sd at several n and D",
+    )
+    parser.add_argument(
+        "--accuracy-sizes", type=int, nargs="+", default=[500, 2000, 5000], help="n = m"
+    )
+    parser.add_argument(
+        "--accuracy-features", type=int, nargs="+", default=[256, 512, 1024, 2048], help="D"
+    )
+    parser.add_argument("--accuracy-reps", type=int, default=20, help="feature seeds per cell")
     # Internal: the memory probe run in a fresh subprocess.
+    parser.add_argument("--scale-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--scale-probe-n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--probe-n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--probe-reps", type=int, default=1, help=argparse.SUPPRESS)
@@ -607,6 +898,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.probe:
         probe_memory(args)
+        return 0
+    if args.scale_probe:
+        scale_probe(args)
+        return 0
+    if args.scale or args.accuracy:
+        print("parity two-sample benchmark: exact engine vs random Fourier features (RFF)")
+        print(environment())
+        print(f"data: seed {args.seed}, x, y ~ N(0, I_{DIM})\n")
+        if args.accuracy:
+            bench_accuracy(args)
+        if args.scale:
+            bench_scale(args)
         return 0
     print("parity two-sample benchmark: MMD² (sum of 5 RBF kernels, unbiased), permutation test")
     print(environment())
@@ -654,6 +957,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"n = m = {n}: failed with {type(exc).__name__}: {exc}\n")
     if summary is not None:
         print_summary(summary)
+    print()
+    bench_sensitivity(args)
     return 0
 
 

@@ -6,14 +6,22 @@ The verdict is
   rejects at ``alpha``, or an embodied metric (jerk, motion energy, path length) regressed;
 * ``inconclusive`` when nothing failed but the data cannot support a pass: fewer than
   ``min_samples`` action samples on a side, a smallest attainable p-value above ``alpha`` (no
-  result could have rejected), or an embodied metric whose CI straddles its tolerance band;
+  result could have rejected), an embodied metric whose CI straddles its tolerance band, or a
+  test too insensitive for the shift asked about: its minimum detectable shift (80% power at
+  ``alpha``, :func:`parity.stats.sensitivity.min_detectable_effect`) above
+  ``max_detectable_shift``;
 * ``pass`` otherwise.
+
+The sensitivity (smallest detectable shift and scale change) is computed for every comparison
+unless ``sensitivity=False``; it is simulated at no more than 30 rows per side, so it costs about
+the same at any sample size (a few tenths of a second; see ``benchmarks/two_sample.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,18 +30,24 @@ import numpy as np
 
 from parity import __version__
 from parity.errors import ExitCode, ParityInputError, check_positive_int, check_probability
-from parity.stats._common import ResultMixin, as_samples, check_same_dim
+from parity.stats._common import ResultMixin, as_samples, check_same_dim, to_jsonable
 from parity.stats.permutation import STATISTIC_LABELS, STATISTICS, TwoSampleTestResult
+from parity.stats.sensitivity import SensitivityResult, record_without_time
 from parity.trajectory.embodied import EMBODIED_METRICS, EmbodiedResult
 
 VERDICTS = ("pass", "fail", "inconclusive")
 EXIT_CODES = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "inconclusive": ExitCode.INCONCLUSIVE}
 MIN_SAMPLES = 20
+MAX_DETECTABLE_SHIFT = 0.5  # reference σ; a pass that could only detect larger shifts is unsure
 
 
 @dataclass(frozen=True, slots=True)
 class ParityVerdict(ResultMixin):
-    """The answer of :func:`compare`: a verdict, the reasons for it and every number behind it."""
+    """The answer of :func:`compare`: a verdict, the reasons for it and every number behind it.
+
+    ``sensitivity`` holds the smallest shift and scale change the test detects with 80% power
+    (None when not computed); its wall time is left out of ``to_dict()`` and ``to_json()``.
+    """
 
     verdict: str
     alpha: float
@@ -46,11 +60,19 @@ class ParityVerdict(ResultMixin):
     seed: int | None
     version: str = __version__
     warnings: tuple[str, ...] = field(default=())
+    sensitivity: SensitivityResult | None = None
 
     @property
     def exit_code(self) -> ExitCode:
         """Process exit code of this verdict: 0 pass, 1 fail, 3 inconclusive."""
         return EXIT_CODES[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as a JSON-safe ``dict`` (the sensitivity without its wall time)."""
+        record = to_jsonable(self)
+        if record["sensitivity"] is not None:
+            record["sensitivity"] = record_without_time(record["sensitivity"])
+        return record
 
     def to_json(self, indent: int | None = 2) -> str:
         """The verdict as strict JSON text (byte-identical for identical inputs and seed)."""
@@ -97,6 +119,8 @@ def compare(
     min_samples: int = MIN_SAMPLES,
     n_bootstrap: int = 9999,
     inputs: Mapping[str, Any] | None = None,
+    sensitivity: bool = True,
+    max_detectable_shift: float | None = MAX_DETECTABLE_SHIFT,
     **test_options: Any,
 ) -> ParityVerdict:
     """Decide whether a candidate policy's actions (and motion) match a reference policy's.
@@ -130,6 +154,13 @@ def compare(
         Bootstrap resamples of the embodied ratio CIs.
     inputs : mapping, optional
         Extra provenance (file names, file hashes) merged into ``inputs`` of the result.
+    sensitivity : bool
+        Estimate the smallest shift and scale change the test detects with 80% power at
+        ``alpha`` (by simulation from the reference; recorded in ``sensitivity``).
+    max_detectable_shift : float or None
+        A non-rejection whose detectable shift (in reference σ, see
+        :func:`parity.stats.sensitivity.min_detectable_effect`) exceeds this is
+        ``inconclusive``, not ``pass``; None disables the check (as does ``sensitivity=False``).
     **test_options
         Passed to :func:`parity.stats.two_sample_test` (bandwidths, kl_bins, precision, …).
 
@@ -154,6 +185,7 @@ def compare(
         if not np.isfinite(value) or value <= 0:
             raise ParityInputError(f"`{name}` must be a positive number; got {value!r}")
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
+    max_detectable_shift = _check_max_shift(max_detectable_shift)
     metrics = _check_metrics(embodied_metrics)
     ref = as_samples("reference", reference)
     cand = as_samples("candidate", candidate)
@@ -163,7 +195,9 @@ def compare(
             "`reference_episodes` and `candidate_episodes` go together; got only "
             + ("reference_episodes" if candidate_episodes is None else "candidate_episodes")
         )
-    test_rng, boot_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    # spawn(3)'s first two children are spawn(2)'s: the test and bootstrap draws are unchanged.
+    streams = np.random.SeedSequence(seed).spawn(3)
+    test_rng, boot_rng, sensitivity_rng = (np.random.default_rng(s) for s in streams)
 
     test = two_sample_test(
         ref,
@@ -192,8 +226,22 @@ def compare(
     for key, extra in (inputs or {}).items():
         record[key] = {**record.get(key, {}), **extra}
 
-    verdict, reasons = decide(test, embodied, alpha, min_samples)
+    sens = None
+    if sensitivity:
+        options = {"standardize": standardize, **test_options}
+        sens = _sensitivity(
+            ref, cand.shape[0], test, alpha, n_permutations, sensitivity_rng, options
+        )
+    verdict, reasons = decide(
+        test,
+        embodied,
+        alpha,
+        min_samples,
+        sensitivity=sens,
+        max_detectable_shift=max_detectable_shift,
+    )
     warnings = test.warnings + tuple(w for r in embodied.values() for w in r.warnings)
+    warnings += () if sens is None else sens.warnings
     return ParityVerdict(
         verdict=verdict,
         alpha=alpha,
@@ -210,11 +258,51 @@ def compare(
             "standardize": bool(standardize),
             "min_samples": min_samples,
             "n_bootstrap": int(n_bootstrap),
+            "sensitivity": bool(sensitivity),
+            "max_detectable_shift": max_detectable_shift,
             **{k: _plain(v) for k, v in test_options.items()},
         },
         seed=seed,
         warnings=warnings,
+        sensitivity=sens,
     )
+
+
+def _check_max_shift(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ParityInputError(
+            f"`max_detectable_shift` must be a positive number of σ or None; got {value!r}"
+        )
+    if not np.isfinite(value):
+        raise ParityInputError(f"`max_detectable_shift` must be finite or None; got {value!r}")
+    return float(value)
+
+
+def _sensitivity(ref, m, test, alpha, n_permutations, rng, options) -> SensitivityResult:
+    """The test's minimum detectable effects, simulated with its own statistics and options.
+
+    Each simulated test uses the real test's number of random splits, at most ⌈10/α⌉ − 1 (a
+    Monte Carlo test with fewer splits has slightly less power, so this errs on the safe side).
+    """
+    import warnings as _warnings
+
+    from parity.errors import ParityWarning
+    from parity.stats.sensitivity import MIN_SPLITS_PER_LEVEL, min_detectable_effect
+
+    splits = min(int(n_permutations), math.ceil(MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
+    with _warnings.catch_warnings():  # recorded in the result's warnings
+        _warnings.simplefilter("ignore", ParityWarning)
+        return min_detectable_effect(
+            ref,
+            m,
+            alpha=alpha,
+            statistics=tuple(test.results),
+            n_permutations=splits,
+            rng=rng,
+            **options,
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -240,8 +328,14 @@ def decide(
     embodied: Mapping[str, EmbodiedResult],
     alpha: float,
     min_samples: int = MIN_SAMPLES,
+    *,
+    sensitivity: SensitivityResult | None = None,
+    max_detectable_shift: float | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """The verdict and its reasons, as plain sentences, from the test and embodied results.
+
+    When the test does not reject and ``sensitivity`` says it could only detect shifts above
+    ``max_detectable_shift`` (σ), that is a reason for ``inconclusive``; a ``fail`` stays one.
 
     Examples
     --------
@@ -276,6 +370,8 @@ def decide(
                 f"is {test.min_attainable_pvalue:.3g} ≥ {alpha:g}, so no difference could be "
                 "detected"
             )
+        if too_insensitive(sensitivity, max_detectable_shift):
+            unsure.append(insensitivity_reason(sensitivity, max_detectable_shift))
         notes.append(
             f"no statistic detects a difference in the action distributions "
             f"(family p = {test.pvalue:.3g} ≥ {alpha:g}, n = {n} vs {m}, "
@@ -290,4 +386,42 @@ def decide(
     return "pass", tuple(notes)
 
 
-__all__ = ["VERDICTS", "ParityVerdict", "array_summary", "compare", "decide"]
+def too_insensitive(sensitivity: SensitivityResult | None, max_shift: float | None) -> bool:
+    """Whether the detectable shift exceeds ``max_shift`` (False when either is None).
+
+    Examples
+    --------
+    >>> too_insensitive(None, 0.5)
+    False
+    """
+    return sensitivity is not None and max_shift is not None and sensitivity.shift > max_shift
+
+
+def insensitivity_reason(sensitivity: SensitivityResult, max_shift: float) -> str:
+    """The sentence saying that the test could not detect the shift asked about."""
+    s = sensitivity
+    design = f"{100 * s.power:g}% power at α = {s.alpha:g}, n = {s.n_x} vs {s.n_y}"
+    if not s.shift_detectable:
+        return (
+            f"this test could not detect any shift up to {s.max_shift:g}σ ({design}), let alone "
+            f"the {max_shift:g}σ you asked for; more samples needed"
+        )
+    shown = next(
+        f"{s.shift:.{k}g}" for k in (2, 3, 4, 17) if f"{s.shift:.{k}g}" != f"{max_shift:g}"
+    )
+    return (
+        f"this test could only detect shifts ≥ {shown}σ ({design}), above the "
+        f"{max_shift:g}σ you asked for; more samples needed"
+    )
+
+
+__all__ = [
+    "MAX_DETECTABLE_SHIFT",
+    "VERDICTS",
+    "ParityVerdict",
+    "array_summary",
+    "compare",
+    "decide",
+    "insensitivity_reason",
+    "too_insensitive",
+]

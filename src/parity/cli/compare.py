@@ -119,6 +119,17 @@ def print_verdict(verdict, title: str) -> None:
             lo, hi = r.confidence_interval
             emb.add_row(name, f"{r.ratio:.3f}", f"{lo:.3f} – {hi:.3f}", r.status)
         console.print(emb)
+    if verdict.sensitivity is not None:
+        console.print(sensitivity_line(verdict.sensitivity), soft_wrap=True)
+
+
+def sensitivity_line(s) -> str:
+    """One line on what the test could detect, with the simulation's size and wall time."""
+    return (
+        f"sensitivity ({100 * s.power:g}% power at α = {s.alpha:g}): {s.describe_shift()}, "
+        f"{s.describe_scale()} — {s.n_tests} simulated tests of {s.n_x_simulated} vs "
+        f"{s.n_y_simulated} rows, {s.seconds:.2f} s"
+    )
 
 
 @click.command("compare")
@@ -165,6 +176,19 @@ def print_verdict(verdict, title: str) -> None:
     help="Seconds between steps.",
 )
 @click.option(
+    "--max-detectable-shift",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="A pass must detect shifts of this many reference σ with 80% power, else it is "
+    "inconclusive; 0 = no check.",
+)
+@click.option(
+    "--no-sensitivity",
+    is_flag=True,
+    help="Do not simulate the minimum detectable effects (nor check them).",
+)
+@click.option(
     "--out",
     "out_dir",
     default="parity-report",
@@ -207,6 +231,8 @@ def compare_command(
     seed: int,
     tolerance: float,
     dt: float,
+    max_detectable_shift: float,
+    no_sensitivity: bool,
     out_dir: str,
     json_path: str | None,
     markdown_path: str | None,
@@ -245,6 +271,8 @@ def compare_command(
         seed=seed,
         tolerance=tolerance,
         dt=dt,
+        sensitivity=not no_sensitivity,
+        max_detectable_shift=max_detectable_shift or None,
     )
     verdict, data = load_and_compare(reference, candidate, ref_episodes, cand_episodes, **options)
     write_reports(verdict, Path(out_dir), json_path, markdown_path)

@@ -1,7 +1,9 @@
 """Pure numerics: arrays in, frozen results out; no I/O, printing or plotting.
 
 * two-sample statistics and the permutation engine: :func:`mmd2`, :func:`energy_distance`,
-  :func:`binned_kl`, :func:`two_sample_test`;
+  :func:`binned_kl`, :func:`two_sample_test`; for millions of samples the linear-time
+  :func:`rff_two_sample_test` (random Fourier features, streamed permutations); the smallest
+  shift and scale change the test detects: :func:`min_detectable_effect`;
 * conditional and text parity: :func:`conditional_two_sample_test` (same observations, labels
   permuted within each), :func:`text_two_sample_test` (completions, Hamming or n-gram kernel,
   prompt-stratified);
@@ -45,6 +47,8 @@ from parity.stats.intervals import ProportionInterval, clopper_pearson, wilson
 from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
 from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult, two_sample_test
 from parity.stats.ranking import AUCResult, auc
+from parity.stats.rff import rff_two_sample_test
+from parity.stats.sensitivity import SensitivityResult, min_detectable_effect
 from parity.stats.sign_flip import SignFlipResult, sign_flip_test
 from parity.stats.text import text_two_sample_test
 from parity.stats.thresholds import ThresholdResult, otsu_threshold
@@ -55,6 +59,7 @@ __all__ = [
     "BootstrapResult",
     "ProportionInterval",
     "RatioResult",
+    "SensitivityResult",
     "SignFlipResult",
     "ThresholdResult",
     "TwoSampleResult",
@@ -72,6 +77,7 @@ __all__ = [
     "holm",
     "iqm",
     "min_detectable",
+    "min_detectable_effect",
     "mmd2",
     "noninferiority",
     "optimality_gap",
@@ -79,6 +85,7 @@ __all__ = [
     "posterior_equivalence",
     "probability_of_improvement",
     "probability_of_improvement_ci",
+    "rff_two_sample_test",
     "sign_flip_test",
     "superiority",
     "text_two_sample_test",
