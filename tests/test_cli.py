@@ -388,11 +388,12 @@ def test_json_to_stdout_equals_verdict_json(files, tmp_path):
         assert re.fullmatch(r"[0-9a-f]{64}", info["sha256"])
 
 
-def test_out_dir_is_created_with_both_reports(files, tmp_path):
+def test_out_dir_is_created_with_all_reports(files, tmp_path):
     out = tmp_path / "a" / "b"
     result = invoke(["compare", files["ref"], files["same"], "--permutations", B, "--out", out])
     assert result.exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["summary.md", "verdict.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.md", "verdict.json"]
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     record = strict_loads((out / "verdict.json").read_text(encoding="utf-8"))
     md = (out / "summary.md").read_text(encoding="utf-8")
     assert md.startswith("# Parity comparison: PASS\n")

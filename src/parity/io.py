@@ -36,7 +36,9 @@ __all__ = [
     "MIN_STEPS",
     "SUPPORTED_EXTENSIONS",
     "TextSamples",
+    "is_text_samples",
     "load_episodes",
+    "load_observation_samples",
     "load_samples",
     "load_text_samples",
     "parse_spec",
@@ -966,3 +968,89 @@ def load_text_samples(path: StrPath) -> TextSamples:
         samples=tuple(columns[sample_key]),
         kind="text" if sample_key == "completion" else "tokens",
     )
+
+
+def is_text_samples(spec: StrPath) -> bool:
+    """Whether ``spec`` is a ``.jsonl``/``.json`` file whose first record has a ``completion``
+    or ``tokens`` field (completions for :func:`load_text_samples`), judged from its first line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(f"{d}/a.jsonl").write_text('{"prompt": "hi", "completion": "hello"}\\n')
+    ...     is_text_samples(f"{d}/a.jsonl"), is_text_samples(f"{d}/b.npy")
+    (True, False)
+    """
+    path, _ = parse_spec(spec)
+    if path.suffix.lower() not in (".jsonl", ".json") or not path.is_file():
+        return False
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        head = handle.read(1 << 16).lstrip().lstrip("[").lstrip()
+    first = head.split("\n", 1)[0]
+    return any(f'"{key}"' in first for key in ("completion", "tokens"))
+
+
+def load_observation_samples(
+    spec: StrPath, *, name: str | None = None, observation_column: str = "observation"
+) -> tuple[np.ndarray, tuple[Any, ...] | None]:
+    """Load actions sampled on shared observations as (observations × k × d) float64.
+
+    - ``.npy``/``.npz``: a 3-D array (observations × k × d), or 2-D (observations × k) for
+      d = 1; observations are matched by position.
+    - A table (CSV, JSONL, JSON) with an ``observation_column``: rows grouped by it in order of
+      first appearance; every observation needs the same number k of rows. The ids are
+      returned so that two files can be matched by id.
+
+    Every observation needs k ≥ 2 samples; values must be finite.
+
+    Returns
+    -------
+    (numpy.ndarray, tuple or None)
+        The samples and the observation ids (None for arrays).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(f"{d}/a.csv").write_text("observation,u\\n7,1\\n7,2\\n9,3\\n9,4\\n")
+    ...     x, ids = load_observation_samples(f"{d}/a.csv")
+    ...     x.shape, ids
+    ((2, 2, 1), ('7', '9'))
+    """
+    path, label, ext, name = _resolve(spec, name)
+    rule = "every observation needs the same number k ≥ 2 of samples"
+    if ext in (".npy", ".npz"):
+        arr, subject = _load_array(path, label, ext, name)
+        _check_numeric(arr, subject)
+        if arr.ndim not in (2, 3):
+            raise ParityInputError(
+                f"{subject} is {arr.ndim}-D with shape {arr.shape}; samples by observation are "
+                "3-D (observations × k × d) or 2-D (observations × k, d = 1)"
+            )
+        data = np.asarray(arr, dtype=np.float64)
+        data = data[:, :, None] if data.ndim == 2 else data
+        if data.shape[0] < 1 or data.shape[1] < 2 or data.shape[2] < 1:
+            raise ParityInputError(f"{subject} has shape {data.shape}; {rule} and d ≥ 1")
+        _check_finite(data, subject, "observation")
+        return data, None
+    table = _read_table(path, label, ext)
+    if observation_column not in table.fields:
+        raise ParityInputError(
+            f"{label}: no {_tick(observation_column)} column (fields: {_names(table.fields)}); "
+            "a table of samples by observation names each row's observation there"
+        )
+    fields = _select_fields(table, name, exclude=observation_column)
+    data = _numeric_block(table, fields)
+    subject = f"{label}: table"
+    _check_has_columns(data, subject)
+    _check_finite(data, subject, table.unit, table.positions)
+    groups = _group_rows(table, observation_column)
+    sizes = sorted({len(rows) for rows in groups.values()})
+    if len(sizes) != 1 or sizes[0] < 2:
+        raise ParityInputError(
+            f"{label}: {rule}; got between {sizes[0]} and {sizes[-1]} over {len(groups)} "
+            "observations"
+        )
+    stacked = np.stack([data[np.asarray(rows)] for rows in groups.values()])
+    return stacked, tuple(groups)

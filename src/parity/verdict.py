@@ -121,6 +121,9 @@ def compare(
     inputs: Mapping[str, Any] | None = None,
     sensitivity: bool = True,
     max_detectable_shift: float | None = MAX_DETECTABLE_SHIFT,
+    method: str = "auto",
+    device: str | None = None,
+    by_observation: bool = False,
     **test_options: Any,
 ) -> ParityVerdict:
     """Decide whether a candidate policy's actions (and motion) match a reference policy's.
@@ -161,8 +164,20 @@ def compare(
         A non-rejection whose detectable shift (in reference σ, see
         :func:`parity.stats.sensitivity.min_detectable_effect`) exceeds this is
         ``inconclusive``, not ``pass``; None disables the check (as does ``sensitivity=False``).
+    method : {"auto", "exact", "rff"}
+        Engine of the pooled test: the exact permutation engine, or the random-feature MMD
+        (:func:`parity.stats.rff.rff_two_sample_test`, MMD only) for millions of samples.
+        ``auto`` takes the exact engine up to ``n + m = 20000`` (``EXACT_MAX_POOLED``) and says
+        in the reasons when it switches.
+    device : str, optional
+        ``"cpu"`` or ``"cuda[:i]"`` runs the engine's products with torch on that device
+        (``pip install 'parity[torch]'``); None uses numpy.
+    by_observation : bool
+        ``reference`` and ``candidate`` are (observations × k × d) actions on the same
+        observations: test with :func:`parity.stats.conditional_two_sample_test` (labels
+        permuted within each observation). The sensitivity is not simulated for this design.
     **test_options
-        Passed to :func:`parity.stats.two_sample_test` (bandwidths, kl_bins, precision, …).
+        Passed to the test (bandwidths, kl_bins, precision, n_features, …).
 
     Returns
     -------
@@ -175,7 +190,6 @@ def compare(
     >>> compare(ref, cand, statistics=("energy",), n_permutations=199).verdict
     'fail'
     """
-    from parity.stats.permutation import two_sample_test
     from parity.trajectory.embodied import compare_embodied
 
     alpha = check_probability("alpha", alpha)
@@ -187,9 +201,15 @@ def compare(
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
     max_detectable_shift = _check_max_shift(max_detectable_shift)
     metrics = _check_metrics(embodied_metrics)
-    ref = as_samples("reference", reference)
-    cand = as_samples("candidate", candidate)
-    check_same_dim(ref, cand, ("reference", "candidate"))
+    if method not in METHODS:
+        raise ParityInputError(f"`method` must be one of {METHODS}; got {method!r}")
+    if by_observation:
+        ref = np.asarray(reference, dtype=np.float64)
+        cand = np.asarray(candidate, dtype=np.float64)
+    else:
+        ref = as_samples("reference", reference)
+        cand = as_samples("candidate", candidate)
+        check_same_dim(ref, cand, ("reference", "candidate"))
     if (reference_episodes is None) != (candidate_episodes is None):
         raise ParityInputError(
             "`reference_episodes` and `candidate_episodes` go together; got only "
@@ -199,14 +219,19 @@ def compare(
     streams = np.random.SeedSequence(seed).spawn(3)
     test_rng, boot_rng, sensitivity_rng = (np.random.default_rng(s) for s in streams)
 
-    test = two_sample_test(
-        ref,
-        cand,
-        statistics,
-        n_permutations,
-        test_rng,
-        standardize=standardize,
-        **test_options,
+    engine, statistics, switch_note = choose_engine(
+        method, ref.shape[0] + cand.shape[0], statistics, by_observation
+    )
+    run_test = ENGINES[engine]()
+    if device is not None and engine == "conditional":
+        raise ParityInputError(
+            "`device` runs the pooled engines; the by-observation test runs on numpy; "
+            f"got device={device!r}"
+        )
+    if device is not None:
+        test_options = {**test_options, "device": device}
+    test = run_test(
+        ref, cand, statistics, n_permutations, test_rng, standardize=standardize, **test_options
     )
     embodied: dict[str, EmbodiedResult] = {}
     record = {"reference": array_summary(ref), "candidate": array_summary(cand)}
@@ -227,8 +252,9 @@ def compare(
         record[key] = {**record.get(key, {}), **extra}
 
     sens = None
-    if sensitivity:
-        options = {"standardize": standardize, **test_options}
+    if sensitivity and not by_observation:
+        options = {"standardize": standardize}
+        options.update({k: v for k, v in test_options.items() if k in SHARED_TEST_OPTIONS})
         sens = _sensitivity(
             ref, cand.shape[0], test, alpha, n_permutations, sensitivity_rng, options
         )
@@ -240,6 +266,8 @@ def compare(
         sensitivity=sens,
         max_detectable_shift=max_detectable_shift,
     )
+    if switch_note:
+        reasons += (switch_note,)
     warnings = test.warnings + tuple(w for r in embodied.values() for w in r.warnings)
     warnings += () if sens is None else sens.warnings
     return ParityVerdict(
@@ -260,12 +288,180 @@ def compare(
             "n_bootstrap": int(n_bootstrap),
             "sensitivity": bool(sensitivity),
             "max_detectable_shift": max_detectable_shift,
+            "method": method,
+            "engine": engine,
+            "by_observation": bool(by_observation),
             **{k: _plain(v) for k, v in test_options.items()},
         },
         seed=seed,
         warnings=warnings,
         sensitivity=sens,
     )
+
+
+def compare_text(
+    reference,
+    candidate,
+    *,
+    reference_prompts=None,
+    candidate_prompts=None,
+    kernel: str = "hamming",
+    ngram: int = 3,
+    alpha: float = 0.05,
+    n_permutations: int = 1000,
+    seed: int | None = 0,
+    min_samples: int = MIN_SAMPLES,
+    inputs: Mapping[str, Any] | None = None,
+) -> ParityVerdict:
+    """Decide whether a candidate LLM serves the same completion distribution as a reference.
+
+    The samples are completions (strings) or token-id sequences, optionally with the prompt of
+    each; with prompts the MMD² is prompt-stratified (:func:`parity.stats.text_two_sample_test`).
+    The verdict follows :func:`decide`: ``fail`` when the test rejects at ``alpha``,
+    ``inconclusive`` with fewer than ``min_samples`` completions a side or when no split could
+    reject, else ``pass``. No sensitivity is simulated (a shift in σ has no meaning for text).
+
+    Examples
+    --------
+    >>> ref = ["the cat sat", "a dog ran", "the cat ran"] * 10
+    >>> cand = ["THE CAT SAT", "A DOG RAN", "THE CAT RAN"] * 10
+    >>> compare_text(ref, cand, kernel="ngram", n_permutations=199).verdict
+    'fail'
+    """
+    from parity.stats.text import text_two_sample_test
+
+    alpha = check_probability("alpha", alpha)
+    min_samples = check_positive_int("min_samples", min_samples, minimum=2)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    test = text_two_sample_test(
+        reference,
+        candidate,
+        reference_prompts=reference_prompts,
+        candidate_prompts=candidate_prompts,
+        kernel=kernel,
+        ngram=ngram,
+        n_permutations=n_permutations,
+        rng=rng,
+    )
+    record = {
+        "reference": _text_summary(reference, reference_prompts),
+        "candidate": _text_summary(candidate, candidate_prompts),
+    }
+    for key, extra in (inputs or {}).items():
+        record[key] = {**record.get(key, {}), **extra}
+    verdict, reasons = decide(test, {}, alpha, min_samples)
+    return ParityVerdict(
+        verdict=verdict,
+        alpha=alpha,
+        family_pvalue=test.pvalue,
+        two_sample=test,
+        embodied={},
+        reasons=reasons,
+        inputs=record,
+        settings={
+            "statistics": list(test.results),
+            "n_permutations": int(n_permutations),
+            "kernel": kernel,
+            "ngram": int(ngram),
+            "min_samples": min_samples,
+            "engine": "text",
+        },
+        seed=seed,
+        warnings=test.warnings,
+    )
+
+
+def _text_summary(samples, prompts) -> dict[str, Any]:
+    digest = hashlib.sha256(
+        json.dumps(
+            [
+                list(map(str, prompts or ())),
+                [s if isinstance(s, str) else [int(t) for t in s] for s in samples],
+            ]
+        ).encode()
+    )
+    summary: dict[str, Any] = {"completions": len(samples), "sha256": digest.hexdigest()}
+    if prompts is not None:
+        summary["prompts"] = len(set(prompts))
+    return summary
+
+
+def choose_engine(
+    method: str, n_total: int, statistics: Sequence[str] | str, by_observation: bool = False
+) -> tuple[str, tuple[str, ...], str | None]:
+    """The engine (``exact``, ``rff`` or ``conditional``), the statistics it tests, and the
+    sentence saying why when ``auto`` switched to random features.
+
+    Examples
+    --------
+    >>> choose_engine("auto", 2_000_000, ("mmd", "energy"))[:2]
+    ('rff', ('mmd',))
+    >>> choose_engine("auto", 400, ("mmd", "energy"))
+    ('exact', ('mmd', 'energy'), None)
+    """
+    from parity.stats.rff import EXACT_MAX_POOLED
+
+    statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
+    if by_observation:
+        if statistics == STATISTICS:  # "all": all that the conditional test has
+            statistics = tuple(s for s in statistics if s != "kl")
+        if method == "rff":
+            raise ParityInputError(
+                "`method` 'rff' is for pooled samples; the by-observation test is exact "
+                "(its kernel blocks are small); got method='rff' with by_observation=True"
+            )
+        return "conditional", statistics, None
+    if method == "exact" or (method == "auto" and n_total <= EXACT_MAX_POOLED):
+        return "exact", statistics, None
+    others = [s for s in statistics if s != "mmd"]
+    if method == "rff":
+        if others:
+            raise ParityInputError(
+                f"`method` 'rff' tests the MMD only; got statistics {statistics} "
+                "(drop the others, or use method='exact')"
+            )
+        return "rff", statistics, None
+    dropped = f"; {', '.join(others)} need the exact engine and were not tested" if others else ""
+    note = (
+        f"n + m = {n_total:,} exceeds {EXACT_MAX_POOLED:,}, where the exact engine's kernel "
+        "matrix stops fitting in memory: tested with the random-feature MMD (method 'rff')"
+        f"{dropped}; method='exact' (--method exact) forces the exact engine"
+    )
+    return "rff", ("mmd",), note
+
+
+def _exact_engine():
+    from parity.stats.permutation import two_sample_test
+
+    return two_sample_test
+
+
+def _rff_engine():
+    from parity.stats.rff import rff_two_sample_test
+
+    def run(x, y, statistics, n_permutations, rng, **options):
+        return rff_two_sample_test(x, y, n_permutations, rng, **options)
+
+    return run
+
+
+def _conditional_engine():
+    from parity.stats.conditional import conditional_two_sample_test
+
+    return conditional_two_sample_test
+
+
+ENGINES = {"exact": _exact_engine, "rff": _rff_engine, "conditional": _conditional_engine}
+METHODS = ("auto", "exact", "rff")
+#: Test options the sensitivity simulation (the exact engine on small subsets) shares.
+SHARED_TEST_OPTIONS = (
+    "bandwidths",
+    "bandwidth_factors",
+    "mmd_estimator",
+    "kl_bins",
+    "kl_smoothing",
+    "kl_direction",
+)
 
 
 def _check_max_shift(value: float | None) -> float | None:
@@ -351,8 +547,8 @@ def decide(
         for name, r in test.results.items():
             if r.pvalue < alpha:
                 failed.append(
-                    f"{STATISTIC_LABELS[name]} differs (p = {r.pvalue:.3g} < {alpha:g}): "
-                    "the optimized policy's actions are distributed differently"
+                    f"{STATISTIC_LABELS.get(name, name)} differs (p = {r.pvalue:.3g} < "
+                    f"{alpha:g}): {DIFFERENCE.get(test.details.get('design'), DIFFERENCE[None])}"
                 )
         failed.append(
             f"the family test over {', '.join(test.results)} rejects "
@@ -361,7 +557,7 @@ def decide(
     else:
         if min(n, m) < min_samples:
             unsure.append(
-                f"too little data: {n} reference and {m} candidate action samples; a pass needs "
+                f"too little data: {n} reference and {m} candidate {_noun(test)}; a pass needs "
                 f"at least {min_samples} per side"
             )
         if test.min_attainable_pvalue >= alpha:
@@ -373,7 +569,7 @@ def decide(
         if too_insensitive(sensitivity, max_detectable_shift):
             unsure.append(insensitivity_reason(sensitivity, max_detectable_shift))
         notes.append(
-            f"no statistic detects a difference in the action distributions "
+            f"no statistic detects a difference in the {_noun(test).split()[0]} distributions "
             f"(family p = {test.pvalue:.3g} ≥ {alpha:g}, n = {n} vs {m}, "
             f"{test.n_resamples} {'splits' if test.exact else 'permutations'})"
         )
@@ -384,6 +580,18 @@ def decide(
     if unsure:
         return "inconclusive", tuple(unsure + notes)
     return "pass", tuple(notes)
+
+
+DIFFERENCE = {
+    None: "the optimized policy's actions are distributed differently",
+    "conditional": "the optimized policy acts differently on the same observations",
+    "prompt-stratified": "the candidate's completions are distributed differently",
+    "pooled": "the candidate's completions are distributed differently",
+}
+
+
+def _noun(test: TwoSampleTestResult) -> str:
+    return "completion samples" if test.details.get("kernel") else "action samples"
 
 
 def too_insensitive(sensitivity: SensitivityResult | None, max_shift: float | None) -> bool:
@@ -420,7 +628,9 @@ __all__ = [
     "VERDICTS",
     "ParityVerdict",
     "array_summary",
+    "choose_engine",
     "compare",
+    "compare_text",
     "decide",
     "insensitivity_reason",
     "too_insensitive",

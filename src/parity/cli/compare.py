@@ -40,17 +40,30 @@ def compare_files(reference, candidate, ref_episodes=None, cand_episodes=None, *
 
 def load_and_compare(reference, candidate, ref_episodes=None, cand_episodes=None, **options):
     """:func:`compare_files`, returning ``(verdict, data)``: the loaded arrays by role too (for
-    the HTML report's marginals, which the JSON record does not hold)."""
+    the HTML report's marginals, which the JSON record does not hold).
+
+    Completions files (JSONL with ``completion`` or ``tokens``, see
+    :func:`parity.io.load_text_samples`) go to :func:`parity.verdict.compare_text`; with
+    ``by_observation=True`` the samples are (observations × k × d), see
+    :func:`parity.io.load_observation_samples`.
+    """
     from parity.errors import ParityInputError
-    from parity.io import load_episodes, load_samples
+    from parity.io import is_text_samples, load_episodes, load_samples
     from parity.verdict import compare
 
     specs = {"reference": reference, "candidate": candidate}
-    data = {key: load_samples(spec) for key, spec in specs.items()}
-    if data["reference"].shape[1] != data["candidate"].shape[1]:
+    text = [is_text_samples(spec) for spec in specs.values()]
+    if any(text):
+        return _compare_completions(specs, text, ref_episodes, options), {}
+    options.pop("kernel", None)
+    if options.get("by_observation"):
+        data = _observation_samples(reference, candidate)
+    else:
+        data = {key: load_samples(spec) for key, spec in specs.items()}
+    if data["reference"].shape[-1] != data["candidate"].shape[-1]:
         raise ParityInputError(
             f"{reference} and {candidate}: action samples must have the same dimension d; "
-            f"got {data['reference'].shape[1]} and {data['candidate'].shape[1]}"
+            f"got {data['reference'].shape[-1]} and {data['candidate'].shape[-1]}"
         )
     if ref_episodes is not None:
         specs.update(reference_episodes=ref_episodes, candidate_episodes=cand_episodes)
@@ -62,12 +75,78 @@ def load_and_compare(reference, candidate, ref_episodes=None, cand_episodes=None
         return compare(**data, inputs=inputs, **options), data
 
 
+def _compare_completions(specs: dict, text: list[bool], ref_episodes, options: dict):
+    from parity.errors import ParityInputError
+    from parity.io import load_text_samples
+    from parity.verdict import compare_text
+
+    if not all(text):
+        plain = next(spec for spec, t in zip(specs.values(), text, strict=True) if not t)
+        raise ParityInputError(
+            f"{plain}: the other file holds completions (JSONL with `completion` or `tokens`); "
+            "both sides must be completions to compare text"
+        )
+    if ref_episodes is not None or options.get("by_observation"):
+        raise ParityInputError(
+            "completions files take neither episodes nor --paired-by-observation (prompts "
+            "already stratify the test); got " + ("episodes" if ref_episodes else "both")
+        )
+    ref, cand = (load_text_samples(spec) for spec in specs.values())
+    if ref.kind != cand.kind:
+        raise ParityInputError(
+            f"{specs['reference']} holds {ref.kind} and {specs['candidate']} holds {cand.kind}; "
+            "compare strings with strings or token ids with token ids"
+        )
+    kernel = options.get("kernel") or ("hamming" if ref.kind == "tokens" else "ngram")
+    inputs = {key: provenance(spec) for key, spec in specs.items()}
+    with warnings.catch_warnings():  # recorded in the verdict and printed with its summary
+        warnings.simplefilter("ignore", ParityWarning)
+        return compare_text(
+            ref.samples,
+            cand.samples,
+            reference_prompts=ref.prompts,
+            candidate_prompts=cand.prompts,
+            kernel=kernel,
+            alpha=options["alpha"],
+            n_permutations=options["n_permutations"],
+            seed=options["seed"],
+            inputs=inputs,
+        )
+
+
+def _observation_samples(reference: str, candidate: str) -> dict:
+    """Both sides as (observations × k × d), matched by observation id when tables give ids."""
+    from parity.errors import ParityInputError
+    from parity.io import load_observation_samples
+
+    (ref, ref_ids), (cand, cand_ids) = (load_observation_samples(s) for s in (reference, candidate))
+    if ref_ids is not None and cand_ids is not None and set(ref_ids) == set(cand_ids):
+        order = {obs: i for i, obs in enumerate(cand_ids)}
+        cand = cand[[order[obs] for obs in ref_ids]]
+    elif ref_ids is not None and cand_ids is not None:
+        missing = sorted(set(ref_ids) ^ set(cand_ids), key=str)[:5]
+        raise ParityInputError(
+            f"{reference} and {candidate}: the same observations must appear on both sides; "
+            f"these appear on one side only: {missing}"
+        )
+    if ref.shape[0] != cand.shape[0]:
+        raise ParityInputError(
+            f"{reference} and {candidate}: the same observations must appear on both sides; "
+            f"got {ref.shape[0]} and {cand.shape[0]} observations"
+        )
+    return {"reference": ref, "candidate": cand}
+
+
 def report_html(verdict, data: dict | None = None) -> str:
-    """The comparison's HTML page, from its JSON record and (for the marginals) the arrays."""
+    """The comparison's HTML page, from its JSON record and (for the marginals) the arrays;
+    samples by observation (observations × k × d) are pooled for the marginals."""
     from parity.report.html_compare import comparison_html
 
     data = data or {}
-    return comparison_html(verdict.to_dict(), data.get("reference"), data.get("candidate"))
+    ref, cand = data.get("reference"), data.get("candidate")
+    if ref is not None and ref.ndim == 3:
+        ref, cand = ref.reshape(-1, ref.shape[-1]), cand.reshape(-1, cand.shape[-1])
+    return comparison_html(verdict.to_dict(), ref, cand)
 
 
 def write_bundle(
@@ -184,6 +263,27 @@ def sensitivity_line(s) -> str:
     "inconclusive; 0 = no check.",
 )
 @click.option(
+    "--paired-by-observation",
+    "by_observation",
+    is_flag=True,
+    help="Samples are (observations × k × d) on shared observations: permute labels within "
+    "each observation.",
+)
+@click.option(
+    "--method",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "exact", "rff"]),
+    help="Engine: exact permutations, random Fourier features (MMD only, millions of "
+    "samples), or auto (exact up to n + m = 20000).",
+)
+@click.option("--device", help="Run the engine's products with torch on this device (cpu, cuda).")
+@click.option(
+    "--kernel",
+    type=click.Choice(["hamming", "ngram"]),
+    help="Kernel for completions files (default: hamming for tokens, ngram for text).",
+)
+@click.option(
     "--no-sensitivity",
     is_flag=True,
     help="Do not simulate the minimum detectable effects (nor check them).",
@@ -194,7 +294,7 @@ def sensitivity_line(s) -> str:
     default="parity-report",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder for verdict.json and summary.md.",
+    help="Folder for verdict.json, summary.md and report.html.",
 )
 @click.option("--json", "json_path", help="Also write the JSON verdict here ('-' = stdout).")
 @click.option("--markdown", "markdown_path", help="Also write the Markdown summary here ('-').")
@@ -232,6 +332,10 @@ def compare_command(
     tolerance: float,
     dt: float,
     max_detectable_shift: float,
+    by_observation: bool,
+    method: str,
+    device: str | None,
+    kernel: str | None,
     no_sensitivity: bool,
     out_dir: str,
     json_path: str | None,
@@ -242,7 +346,8 @@ def compare_command(
     sign_key: str | None,
     quiet: bool,
 ) -> None:
-    """Compare action samples of REFERENCE and CANDIDATE (FILE or FILE.npz:ARRAY).
+    """Compare action samples of REFERENCE and CANDIDATE (FILE or FILE.npz:ARRAY), or two
+    completions files (JSONL of {prompt, completion} or {prompt_id, tokens}).
 
     Exit code 0 pass, 1 fail, 3 inconclusive, 2 bad input.
     """
@@ -273,10 +378,17 @@ def compare_command(
         dt=dt,
         sensitivity=not no_sensitivity,
         max_detectable_shift=max_detectable_shift or None,
+        method=method,
+    )
+    options.update(
+        (k, v)
+        for k, v in (("by_observation", by_observation), ("device", device), ("kernel", kernel))
+        if v
     )
     verdict, data = load_and_compare(reference, candidate, ref_episodes, cand_episodes, **options)
     write_reports(verdict, Path(out_dir), json_path, markdown_path)
-    html = report_html(verdict, data) if html_path or bundle_path else None
+    html = report_html(verdict, data)
+    write_text(Path(out_dir) / "report.html", html)
     if html_path:
         write_text(html_path, html)
     if not quiet:
