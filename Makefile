@@ -30,6 +30,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/two_sample.py
+	$(BIN)/python benchmarks/two_sample.py --scale --scale-repeats 3
 	-@test -f .venv-rliable/.installed || { $(PYTHON) -m venv .venv-rliable \
 	  && .venv-rliable/bin/python -m pip install --quiet --upgrade pip \
 	  && .venv-rliable/bin/python -m pip install --quiet 'rliable==1.2.0' 'pandas<3' \

@@ -38,7 +38,9 @@ size over the warmed-up process (the kernel's peak mark ``VmHWM``, reset just be
 BLAS buffers and numba allocations.
 
 The script prints one table per size and a summary of the three targets at the largest size
-(parity within 2× of the matmul bound, ≥ 2× faster than scipy, ≥ 500× faster than hyppo). It is a
+(parity within 2× of the matmul bound, ≥ 2× faster than scipy, ≥ 500× faster than hyppo), then
+the cost of ``compare``'s sensitivity simulation at the largest size, and the conditional
+(within-observation) test on 400 observations × 8 + 8 samples × 2 dims (target < 1 s). It is a
 report, not a test: it always exits 0.
 
 ``--scale`` replaces all that with the large-sample table: the exact engine and
@@ -784,6 +786,31 @@ def bench_sensitivity(args: argparse.Namespace) -> None:
     print(f"  detectable: {res.describe_shift()}, {res.describe_scale()} (80% power, α = 0.05)")
 
 
+def bench_conditional(args: argparse.Namespace) -> None:
+    """The conditional (within-observation) test on the issue's case: 400 observations × 8
+    samples per policy × 2 dims, B = 1000, MMD² and energy on the same relabellings (target
+    < 1 s). Centres N(0, 5² I) per observation, samples N(centre, I); total wall time."""
+    from parity.stats.conditional import conditional_two_sample_test
+
+    n_obs, k, d = 400, 8, 2
+    rng = np.random.default_rng(args.seed)
+    centres = rng.normal(scale=5.0, size=(n_obs, 1, d))
+    x, y = centres + rng.normal(size=(n_obs, k, d)), centres + rng.normal(size=(n_obs, k, d))
+    conditional_two_sample_test(x[:2], y[:2], n_permutations=9, rng=0)  # warm imports
+    runs = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        conditional_two_sample_test(x, y, n_permutations=args.permutations, rng=0)
+        runs.append(time.perf_counter() - start)
+    t = statistics.median(runs)
+    print(
+        f"Conditional test, {n_obs} observations × {k} + {k} samples × {d} dims, "
+        f"B = {args.permutations}: median {fmt_seconds(t)} s; target < 1 s: "
+        + ("PASS" if t < 1.0 else "MISS")
+        + fmt_runs(runs)
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Time parity's permutation MMD test against scipy, hyppo and the sgemm bound."
@@ -959,6 +986,8 @@ def main(argv: list[str] | None = None) -> int:
         print_summary(summary)
     print()
     bench_sensitivity(args)
+    print()
+    bench_conditional(args)
     return 0
 
 
