@@ -23,7 +23,7 @@ from parity.cli.main import cli, main
 
 PARITY = Path(sys.executable).parent / "parity"
 B = "199"  # --permutations where the permutation count is not the point
-HEAVY = ("scipy.stats", "matplotlib", "pydantic")
+HEAVY = ("scipy.stats", "matplotlib", "pydantic", "torch", "sklearn", "sentence_transformers")
 
 
 # --------------------------------------------------------------------------------------------
