@@ -220,8 +220,8 @@ def test_missing_scikit_learn_gives_the_install_hint(monkeypatch, tmp_path):
 
     monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn raises ImportError
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        assert runner.invoke(cli, ["agents", "example", "--out", "ex"]).exit_code == 0
-        result = runner.invoke(cli, ["agents", "analyze", "ex/agent_runs.json", "--out", "r"])
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(cli, ["agents", "example", "--out", "ex"]).exit_code == 0
+    result = runner.invoke(cli, ["agents", "analyze", "ex/agent_runs.json", "--out", "r"])
     assert result.exit_code == 2
     assert "pip install 'parity[agents]'" in result.output

@@ -134,7 +134,7 @@ def test_comparison_page_is_deterministic_self_contained_and_complete(comparison
     for reason in record["reasons"]:
         assert html.escape(reason) in text
     # one null distribution per statistic, one marginal per dimension, the embodied forest
-    assert len(svgs(text)) == 3 + 3 + 1
+    assert len(svgs(text)) == 3 + 3 + 1 + 1  # nulls, marginals, embodied, sensitivity
     for name in ("MMD²", "energy distance", "binned KL", "dimension 2", "jerk_rms"):
         assert name in text
     # same record and arrays, recomputed: the same bytes
@@ -165,7 +165,7 @@ def test_missing_marginals_say_not_available(comparison):
     record, ref, _ = comparison
     text = comparison_html(record)
     assert "Not available: the JSON record does not hold the action samples" in text
-    assert "dimension 0" not in text and len(svgs(text)) == 3 + 1
+    assert "dimension 0" not in text and len(svgs(text)) == 3 + 1 + 1
     assert comparison_html(record, ref, None) == text
     with pytest.raises(ParityInputError, match=r"`candidate` must be an \(n × 3\) array"):
         comparison_html(record, ref, np.zeros((10, 2)))
@@ -212,15 +212,25 @@ def test_unknown_content_is_shown_as_key_values(comparison):
     record = {
         **record,
         "two_sample": test,
-        "sensitivity": {"alpha": [0.01, 0.05, 0.1], "verdicts": ["fail", "fail", "fail"]},
         "provenance": {"runner": "ci"},
     }
     text = comparison_html(record, ref, cand)
-    for title in ("Test details", "Sensitivity", "Other record fields"):
+    for title in ("Test details", "Other record fields"):
         assert title in headings(text)
     assert "rff" in text and "asym: no null distribution recorded." in text
     assert "120 values: min 0, median 0.5, max 1" in text
     assert "per_dimension.0" in text and "new_number" in text and "provenance.runner" in text
+
+
+def test_sensitivity_section(comparison):
+    record, ref, cand = comparison
+    sens = record["sensitivity"]
+    text = comparison_html(record, ref, cand)
+    assert "Sensitivity" in headings(text)
+    shift = f"{sens['shift']:.3g}σ"
+    assert f"this test detects a mean shift of {shift}" in text
+    undetectable = {**record, "sensitivity": {**sens, "shift_detectable": False, "shift": "inf"}}
+    assert "a mean shift of none up to 8σ" in comparison_html(undetectable, ref, cand)
 
 
 def test_flatten_shapes():

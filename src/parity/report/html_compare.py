@@ -240,7 +240,8 @@ def _banner(record: Mapping[str, Any]) -> str:
     verdict = record["verdict"]
     facts = (
         f"family p = {fmt(_num(record['family_pvalue']), 3)} at α = {fmt(record['alpha'])}; "
-        f"n = {test['n_x']} reference vs {test['n_y']} candidate action samples, "
+        f"n = {test['n_x']} reference vs {test['n_y']} candidate "
+        f"{'completions' if (test.get('details') or {}).get('kernel') else 'action samples'}, "
         f"d = {test['dim']}; {test['n_resamples']} "
         f"{'splits (exact)' if test.get('exact') else 'permutations'}; seed {record['seed']}"
     )
@@ -471,6 +472,59 @@ def _settings_section(record: Mapping[str, Any], level: int) -> str:
     )
 
 
+def sensitivity_figure(sens: Mapping[str, Any]):
+    """Simulated power against effect size (shift, scale change), the target power dashed and
+    the minimum detectable effect marked."""
+    target = _num(sens["power"])
+    with plot_style():
+        fig = new_figure(6.4, 2.1)
+        axes = fig.subplots(1, 2)
+        for ax, effect, unit in zip(axes, ("shift", "scale"), ("σ", "×"), strict=True):
+            curve = sens[f"{effect}_curve"]
+            x = [_num(v) for v in curve["values"]]
+            y = [_num(v) for v in curve["power"]]
+            err = [_num(v) for v in curve["standard_error"]]
+            ax.errorbar(x, y, yerr=err, fmt="o-", color=PALETTE["candidate"], ms=3.5, lw=1.2)
+            ax.axhline(target, color="#59636e", lw=0.8, ls="--")
+            found = _num(sens[effect])
+            if sens[f"{effect}_detectable"] and math.isfinite(found):
+                ax.axvline(found, color=VERDICT_COLOURS["pass"], lw=1.0)
+            ax.set_ylim(0, 1.02)
+            ax.set_xlabel(f"{effect} ({unit})")
+            ax.set_ylabel("power")
+    return fig
+
+
+def _sensitivity_section(sens: Mapping[str, Any], level: int) -> str:
+    def effect(name: str, unit: str) -> str:
+        value = _num(sens[name])
+        if not sens[f"{name}_detectable"]:
+            return f"none up to {fmt(_num(sens[f'max_{name}']))}{unit}"
+        return f"{fmt(value, 3)}{unit} (s.e. {fmt(_num(sens[f'{name}_standard_error']), 2)})"
+
+    summary = (
+        f"With {fmt(100 * _num(sens['power']))}% power at α = {fmt(_num(sens['alpha']))} and "
+        f"n = {sens['n_x']} vs {sens['n_y']}, this test detects a mean shift of "
+        f"{effect('shift', 'σ')} and a scale change of ×{effect('scale', '')}."
+    )
+    rows = [
+        ("simulated tests", sens["n_tests"]),
+        ("replicates", sens["n_simulations"]),
+        ("rows per replicate", f"{sens['n_x_simulated']} vs {sens['n_y_simulated']}"),
+        ("splits per test", sens["n_permutations"]),
+        ("statistics", ", ".join(sens["statistics"])),
+    ]
+    return section(
+        "Sensitivity",
+        paragraph(summary),
+        figure(sensitivity_figure(sens), "simulated power (± 1 s.e.) by effect size"),
+        table(("simulation", "value"), rows),
+        paragraph(sens["method"], muted=True),
+        *(paragraph(f"warning: {w}") for w in sens.get("warnings") or ()),
+        level=level,
+    )
+
+
 def _extra_sections(record: Mapping[str, Any], level: int) -> list[str]:
     """Content the page has no special layout for, as key/value tables."""
     test = record["two_sample"]
@@ -480,7 +534,7 @@ def _extra_sections(record: Mapping[str, Any], level: int) -> list[str]:
     if details:
         parts.append(section("Test details", key_values(details), level=level))
     if record.get("sensitivity"):
-        parts.append(section("Sensitivity", key_values(record["sensitivity"]), level=level))
+        parts.append(_sensitivity_section(record["sensitivity"], level))
     other = {k: v for k, v in record.items() if k not in _KNOWN_KEYS}
     if other:
         parts.append(section("Other record fields", key_values(other), level=level))
