@@ -340,6 +340,31 @@ def standardize_pooled(z: np.ndarray) -> np.ndarray:
     return centred / np.where(sd > 0, sd, 1.0)
 
 
+def pooled_samples(x, y, standardize: bool, precision: str) -> tuple[np.ndarray, int, int, str]:
+    """Check ``x`` and ``y``; return them stacked (standardized on request), n, m and the
+    precision with ``auto`` resolved (float32 from a pooled size of 2048)."""
+    x = as_samples("x", x)
+    y = as_samples("y", y)
+    check_same_dim(x, y)
+    z = np.vstack([x, y])
+    if standardize:
+        z = standardize_pooled(z)
+    if precision == "auto":
+        precision = "float32" if z.shape[0] >= AUTO_FLOAT32_FROM else "float64"
+    return z, x.shape[0], y.shape[0], precision
+
+
+def warn_few_samples(n: int, m: int) -> None:
+    """Warn (DegenerateDataWarning) when a side has fewer than 5 samples."""
+    if min(n, m) < MIN_SAMPLES_WARNING:
+        warnings.warn(
+            f"fewer than {MIN_SAMPLES_WARNING} samples on one side (n = {n}, m = {m}): "
+            "the test has almost no power",
+            DegenerateDataWarning,
+            stacklevel=3,
+        )
+
+
 def two_sample_test(
     x,
     y,
@@ -415,17 +440,9 @@ def two_sample_test(
     }
     statistics = _check_options(statistics, precision, options)
     n_permutations = check_positive_int("n_permutations", n_permutations)
-    x = as_samples("x", x)
-    y = as_samples("y", y)
-    check_same_dim(x, y)
+    z, n, m, precision = pooled_samples(x, y, standardize, precision)
     generator = as_generator(rng)
-    n, m = x.shape[0], y.shape[0]
     n_total = n + m
-    z = np.vstack([x, y])
-    if standardize:
-        z = standardize_pooled(z)
-    if precision == "auto":
-        precision = "float32" if n_total >= AUTO_FLOAT32_FROM else "float64"
     dtype = np.float32 if precision == "float32" else np.float64
     if tie_rtol is None:
         tie_rtol = TIE_RTOL[precision]
@@ -434,13 +451,7 @@ def two_sample_test(
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ParityWarning)
-        if min(n, m) < MIN_SAMPLES_WARNING:
-            warnings.warn(
-                f"fewer than {MIN_SAMPLES_WARNING} samples on one side (n = {n}, m = {m}): "
-                "the test has almost no power",
-                DegenerateDataWarning,
-                stacklevel=2,
-            )
+        warn_few_samples(n, m)
         plans = _build_plans(z, n, statistics, dtype, options)
     details = {} if device is None else _to_device(plans, device, dtype)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, ParityWarning))
@@ -492,7 +503,7 @@ def two_sample_test(
         min_attainable_pvalue=min_attainable,
         n_x=n,
         n_y=m,
-        dim=x.shape[1],
+        dim=z.shape[1],
         precision=precision,
         tie_rtol=float(tie_rtol),
         standardized=standardize,

@@ -88,17 +88,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from parity.errors import DegenerateDataWarning, ParityInputError, ParityWarning, check_positive_int
-from parity.stats._common import RngLike, as_generator, as_samples, check_same_dim
+from parity.errors import ParityInputError, ParityWarning, check_positive_int
+from parity.stats._common import RngLike, as_generator
 from parity.stats.permutation import (
-    AUTO_FLOAT32_FROM,
-    MIN_SAMPLES_WARNING,
     PRECISIONS,
     TwoSampleResult,
     TwoSampleTestResult,
     exceedance_counts,
+    pooled_samples,
     split_blocks,
-    standardize_pooled,
+    warn_few_samples,
 )
 from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
@@ -816,30 +815,16 @@ def rff_two_sample_test(
     n_features = DEFAULT_N_FEATURES if n_features is None else n_features
     _check_rff_options(mmd_estimator, precision, chunk_size, block_size, tie_rtol)
     n_permutations = check_positive_int("n_permutations", n_permutations)
-    x = as_samples("x", x)
-    y = as_samples("y", y)
-    check_same_dim(x, y)
+    z, n, m, precision = pooled_samples(x, y, standardize, precision)
     generator = as_generator(rng)
-    n, m = x.shape[0], y.shape[0]
     n_total = n + m
-    z = np.vstack([x, y])
-    if standardize:
-        z = standardize_pooled(z)
-    if precision == "auto":
-        precision = "float32" if n_total >= AUTO_FLOAT32_FROM else "float64"
     dtype = np.float32 if precision == "float32" else np.float64
     tie_rtol = TIE_RTOL_RFF[precision] if tie_rtol is None else float(tie_rtol)
     backend = resolve_backend(device, dtype)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ParityWarning)
-        if min(n, m) < MIN_SAMPLES_WARNING:
-            warnings.warn(
-                f"fewer than {MIN_SAMPLES_WARNING} samples on one side (n = {n}, m = {m}): "
-                "the test has almost no power",
-                DegenerateDataWarning,
-                stacklevel=2,
-            )
+        warn_few_samples(n, m)
         bws = resolve_bandwidths(z, bandwidths, bandwidth_factors)
     notes = tuple(str(w.message) for w in caught if issubclass(w.category, ParityWarning))
     for w in caught:
@@ -904,7 +889,7 @@ def rff_two_sample_test(
         min_attainable_pvalue=min_attainable,
         n_x=n,
         n_y=m,
-        dim=x.shape[1],
+        dim=z.shape[1],
         precision=precision,
         tie_rtol=tie_rtol,
         standardized=standardize,
@@ -921,7 +906,7 @@ def rff_two_sample_test(
             "block_size": block,
             "memory_bound_bytes": rff_memory_bound(
                 n_total,
-                x.shape[1],
+                z.shape[1],
                 fmap.n_features,
                 n_permutations,
                 chunk,
