@@ -42,6 +42,7 @@ __all__ = [
     "load_samples",
     "load_text_samples",
     "parse_spec",
+    "read_text",
     "sha256_file",
 ]
 
@@ -725,15 +726,26 @@ def _read_jsonl(path: Path, label: str) -> _Table:
     return _records_table(label, records, positions, "line")
 
 
-def _read_json(path: Path, label: str) -> _Table:
+def read_text(path: StrPath, label: str | None = None) -> str:
+    """The file's UTF-8 text (a leading BOM dropped), or a one-line :class:`ParityInputError`
+    naming ``label`` (default: the path): not found, a directory, not UTF-8, unreadable."""
+    label = os.fspath(path) if label is None else label
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ParityInputError(f"{label}: file not found") from None
+    except IsADirectoryError:
+        raise ParityInputError(f"{label}: is a directory, not a file") from None
     except UnicodeDecodeError as exc:
         raise ParityInputError(
             f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
     except OSError as exc:
         raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+
+
+def _read_json(path: Path, label: str) -> _Table:
+    text = read_text(path, label)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -576,18 +576,9 @@ def runs_from_records(
 
 def _read_records(path: Path, label: str, skip_invalid: bool) -> tuple[list, list, list]:
     """Records of a JSON or JSONL file, their sources, and lines skipped as invalid JSON."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParityInputError(f"{label}: file not found") from None
-    except IsADirectoryError:
-        raise ParityInputError(f"{label}: is a directory, not a file") from None
-    except UnicodeDecodeError as exc:
-        raise ParityInputError(
-            f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+    from parity.io import read_text
+
+    text = read_text(path, label)
     stripped = text.lstrip()
     if not stripped:
         raise ParityInputError(f"{label}: empty file; expected a JSON list of runs or JSONL")

@@ -36,7 +36,6 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -258,17 +257,15 @@ def _jsonable(value: Any) -> bool:
 
 def load_target_profile(path: str | os.PathLike[str]) -> TargetProfile:
     """Read a target profile JSON file (see :func:`target_profile_from`)."""
+    from parity.io import read_text
+
     label = os.fspath(path)
     try:
-        obj = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParityInputError(f"{label}: file not found") from None
+        obj = json.loads(read_text(path, label))
     except json.JSONDecodeError as exc:
         raise ParityInputError(
             f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParityInputError(f"{label}: cannot read file ({exc})") from None
     return target_profile_from(obj, label)
 
 
