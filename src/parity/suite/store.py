@@ -121,6 +121,23 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, allow_nan=True, ensure_ascii=False)
 
 
+def _retry_while_locked(operation, timeout: float, pause: float = 0.01):
+    """Run ``operation``, again while SQLite says the database is locked, up to ``timeout`` s.
+
+    Switching a new file to WAL and creating the schema can fail at once with "database is
+    locked" when several processes open the same new store together (the busy handler does not
+    cover a journal-mode change); it succeeds once the first opener is done.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return operation()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+
+
 class Store:
     """A suite's SQLite record of runs; a context manager that closes its connection.
 
@@ -148,7 +165,7 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise ParityInputError(f"{self.path}: cannot open the store ({exc})") from None
         try:
-            self._setup(timeout)
+            _retry_while_locked(lambda: self._setup(timeout), timeout)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise ParityInputError(
