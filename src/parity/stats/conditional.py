@@ -44,7 +44,6 @@ from parity.stats._common import RngLike, as_generator
 from parity.stats.permutation import (
     AUTO_FLOAT32_FROM,
     BLOCK_BYTES,
-    MIN_SAMPLES_WARNING,
     PRECISIONS,
     TIE_RTOL,
     TwoSampleResult,
@@ -53,6 +52,7 @@ from parity.stats.permutation import (
     split_blocks,
     standardize_pooled,
 )
+from parity.stats.permutation import warn_few_samples as _warn_few_samples
 from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
     MMD_ESTIMATORS,
@@ -455,15 +455,9 @@ def recording_warnings(notes: list[str]) -> Iterator[None]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def warn_few_samples(n_x: int, n_y: int) -> None:
-    """Warn (DegenerateDataWarning) when a side has fewer than 5 samples in all."""
-    if min(n_x, n_y) < MIN_SAMPLES_WARNING:
-        warnings.warn(
-            f"fewer than {MIN_SAMPLES_WARNING} samples on one side ({n_x} reference, {n_y} "
-            "candidate in all): the test has almost no power",
-            DegenerateDataWarning,
-            stacklevel=4,
-        )
+def warn_few_samples_in_all(n_x: int, n_y: int) -> None:
+    """The few-samples warning, with the sizes summed over strata."""
+    _warn_few_samples(n_x, n_y, f"{n_x} reference, {n_y} candidate in all")
 
 
 def top_contributions(terms: np.ndarray, labels: Sequence[Any], top: int) -> list[list[Any]]:
@@ -760,7 +754,7 @@ def conditional_two_sample_test(
     }
     notes: list[str] = []
     with recording_warnings(notes):
-        warn_few_samples(n * k_ref, n * k_cand)
+        warn_few_samples_in_all(n * k_ref, n * k_cand)
         group, stats = _conditional_plans(z, k_ref, statistics, dtype, options)
 
     outcome = stratified_null([group], stats, n_permutations, generator)

@@ -327,7 +327,8 @@ def standardize_pooled(z: np.ndarray) -> np.ndarray:
     """Centre each column of the pooled sample and divide it by its standard deviation.
 
     Constant columns are only centred. Depends on the pooled sample only, so a permutation test
-    on the standardized data stays exact.
+    on the standardized data stays exact. A stack of samples (R × N × d) is standardized sample
+    by sample.
 
     Examples
     --------
@@ -335,8 +336,8 @@ def standardize_pooled(z: np.ndarray) -> np.ndarray:
     array([[-1.,  0.],
            [ 1.,  0.]])
     """
-    centred = z - z.mean(axis=0)
-    sd = z.std(axis=0)
+    centred = z - z.mean(axis=-2, keepdims=True)
+    sd = z.std(axis=-2, keepdims=True)
     return centred / np.where(sd > 0, sd, 1.0)
 
 
@@ -354,12 +355,13 @@ def pooled_samples(x, y, standardize: bool, precision: str) -> tuple[np.ndarray,
     return z, x.shape[0], y.shape[0], precision
 
 
-def warn_few_samples(n: int, m: int) -> None:
-    """Warn (DegenerateDataWarning) when a side has fewer than 5 samples."""
+def warn_few_samples(n: int, m: int, counts: str | None = None) -> None:
+    """Warn (DegenerateDataWarning) when a side has fewer than 5 samples; ``counts`` words the
+    sample sizes (default ``n = …, m = …``)."""
     if min(n, m) < MIN_SAMPLES_WARNING:
         warnings.warn(
-            f"fewer than {MIN_SAMPLES_WARNING} samples on one side (n = {n}, m = {m}): "
-            "the test has almost no power",
+            f"fewer than {MIN_SAMPLES_WARNING} samples on one side ({counts or f'n = {n}, m = {m}'}"
+            "): the test has almost no power",
             DegenerateDataWarning,
             stacklevel=3,
         )

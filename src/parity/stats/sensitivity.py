@@ -78,12 +78,13 @@ from parity.errors import (
     check_probability,
 )
 from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples, to_jsonable
-from parity.stats.permutation import STATISTICS, TIE_RTOL, two_sample_test
+from parity.stats.permutation import STATISTICS, TIE_RTOL, standardize_pooled, two_sample_test
 from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
     SplitSums,
     energy_from_sums,
     mmd2_from_sums,
+    pairwise_sq_distances,
     shared_bins,
 )
 
@@ -213,20 +214,6 @@ class _TestSpec:
     tie_rtol: float
 
 
-def standardize_batch(z: np.ndarray) -> np.ndarray:
-    """:func:`parity.stats.permutation.standardize_pooled` of each (N × d) sample of a batch.
-
-    Examples
-    --------
-    >>> standardize_batch(np.array([[[0.0, 5.0], [2.0, 5.0]]]))
-    array([[[-1.,  0.],
-            [ 1.,  0.]]])
-    """
-    centred = z - z.mean(axis=1, keepdims=True)
-    sd = z.std(axis=1, keepdims=True)
-    return centred / np.where(sd > 0, sd, 1.0)
-
-
 def unit_scale_batch(z: np.ndarray) -> np.ndarray:
     """:func:`parity.stats.two_sample.unit_scale` of each (N × d) sample of a batch.
 
@@ -249,12 +236,7 @@ def pairwise_sq_distances_batch(z: np.ndarray) -> np.ndarray:
     array([[[0., 9.],
             [9., 0.]]])
     """
-    from scipy.spatial.distance import cdist
-
-    out = np.empty((z.shape[0], z.shape[1], z.shape[1]))
-    for r, sample in enumerate(z):
-        out[r] = cdist(sample, sample, "sqeuclidean")
-    return out
+    return np.stack([pairwise_sq_distances(sample) for sample in z])
 
 
 def median_heuristic_batch(sq: np.ndarray, unit: np.ndarray) -> np.ndarray:
@@ -435,7 +417,7 @@ def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.nda
     """
     n, k = spec.n, splits.shape[2]
     if spec.standardize:
-        z = standardize_batch(z)
+        z = standardize_pooled(z)
     unit = unit_scale_batch(z)
     sq = pairwise_sq_distances_batch(z / unit[:, None, None])
     columns = []

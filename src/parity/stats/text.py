@@ -42,7 +42,7 @@ from parity.stats.conditional import (
     resolve_precision,
     stratified_null,
     top_contributions,
-    warn_few_samples,
+    warn_few_samples_in_all,
 )
 from parity.stats.permutation import TwoSampleTestResult
 from parity.stats.two_sample import mmd2_from_sums
@@ -472,7 +472,7 @@ def text_two_sample_test(
     stats = [Statistic(name, partial(mmd2_from_sums, estimator="unbiased"), parameters)]
     notes: list[str] = []
     with recording_warnings(notes):
-        warn_few_samples(len(ref), len(cand))
+        warn_few_samples_in_all(len(ref), len(cand))
         if len({_key(seq) for seq in ref + cand}) == 1:
             warnings.warn(
                 "all completions are identical: the test cannot tell the models apart",
