@@ -28,36 +28,46 @@ prompts as strata (of unequal sizes, grouped by size).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 
-from parity.errors import DegenerateDataWarning, ParityInputError, ParityWarning, check_positive_int
+from parity.errors import DegenerateDataWarning, ParityInputError, check_positive_int
 from parity.stats._common import RngLike, as_generator
+from parity.stats._engine import (
+    DEFAULT_AGGREGATION,
+    Statistic,
+    TwoSampleResult,
+    TwoSampleTestResult,
+    assemble,
+    check_aggregation,
+    family_method,
+    recording_warnings,
+    resolve_tie_rtol,
+)
 from parity.stats.permutation import (
     AUTO_FLOAT32_FROM,
     BLOCK_BYTES,
     PRECISIONS,
-    TIE_RTOL,
-    TwoSampleResult,
-    TwoSampleTestResult,
-    exceedance_counts,
     split_blocks,
     standardize_pooled,
 )
 from parity.stats.permutation import warn_few_samples as _warn_few_samples
 from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
+    DEFAULT_KERNELS,
     MMD_ESTIMATORS,
     SplitSums,
+    check_kernels,
+    collection_from_distances,
     energy_from_sums,
+    kernel_rows,
     mmd2_from_sums,
     resolve_bandwidths,
     unit_scale,
@@ -74,8 +84,8 @@ MEDIAN_MAX_PAIRS = 2**22  # within-observation pairs used by the median heuristi
 
 
 @dataclass(frozen=True, slots=True)
-class Statistic:
-    """A quadratic-form statistic of the engine: ``combine`` maps per-stratum sums to values."""
+class Component:
+    """A quadratic-form component of the engine: ``combine`` maps per-stratum sums to values."""
 
     name: str
     combine: Callable[[SplitSums], Any]
@@ -121,7 +131,7 @@ class StratumGroup:
         """Distinct splits C(K, n_x) of one stratum."""
         return math.comb(self.size, self.n_x)
 
-    def evaluate(self, rows: np.ndarray, lo: int, hi: int, stats: Sequence[Statistic]):
+    def evaluate(self, rows: np.ndarray, lo: int, hi: int, stats: Sequence[Component]):
         """Per-stratum values and gross magnitudes, (c × b × S) each, of strata ``lo:hi``.
 
         ``rows`` (c × b × K) holds 0/1 splits of those strata; one batched product
@@ -357,7 +367,7 @@ def _random_null(groups, n_strata, stats, n_permutations, rng) -> StratifiedNull
 
 def stratified_null(
     groups: Sequence[StratumGroup],
-    stats: Sequence[Statistic],
+    stats: Sequence[Component],
     n_permutations: int,
     rng: np.random.Generator,
 ) -> StratifiedNull:
@@ -386,7 +396,7 @@ def _method(outcome: StratifiedNull, unit: str | None, n_permutations: int, prec
 
 def assemble_result(
     outcome: StratifiedNull,
-    stats: Sequence[Statistic],
+    statistics: Sequence[Statistic],
     *,
     unit: str | None,
     n_permutations: int,
@@ -397,62 +407,36 @@ def assemble_result(
     notes: tuple[str, ...],
     details: dict[str, Any],
 ) -> TwoSampleTestResult:
-    """Per-statistic p-values and the Westfall–Young min-p family p-value of ``outcome``.
+    """The family result of ``outcome`` (its columns grouped into ``statistics``).
 
     ``counts`` is (n_x, n_y, dim) of the result. Same rules as
-    :func:`parity.stats.permutation.two_sample_test`.
+    :func:`parity.stats.permutation.two_sample_test` (:mod:`parity.stats._engine`).
     """
-    n_values = outcome.n_relabellings
-    method = _method(outcome, unit, n_permutations, precision)
-    results, pvalue_columns = {}, []
-    for j, stat in enumerate(stats):
-        null = outcome.null[:, j]
-        exceed = exceedance_counts(null, tie_rtol * outcome.scale[j])
-        pvalue_columns.append(exceed / n_values)
-        results[stat.name] = TwoSampleResult(
-            name=stat.name,
-            statistic=float(null[0]),
-            pvalue=float(exceed[0] / n_values),
-            null_distribution=null if outcome.exact else null[1:],
-            n_resamples=n_values if outcome.exact else n_permutations,
-            method=method,
-            parameters={**stat.parameters, "standardized": standardized},
-        )
-    min_p = np.min(pvalue_columns, axis=0)
-    if len(stats) == 1:
-        family_p = float(min_p[0])
-    else:
-        family_p = float(np.mean(min_p <= min_p[0] * (1 + 1e-12)))
-    min_attainable = float(np.min(exceedance_counts(-min_p, 0.0)) / n_values)
     where = f" (within-{unit} permutation)" if unit else ""
-    return TwoSampleTestResult(
-        results=results,
-        statistic=float(min_p[0]),
-        pvalue=family_p,
-        n_resamples=n_values if outcome.exact else n_permutations,
+    return assemble(
+        outcome.null,
+        outcome.scale,
+        statistics,
         exact=outcome.exact,
-        min_attainable_pvalue=min_attainable,
-        n_x=counts[0],
-        n_y=counts[1],
-        dim=counts[2],
+        n_permutations=n_permutations,
+        method=_method(outcome, unit, n_permutations, precision),
+        family_method=family_method(statistics, where),
         precision=precision,
-        tie_rtol=float(tie_rtol),
+        tie_rtol=tie_rtol,
+        counts=counts,
         standardized=standardized,
-        method="Westfall–Young single-step min-p over " + ", ".join(s.name for s in stats) + where,
-        warnings=notes,
+        notes=notes,
         details=details,
     )
 
 
-@contextlib.contextmanager
-def recording_warnings(notes: list[str]) -> Iterator[None]:
-    """Collect the messages of ParityWarnings raised inside into ``notes``, and re-issue them."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ParityWarning)
-        yield
-    notes.extend(str(w.message) for w in caught if issubclass(w.category, ParityWarning))
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+def strongest_column(result: TwoSampleResult, stat: Statistic) -> int:
+    """The null column of ``stat`` whose component has the smallest p-value (its only one when
+    it is not aggregated): the one whose per-stratum terms are worth showing."""
+    kernels = result.parameters.get("kernels")
+    if not kernels:
+        return stat.columns[0]
+    return stat.columns[int(np.argmin([k["pvalue"] for k in kernels]))]
 
 
 def warn_few_samples_in_all(n_x: int, n_y: int) -> None:
@@ -484,11 +468,8 @@ def resolve_precision(precision: str, largest_stratum: int, tie_rtol: float | No
         raise ParityInputError(f"`precision` must be one of {PRECISIONS}; got {precision!r}")
     if precision == "auto":
         precision = "float32" if largest_stratum >= AUTO_FLOAT32_FROM else "float64"
-    if tie_rtol is None:
-        tie_rtol = TIE_RTOL[precision]
-    elif not np.isfinite(tie_rtol) or tie_rtol < 0:
-        raise ParityInputError(f"`tie_rtol` must be a non-negative number; got {tie_rtol!r}")
-    return precision, (np.float32 if precision == "float32" else np.float64), float(tie_rtol)
+    tie_rtol = resolve_tie_rtol(tie_rtol, precision)
+    return precision, (np.float32 if precision == "float32" else np.float64), tie_rtol
 
 
 # --------------------------------------------------------------------------- the conditional test
@@ -545,10 +526,11 @@ def _check_statistics(statistics) -> tuple[str, ...]:
     return statistics
 
 
-def within_sq_distances(z: np.ndarray) -> np.ndarray:
+def within_sq_distances(z: np.ndarray, metric: str = "sqeuclidean") -> np.ndarray:
     """Squared Euclidean distances within each observation: (n × K × d) → (n × K × K), float64.
 
-    Exact differences (``scipy.spatial.distance.cdist``), so identical rows are exactly 0 apart.
+    Exact differences (``scipy.spatial.distance.cdist``), so identical rows are exactly 0 apart;
+    ``metric="cityblock"`` gives L1 distances instead.
 
     Examples
     --------
@@ -559,8 +541,26 @@ def within_sq_distances(z: np.ndarray) -> np.ndarray:
 
     out = np.empty((z.shape[0], z.shape[1], z.shape[1]))
     for i, block in enumerate(z):
-        out[i] = cdist(block, block, "sqeuclidean")
+        out[i] = cdist(block, block, metric)
     return out
+
+
+def within_distances(sq: np.ndarray, max_pairs: int = MEDIAN_MAX_PAIRS) -> tuple[np.ndarray, int]:
+    """Euclidean distances of the within-observation pairs of distinct rows, and how many
+    observations they come from (evenly spaced by index beyond ``max_pairs`` pairs, so that the
+    choice does not depend on the labels).
+
+    Examples
+    --------
+    >>> within_distances(within_sq_distances(np.array([[[0.0], [1.0], [3.0]]])))
+    (array([1., 3., 2.]), 1)
+    """
+    n, k, _ = sq.shape
+    per_observation = k * (k - 1) // 2
+    used = max(1, min(n, max_pairs // max(per_observation, 1)))
+    chosen = np.linspace(0, n - 1, used).round().astype(np.intp) if used < n else slice(None)
+    upper = np.triu_indices(k, 1)
+    return np.sqrt(sq[chosen][:, upper[0], upper[1]]).ravel(), used
 
 
 def within_median(sq: np.ndarray, max_pairs: int = MEDIAN_MAX_PAIRS) -> tuple[float, int, int]:
@@ -582,12 +582,7 @@ def within_median(sq: np.ndarray, max_pairs: int = MEDIAN_MAX_PAIRS) -> tuple[fl
     >>> within_median(sq)  # distances 1, 2, 3 and 4, 4, 0
     (2.5, 6, 2)
     """
-    n, k, _ = sq.shape
-    per_observation = k * (k - 1) // 2
-    used = max(1, min(n, max_pairs // max(per_observation, 1)))
-    chosen = np.linspace(0, n - 1, used).round().astype(np.intp) if used < n else slice(None)
-    upper = np.triu_indices(k, 1)
-    distances = np.sqrt(sq[chosen][:, upper[0], upper[1]]).ravel()
+    distances, used = within_distances(sq, max_pairs)
     median = float(np.median(distances))
     if median > 0:
         return median, distances.size, used
@@ -609,7 +604,8 @@ def within_median(sq: np.ndarray, max_pairs: int = MEDIAN_MAX_PAIRS) -> tuple[fl
 
 
 def _bandwidths(sq, bandwidths, factors) -> tuple[tuple[float, ...], str | None]:
-    """The RBF bandwidths and, for the median heuristic, the rule that produced them."""
+    """The RBF bandwidths of ``sum`` and, for the median heuristic, the rule that produced
+    them."""
     if bandwidths is not None:
         return resolve_bandwidths(np.zeros((1, 1)), bandwidths), None
     if len(factors) == 0 or any(not np.isfinite(f) or f <= 0 for f in factors):
@@ -624,35 +620,67 @@ def _bandwidths(sq, bandwidths, factors) -> tuple[tuple[float, ...], str | None]
     return tuple(float(median * f) for f in factors), rule
 
 
+def _collection(z, sq, kind, bandwidths) -> tuple[tuple[float, ...], str | None]:
+    """The bandwidths of one kernel type of ``agg``/``fuse``: from the within-observation
+    distances (Euclidean or L1) by :func:`parity.stats.two_sample.collection_from_distances`."""
+    if bandwidths is not None:
+        return resolve_bandwidths(np.zeros((1, 1)), bandwidths), None
+    metric = sq if kind == "gaussian" else within_sq_distances(z, "cityblock") ** 2
+    distances, used = within_distances(metric)
+    rule = (
+        f"powers of 2 from half the 5% to twice the 95% quantile of {distances.size} "
+        f"within-observation distances of {used} of {sq.shape[0]} observations"
+    )
+    return collection_from_distances(distances), rule
+
+
 def _scaled_energy(sums: SplitSums, unit: float):
     return unit * energy_from_sums(sums)
 
 
 def _conditional_plans(z, k_ref, statistics, dtype, options):
-    """The stratum group (one stratum per observation) and the statistics' specs."""
+    """The stratum group (one stratum per observation), its components and the statistics."""
     n, _, d = z.shape
     unit = unit_scale(z.reshape(-1, d))
     sq = within_sq_distances(z / unit)
-    grams, stats = [], []
+    grams, components, stats = [], [], []
+    mmd = partial(mmd2_from_sums, estimator=options["mmd_estimator"])
     for name in statistics:
-        if name == "mmd":
+        first = len(components)
+        if name == "energy":
+            grams.append(np.sqrt(sq))
+            components.append(Component("energy", partial(_scaled_energy, unit=unit), {}))
+            stats.append(Statistic("energy", (first,), {"estimator": "V"}))
+            continue
+        parameters = {"estimator": options["mmd_estimator"]}
+        if options["aggregation"] == "sum":
             bws, rule = _bandwidths(sq * unit**2, options["bandwidths"], options["factors"])
             kernel = np.zeros_like(sq)
             for s in bws:
                 kernel += np.exp(sq * (-0.5 / (s / unit) ** 2))
-            estimator = options["mmd_estimator"]
-            parameters = {"bandwidths": list(bws), "estimator": estimator, "kernel": "sum of RBF"}
+            parameters.update(bandwidths=list(bws), kernel="sum of RBF")
             if rule is not None:
                 parameters["bandwidth_rule"] = rule
             grams.append(kernel)
-            combine = partial(mmd2_from_sums, estimator=estimator)
-            stats.append(Statistic("mmd", combine, parameters))
-        else:
-            grams.append(np.sqrt(sq))
-            combine = partial(_scaled_energy, unit=unit)
-            stats.append(Statistic("energy", combine, {"estimator": "V"}))
+            components.append(Component("mmd", mmd, {}))
+            stats.append(Statistic("mmd", (first,), parameters))
+            continue
+        described = []
+        for kind in options["kernels"]:
+            l1 = within_sq_distances(z / unit, "cityblock") if kind == "laplace" else None
+            bws, rule = _collection(z, sq * unit**2, kind, options["bandwidths"])
+            for bw in bws:
+                grams.append(kernel_rows(kind, bw / unit, sq, l1, np.float64))
+                components.append(Component("mmd", mmd, {}))
+                described.append({"kernel": kind, "bandwidth": bw})
+            if rule is not None:
+                parameters["bandwidth_rule"] = rule
+        parameters["kernel"] = " and ".join(options["kernels"])
+        columns = tuple(range(first, len(components)))
+        aggregation = options["aggregation"] if len(columns) > 1 else None
+        stats.append(Statistic("mmd", columns, parameters, aggregation, tuple(described)))
     group = StratumGroup(np.arange(n), k_ref, np.stack(grams, axis=1), dtype)
-    return group, stats
+    return group, components, stats
 
 
 def conditional_two_sample_test(
@@ -662,6 +690,8 @@ def conditional_two_sample_test(
     n_permutations: int = 1000,
     rng: RngLike = None,
     *,
+    aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
+    kernels: Sequence[str] | str = DEFAULT_KERNELS,
     standardize: bool = False,
     bandwidths: float | Sequence[float] | None = None,
     bandwidth_factors: Sequence[float] = DEFAULT_BANDWIDTH_FACTORS,
@@ -688,13 +718,16 @@ def conditional_two_sample_test(
         relabellings ``C(k_ref + k_cand, k_ref) ** n`` is at most B, all are enumerated.
     rng : None, int or numpy.random.Generator
         Source of the random relabellings.
+    aggregation, kernels
+        As in :func:`parity.stats.permutation.two_sample_test`; the bandwidth collection (and
+        the median heuristic of ``sum``) come from the distances over all within-observation
+        pairs of samples (both policies' samples of the same observation, over all
+        observations; evenly spaced observations beyond 2^22 pairs), computed once, so that
+        every observation uses the same kernels.
     standardize : bool
         Centre and scale each column by its standard deviation over all samples first.
     bandwidths, bandwidth_factors, mmd_estimator
-        As in :func:`parity.stats.mmd2`, except the median heuristic: the median Euclidean
-        distance over all within-observation pairs of samples (both policies' samples of the
-        same observation, over all observations; evenly spaced observations beyond 2^22 pairs),
-        computed once, so that every observation uses the same kernel.
+        As in :func:`parity.stats.permutation.two_sample_test`.
     precision : {"auto", "float32", "float64"}
         Precision of the Gram products (reductions are float64); ``auto`` picks float32 when
         ``k_ref + k_cand >= 2048``.
@@ -708,7 +741,8 @@ def conditional_two_sample_test(
     TwoSampleTestResult
         ``details`` holds ``design`` ("conditional"), ``n_observations``, ``k_reference``,
         ``k_candidate`` and ``contributions``: per statistic, the ``top`` observations with the
-        largest terms as ``[observation_index, value, share]`` (share of the statistic).
+        largest terms as ``[observation_index, value, share]`` (share of the statistic; for an
+        aggregated MMD, of its kernel with the smallest p-value).
 
     Examples
     --------
@@ -748,6 +782,8 @@ def conditional_two_sample_test(
     if standardize:
         z = standardize_pooled(z.reshape(-1, d)).reshape(z.shape)
     options = {
+        "aggregation": check_aggregation(aggregation),
+        "kernels": check_kernels(kernels),
         "bandwidths": bandwidths,
         "factors": bandwidth_factors,
         "mmd_estimator": mmd_estimator,
@@ -755,21 +791,16 @@ def conditional_two_sample_test(
     notes: list[str] = []
     with recording_warnings(notes):
         warn_few_samples_in_all(n * k_ref, n * k_cand)
-        group, stats = _conditional_plans(z, k_ref, statistics, dtype, options)
+        group, components, stats = _conditional_plans(z, k_ref, statistics, dtype, options)
 
-    outcome = stratified_null([group], stats, n_permutations, generator)
-    labels = list(range(n))
+    outcome = stratified_null([group], components, n_permutations, generator)
     details = {
         "design": "conditional",
         "n_observations": n,
         "k_reference": k_ref,
         "k_candidate": k_cand,
-        "contributions": {
-            stat.name: top_contributions(outcome.observed[:, j], labels, top)
-            for j, stat in enumerate(stats)
-        },
     }
-    return assemble_result(
+    result = assemble_result(
         outcome,
         stats,
         unit="observation",
@@ -781,10 +812,19 @@ def conditional_two_sample_test(
         notes=tuple(notes),
         details=details,
     )
+    labels = list(range(n))
+    details["contributions"] = {
+        stat.name: top_contributions(
+            outcome.observed[:, strongest_column(result.results[stat.name], stat)], labels, top
+        )
+        for stat in stats
+    }
+    return result
 
 
 __all__ = [
     "CONDITIONAL_STATISTICS",
+    "Component",
     "conditional_two_sample_test",
     "within_median",
     "within_sq_distances",

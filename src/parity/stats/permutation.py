@@ -29,23 +29,40 @@ import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 
-from parity.errors import DegenerateDataWarning, ParityInputError, ParityWarning, check_positive_int
-from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples, check_same_dim
+from parity.errors import DegenerateDataWarning, ParityInputError, check_positive_int
+from parity.stats._backend import resolve_backend
+from parity.stats._common import RngLike, as_generator, as_samples, check_same_dim
+from parity.stats._engine import (
+    DEFAULT_AGGREGATION,
+    TIE_RTOL,
+    Statistic,
+    TwoSampleResult,
+    TwoSampleTestResult,
+    assemble,
+    check_aggregation,
+    exceedance_counts,
+    family_method,
+    recording_warnings,
+    resolve_tie_rtol,
+)
 from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
+    DEFAULT_KERNELS,
     KL_DIRECTIONS,
     MEDIAN_MAX_ROWS,
     MMD_ESTIMATORS,
     Binning,
     SplitSums,
+    bandwidth_collection,
+    check_kernels,
     energy_from_sums,
-    gram_matrices,
+    kernel_rows,
     kl_from_counts,
     mmd2_from_sums,
     resolve_bandwidths,
@@ -62,107 +79,135 @@ STATISTIC_LABELS = {
     "mmd_ngram": "MMD² (n-gram cosine kernel)",
 }
 PRECISIONS = ("auto", "float32", "float64")
-TIE_RTOL = {"float32": 1e-6, "float64": 1e-10}
 AUTO_FLOAT32_FROM = 2048  # pooled sample size from which precision="auto" picks float32
 BLOCK_BYTES = 256 * 2**20  # memory budget of one block of splits (its (N × b) arrays)
+ROW_BLOCK_BYTES = 32 * 2**20  # float64 distances of one row block of the pooled sample
 MIN_SAMPLES_WARNING = 5
 
 
-@dataclass(frozen=True, slots=True)
-class TwoSampleResult(ResultMixin):
-    """One statistic's permutation test.
+# --------------------------------------------------------------------------- components
 
-    ``statistic`` is the float64 value on the observed split; ``null_distribution`` holds the
-    statistic on the random splits (or on every split, the observed one included, when exact).
+
+@dataclass(frozen=True, slots=True)
+class _Quadratic:
+    """A quadratic-form component: its Gram matrix, row block by row block, and its formula.
+
+    ``rows(sq, l1)`` turns the squared Euclidean (and L1) distances of a row block to every
+    pooled row into that block of the Gram matrix; ``combine`` maps the float64 split sums to
+    the component's values.
     """
 
-    name: str
-    statistic: float
-    pvalue: float
-    null_distribution: np.ndarray
-    n_resamples: int
-    method: str
-    parameters: dict[str, Any]
-    alternative: str = "greater"
-
-
-@dataclass(frozen=True, slots=True)
-class TwoSampleTestResult(ResultMixin):
-    """Several statistics tested on the same splits, with a family (min-p) p-value.
-
-    ``statistic`` is the smallest per-statistic p-value (the min-p statistic), ``pvalue`` its
-    Westfall–Young single-step adjusted value, ``min_attainable_pvalue`` the smallest family
-    p-value these splits could give (too little data when it exceeds the level you test at).
-    ``details`` holds what a particular design adds (e.g. per-observation contributions of a
-    conditional test, the feature count of a random-feature MMD).
-    """
-
-    results: dict[str, TwoSampleResult]
-    statistic: float
-    pvalue: float
-    n_resamples: int
-    exact: bool
-    min_attainable_pvalue: float
-    n_x: int
-    n_y: int
-    dim: int
-    precision: str
-    tie_rtol: float
-    standardized: bool
-    method: str
-    warnings: tuple[str, ...] = field(default=())
-    alternative: str = "greater"
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- statistic plans
-
-
-@dataclass(frozen=True, slots=True)
-class _QuadraticPlan:
-    """A quadratic-form statistic: its Gram matrix and the float64 sums it needs per split."""
-
-    name: str
-    gram: np.ndarray
+    rows: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
     combine: Callable[[SplitSums], Any]
-    n: int
-    parameters: dict[str, Any]
-    device_gram: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
-    row_sums: np.ndarray = field(init=False)
-    diag: np.ndarray = field(init=False)
+    needs_l1: bool = False
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "row_sums", self.gram.sum(axis=1, dtype=np.float64))
-        object.__setattr__(self, "diag", np.diagonal(self.gram).astype(np.float64))
 
-    def evaluate(self, splits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The statistic, and its gross magnitude, for each 0/1 split (column) of ``splits``.
+def _rbf_sum_rows(sq, l1, scales, dtype):
+    sq = sq.astype(dtype, copy=False)
+    acc = np.exp(sq * dtype(scales[0]))
+    for c in scales[1:]:
+        acc += np.exp(sq * dtype(c))
+    return acc
 
-        One product ``G @ A``; by the symmetry of ``G`` its column sums are ``a'G1``, so no
-        other pass over ``A`` is needed unless ``G``'s diagonal varies (it is constant for the
-        RBF sum and zero for distances).
-        """
-        if self.device_gram is None:
-            product = self.gram @ splits
-            xx = np.einsum("ij,ij->j", splits, product, dtype=np.float64)
-            x_rows = product.sum(axis=0, dtype=np.float64)
-        else:  # the same product and reductions on a torch device
-            xx, x_rows = self.device_gram(splits)
-        if np.all(self.diag == self.diag[0]):
-            trace_x = np.full(splits.shape[1], self.n * self.diag[0])
+
+def _distance_rows(sq, l1, dtype):
+    return np.sqrt(sq).astype(dtype, copy=False)
+
+
+def _scaled_energy(sums: SplitSums, unit: float):
+    """Energy distance in the data's units from sums over distances in units of ``unit``."""
+    return unit * energy_from_sums(sums)
+
+
+def mmd_components(
+    z: np.ndarray, unit: float, options: dict[str, Any]
+) -> tuple[list[tuple[str, float]], dict[str, Any]]:
+    """The MMD's kernels as (kernel type, bandwidth) pairs, and the statistic's parameters.
+
+    ``agg``/``fuse``: every kernel type of ``options["kernels"]`` at every bandwidth of its
+    collection (:func:`parity.stats.two_sample.bandwidth_collection`), or at the given
+    ``bandwidths``; ``sum``: one component, the sum of Gaussian kernels at the median distance
+    times each factor (or at the given bandwidths).
+    """
+    aggregation = options["aggregation"]
+    estimator = options["mmd_estimator"]
+    if aggregation == "sum":
+        bws = resolve_bandwidths(z, options["bandwidths"], options["bandwidth_factors"])
+        parameters = {"bandwidths": list(bws), "estimator": estimator, "kernel": "sum of RBF"}
+        if options["bandwidths"] is None:
+            rows = min(z.shape[0], MEDIAN_MAX_ROWS)
+            parameters["bandwidth_rule"] = (
+                f"median pairwise distance over {rows} of {z.shape[0]} pooled rows × "
+                f"{list(options['bandwidth_factors'])}"
+            )
+        return [("sum", bw) for bw in bws], parameters
+    kernels = []
+    for kind in options["kernels"]:
+        if options["bandwidths"] is None:
+            bws = bandwidth_collection(z, kind)
         else:
-            trace_x = splits.T @ self.diag
-        total, trace = self.row_sums.sum(), self.diag.sum()
-        sums = SplitSums(
-            xx=xx,
-            yy=total - 2 * x_rows + xx,
-            xy=x_rows - xx,
-            trace_x=trace_x,
-            trace_y=trace - trace_x,
-            n=self.n,
-            m=self.gram.shape[0] - self.n,
+            bws = resolve_bandwidths(z, options["bandwidths"])
+        kernels += [(kind, bw) for bw in bws]
+    parameters = {"estimator": estimator, "kernel": " and ".join(options["kernels"])}
+    if options["bandwidths"] is None:
+        rows = min(z.shape[0], MEDIAN_MAX_ROWS)
+        parameters["bandwidth_rule"] = (
+            f"powers of 2 from half the 5% to twice the 95% quantile of the pairwise "
+            f"distances over {rows} of {z.shape[0]} pooled rows"
         )
-        return np.asarray(self.combine(sums), dtype=np.float64), sums.scale
+    return kernels, parameters
+
+
+def _build_components(z, n, statistics, dtype, options) -> tuple[list, list, list[Statistic]]:
+    """The quadratic components, the binned components and the family's statistics."""
+    unit = unit_scale(z)
+    quadratic, binned, stats = [], [], []
+    column = 0
+    for name in statistics:
+        if name == "mmd":
+            kernels, parameters = mmd_components(z, unit, options)
+            combine = partial(mmd2_from_sums, estimator=options["mmd_estimator"])
+            if kernels[0][0] == "sum":
+                scales = [-0.5 / (bw / unit) ** 2 for _, bw in kernels]
+                rows = partial(_rbf_sum_rows, scales=scales, dtype=dtype)
+                quadratic.append(_Quadratic(rows, combine))
+                stats.append(Statistic("mmd", (column,), parameters))
+                column += 1
+                continue
+            for kind, bw in kernels:
+                rows = _kernel_rows_fn(kind, bw / unit, dtype)
+                quadratic.append(_Quadratic(rows, combine, needs_l1=kind == "laplace"))
+            components = tuple({"kernel": kind, "bandwidth": bw} for kind, bw in kernels)
+            columns = tuple(range(column, column + len(kernels)))
+            aggregation = options["aggregation"] if len(kernels) > 1 else None
+            stats.append(Statistic("mmd", columns, parameters, aggregation, components))
+            column += len(kernels)
+        elif name == "energy":
+            rows = partial(_distance_rows, dtype=dtype)
+            quadratic.append(_Quadratic(rows, partial(_scaled_energy, unit=unit)))
+            stats.append(Statistic("energy", (column,), {"estimator": "V"}))
+            column += 1
+    for name in statistics:  # binned columns come after the quadratic ones
+        if name == "kl":
+            binning = shared_bins(z, options["kl_bins"], name="kl_bins")
+            smoothing, direction = options["kl_smoothing"], options["kl_direction"]
+            parameters = {
+                "bins": binning.n_bins.tolist(),
+                "smoothing": smoothing,
+                "direction": direction,
+            }
+            onehot_t = np.ascontiguousarray(binning.indicator(dtype).T)
+            binned.append(_BinnedPlan("kl", onehot_t, binning, n, smoothing, direction, parameters))
+            stats.append(Statistic("kl", (column,), parameters))
+            column += 1
+    return quadratic, binned, stats
+
+
+def _kernel_rows_fn(kind: str, bandwidth: float, dtype):
+    def rows(sq, l1):
+        return kernel_rows(kind, bandwidth, sq, l1, dtype)
+
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,49 +233,58 @@ class _BinnedPlan:
         return kl, np.abs(kl)
 
 
-def _scaled_energy(sums: SplitSums, unit: float):
-    """Energy distance in the data's units from sums over distances in units of ``unit``."""
-    return unit * energy_from_sums(sums)
+def _row_slices(n_total: int) -> list[slice]:
+    """Row blocks of the pooled sample whose float64 distances fill about ROW_BLOCK_BYTES."""
+    step = max(64, ROW_BLOCK_BYTES // (8 * n_total))
+    return [slice(i, min(i + step, n_total)) for i in range(0, n_total, step)]
 
 
-def _build_plans(z, n, statistics, dtype, options) -> list:
-    plans = []
-    unit = unit_scale(z)
-    bws = None
-    if "mmd" in statistics:
-        bws = resolve_bandwidths(z, options["bandwidths"], options["bandwidth_factors"])
-    kernel, dist = gram_matrices(
-        z / unit,
-        None if bws is None else [b / unit for b in bws],
-        euclidean="energy" in statistics,
-        dtype=dtype,
-    )
-    for name in statistics:
-        if name == "mmd":
-            estimator = options["mmd_estimator"]
-            parameters = {"bandwidths": list(bws), "estimator": estimator, "kernel": "sum of RBF"}
-            if options["bandwidths"] is None:
-                rows = min(z.shape[0], MEDIAN_MAX_ROWS)
-                parameters["bandwidth_rule"] = (
-                    f"median pairwise distance over {rows} of {z.shape[0]} pooled rows × "
-                    f"{list(options['bandwidth_factors'])}"
-                )
-            combine = partial(mmd2_from_sums, estimator=estimator)
-            plans.append(_QuadraticPlan("mmd", kernel, combine, n, parameters))
-        elif name == "energy":
-            combine = partial(_scaled_energy, unit=unit)
-            plans.append(_QuadraticPlan("energy", dist, combine, n, {"estimator": "V"}))
-        else:
-            binning = shared_bins(z, options["kl_bins"], name="kl_bins")
-            smoothing, direction = options["kl_smoothing"], options["kl_direction"]
-            parameters = {
-                "bins": binning.n_bins.tolist(),
-                "smoothing": smoothing,
-                "direction": direction,
-            }
-            onehot_t = np.ascontiguousarray(binning.indicator(dtype).T)
-            plans.append(_BinnedPlan("kl", onehot_t, binning, n, smoothing, direction, parameters))
-    return plans
+def _quadratic_values(z, n, components, splits, backend, slices, totals):
+    """Every quadratic component's values and gross magnitudes (C × b) on a block of splits.
+
+    Row block by row block of the pooled sample: the distances of its rows to all rows (float64,
+    exact differences), each component's Gram rows from them, one product with the splits per
+    component; the N × N Gram matrices are never stored. ``totals`` (C × 2: ``1'G1``, trace)
+    is filled on the first call and reused.
+    """
+    from scipy.spatial.distance import cdist
+
+    n_total, b = splits.shape
+    device_splits = backend.put(splits)
+    need_l1 = any(c.needs_l1 for c in components)
+    fill = not np.any(totals)
+    xx = [0.0] * len(components)
+    x_rows = [0.0] * len(components)
+    for rows in slices:
+        sq = cdist(z[rows], z, "sqeuclidean")
+        l1 = cdist(z[rows], z, "cityblock") if need_l1 else None
+        for c, component in enumerate(components):
+            gram = component.rows(sq, l1)
+            if fill:
+                totals[c, 0] += gram.sum(dtype=np.float64)
+                totals[c, 1] += float(np.trace(gram[:, rows.start : rows.stop], dtype=np.float64))
+            part_xx, part_x = backend.row_products(gram, device_splits, rows)
+            xx[c] = xx[c] + part_xx
+            x_rows[c] = x_rows[c] + part_x
+    values = np.empty((len(components), b))
+    scales = np.empty((len(components), b))
+    diag = totals[:, 1] / n_total
+    for c, component in enumerate(components):
+        xx_c, x_c = backend.numpy(xx[c]), backend.numpy(x_rows[c])
+        # The diagonal is constant (1 for kernels, 0 for distances), so a'diag(G) = n·G_ii.
+        trace_x = np.full(b, n * diag[c])
+        sums = SplitSums(
+            xx=xx_c,
+            yy=totals[c, 0] - 2 * x_c + xx_c,
+            xy=x_c - xx_c,
+            trace_x=trace_x,
+            trace_y=totals[c, 1] - trace_x,
+            n=n,
+            m=n_total - n,
+        )
+        values[c] = component.combine(sums)
+        scales[c] = sums.scale
+    return values, scales
 
 
 # --------------------------------------------------------------------------- splits
@@ -281,18 +335,6 @@ def split_blocks(
             first = False
         remaining -= b
         yield rows.T.astype(dtype)
-
-
-def exceedance_counts(values: np.ndarray, tolerance: float) -> np.ndarray:
-    """For each value v, how many of ``values`` are ≥ v − tolerance (itself included).
-
-    Examples
-    --------
-    >>> exceedance_counts(np.array([3.0, 1.0, 2.0, 3.0]), 0.0)
-    array([2, 4, 3, 2])
-    """
-    ordered = np.sort(values)
-    return values.size - np.searchsorted(ordered, values - tolerance, side="left")
 
 
 # --------------------------------------------------------------------------- the test
@@ -374,6 +416,8 @@ def two_sample_test(
     n_permutations: int = 1000,
     rng: RngLike = None,
     *,
+    aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
+    kernels: Sequence[str] | str = DEFAULT_KERNELS,
     standardize: bool = False,
     bandwidths: float | Sequence[float] | None = None,
     bandwidth_factors: Sequence[float] = DEFAULT_BANDWIDTH_FACTORS,
@@ -398,11 +442,24 @@ def two_sample_test(
         Number B of random splits; when ``C(n+m, n) <= B`` all splits are enumerated instead.
     rng : None, int or numpy.random.Generator
         Source of the random splits.
+    aggregation : {"agg", "fuse", "sum"}
+        How the MMD uses its kernels. ``agg`` (default): every kernel of the collection is its
+        own statistic on the same splits and the MMD's p-value is their single-step min-p
+        (after MMDAgg); ``fuse``: kernels standardized by their permutation mean and sd,
+        combined by log-sum-exp (after MMD-FUSE); ``sum``: one kernel, the sum of Gaussian
+        kernels at the median distance × ``bandwidth_factors`` (parity 0.1's test).
+    kernels : sequence of {"gaussian", "laplace"}
+        Kernel types of the collection (``agg``/``fuse``); each gets the bandwidths of
+        :func:`parity.stats.two_sample.bandwidth_collection`.
     standardize : bool
         Centre and scale each column by the pooled standard deviation first (keeps the test
-        exact, makes the RBF bandwidths and distances unit-free).
-    bandwidths, bandwidth_factors, mmd_estimator
-        As in :func:`parity.stats.mmd2`.
+        exact, makes the bandwidths and distances unit-free).
+    bandwidths : float or sequence of float, optional
+        Fixed bandwidths instead of the data-driven collection (``sum``: summed).
+    bandwidth_factors : sequence of float
+        Median-heuristic factors of ``sum``.
+    mmd_estimator : {"unbiased", "biased"}
+        As ``estimator`` in :func:`parity.stats.mmd2`.
     kl_bins, kl_smoothing, kl_direction
         As ``bins``, ``smoothing``, ``direction`` in :func:`parity.stats.binned_kl`.
     precision : {"auto", "float32", "float64"}
@@ -414,15 +471,15 @@ def two_sample_test(
     block_size : int, optional
         Splits per matrix product; default from a 256 MB budget.
     device : None, "cpu" or "cuda[:index]"
-        None: numpy. A string runs the Gram-matrix products of MMD² and energy distance with
-        PyTorch on that device (the Gram matrix is built on the host and moved once; the splits
-        are the same, so the numbers agree with numpy's up to rounding); ``details`` then
-        names the device.
+        None: numpy. A string runs the Gram-matrix products with PyTorch on that device (the
+        Gram rows are built on the host; the splits are the same, so the numbers agree with
+        numpy's up to rounding); ``details`` then names the device.
 
     Returns
     -------
     TwoSampleTestResult
-        Per-statistic results (each with its null distribution) and the family min-p p-value.
+        Per-statistic results (each with its null distribution; the MMD's ``parameters``
+        list its kernels with their own p-values) and the family min-p p-value.
 
     Examples
     --------
@@ -433,6 +490,8 @@ def two_sample_test(
     0.005
     """
     options = {
+        "aggregation": check_aggregation(aggregation),
+        "kernels": check_kernels(kernels),
         "bandwidths": bandwidths,
         "bandwidth_factors": bandwidth_factors,
         "mmd_estimator": mmd_estimator,
@@ -446,84 +505,51 @@ def two_sample_test(
     generator = as_generator(rng)
     n_total = n + m
     dtype = np.float32 if precision == "float32" else np.float64
-    if tie_rtol is None:
-        tie_rtol = TIE_RTOL[precision]
-    elif not np.isfinite(tie_rtol) or tie_rtol < 0:
-        raise ParityInputError(f"`tie_rtol` must be a non-negative number; got {tie_rtol!r}")
+    tie_rtol = resolve_tie_rtol(tie_rtol, precision)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ParityWarning)
+    notes: list[str] = []
+    with recording_warnings(notes):
         warn_few_samples(n, m)
-        plans = _build_plans(z, n, statistics, dtype, options)
-    details = {} if device is None else _to_device(plans, device, dtype)
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, ParityWarning))
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        quadratic, binned, stats = _build_components(z, n, statistics, dtype, options)
+    backend = resolve_backend(device, dtype)
+    details = {}
+    if device is not None:
+        details = {"engine": "exact", "device": backend.device, "backend": backend.name}
 
     n_splits = _n_splits(n_total, n)
     exact = n_splits <= n_permutations
     if block_size is None:
         block_size = max(16, BLOCK_BYTES // (8 * n_total * 3))
     block_size = check_positive_int("block_size", block_size, minimum=2)
-    values = {plan.name: [] for plan in plans}
-    scales = {}
+    z_unit = z / unit_scale(z)
+    slices = _row_slices(n_total)
+    totals = np.zeros((len(quadratic), 2))
+    columns, scales = [], None
     for block in split_blocks(
         n_total, n, n_permutations, exact=exact, rng=generator, block_size=block_size, dtype=dtype
     ):
-        for plan in plans:
-            stat, scale = plan.evaluate(block)
-            values[plan.name].append(stat)
-            scales.setdefault(plan.name, float(scale[0]))
-
-    n_values = n_splits if exact else n_permutations + 1
-    results, pvalue_columns = {}, []
-    for plan in plans:
-        null = np.concatenate(values[plan.name])
-        counts = exceedance_counts(null, tie_rtol * scales[plan.name])
-        pvalue_columns.append(counts / n_values)
-        results[plan.name] = TwoSampleResult(
-            name=plan.name,
-            statistic=float(null[0]),
-            pvalue=float(counts[0] / n_values),
-            null_distribution=null if exact else null[1:],
-            n_resamples=n_values if exact else n_permutations,
-            method=_method(exact, n_splits, n_permutations, precision),
-            parameters={**plan.parameters, "standardized": standardize},
-        )
-    min_p = np.min(pvalue_columns, axis=0)
-    if len(plans) == 1:
-        family_p = float(min_p[0])
-    else:
-        family_p = float(np.mean(min_p <= min_p[0] * (1 + 1e-12)))
-    min_attainable = float(np.min(exceedance_counts(min_p * -1.0, 0.0)) / n_values)
-    return TwoSampleTestResult(
-        results=results,
-        statistic=float(min_p[0]),
-        pvalue=family_p,
-        n_resamples=n_values if exact else n_permutations,
+        parts = []
+        if quadratic:
+            parts.append(_quadratic_values(z_unit, n, quadratic, block, backend, slices, totals))
+        parts += [tuple(np.atleast_2d(v) for v in plan.evaluate(block)) for plan in binned]
+        if scales is None:
+            scales = np.concatenate([np.atleast_2d(p[1])[:, 0] for p in parts])
+        columns.append(np.vstack([p[0] for p in parts]))
+    return assemble(
+        np.hstack(columns).T,
+        scales,
+        stats,
         exact=exact,
-        min_attainable_pvalue=min_attainable,
-        n_x=n,
-        n_y=m,
-        dim=z.shape[1],
+        n_permutations=n_permutations,
+        method=_method(exact, n_splits, n_permutations, precision),
+        family_method=family_method(stats),
         precision=precision,
-        tie_rtol=float(tie_rtol),
+        tie_rtol=tie_rtol,
+        counts=(n, m, z.shape[1]),
         standardized=standardize,
-        method="Westfall–Young single-step min-p over " + ", ".join(statistics),
-        warnings=notes,
+        notes=notes,
         details=details,
     )
-
-
-def _to_device(plans: list, device: str, dtype: type) -> dict[str, Any]:
-    """Move the quadratic plans' Gram matrices to a torch ``device``; the result's details."""
-    from parity.stats.rff import resolve_backend
-
-    backend = resolve_backend(device, dtype)
-    for plan in plans:
-        if isinstance(plan, _QuadraticPlan):
-            object.__setattr__(plan, "device_gram", backend.gram_products(plan.gram))
-    return {"engine": "exact", "device": backend.device, "backend": backend.name}
 
 
 def _method(exact: bool, n_splits: int, n_permutations: int, precision: str) -> str:
@@ -539,6 +565,7 @@ def _method(exact: bool, n_splits: int, n_permutations: int, precision: str) -> 
 
 __all__ = [
     "STATISTICS",
+    "TIE_RTOL",
     "TwoSampleResult",
     "TwoSampleTestResult",
     "exceedance_counts",

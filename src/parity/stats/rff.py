@@ -78,9 +78,9 @@ in time (on a GPU D = 4096 costs little more than D = 1024).
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -88,13 +88,25 @@ from typing import Any, Literal
 
 import numpy as np
 
-from parity.errors import ParityInputError, ParityWarning, check_positive_int
+from parity.errors import ParityInputError, check_positive_int
+from parity.stats._backend import (
+    FEATURE_ROWS,
+    UNIT_ROWS,
+    _map,
+    available_devices,
+    resolve_backend,
+)
 from parity.stats._common import RngLike, as_generator
+from parity.stats._engine import (
+    DEFAULT_AGGREGATION,
+    Statistic,
+    TwoSampleTestResult,
+    assemble,
+    check_aggregation,
+    recording_warnings,
+)
 from parity.stats.permutation import (
     PRECISIONS,
-    TwoSampleResult,
-    TwoSampleTestResult,
-    exceedance_counts,
     pooled_samples,
     split_blocks,
     warn_few_samples,
@@ -104,6 +116,7 @@ from parity.stats.two_sample import (
     MEDIAN_MAX_ROWS,
     MMD_ESTIMATORS,
     SplitSums,
+    bandwidth_collection,
     mmd2_from_sums,
     resolve_bandwidths,
 )
@@ -115,8 +128,6 @@ EXACT_MAX_POOLED = 20_000
 DEFAULT_CHUNK_SIZE = 16384
 DEFAULT_BLOCK_SIZE = 1024
 SPLIT_TILE = 4096  # rows per cell of the split sampler
-UNIT_ROWS = 16384  # rows centred, multiplied and added up in float64 as one unit
-FEATURE_ROWS = 2048  # rows per feature job
 PERM_TILE = 256  # splits per cell of the split sampler
 ALLOCATION_PAIRS = 4096
 MIN_FREQUENCIES = 8  # per bandwidth, when D allows
@@ -225,13 +236,16 @@ def fourier_features(
     bandwidths: Sequence[float],
     n_features: int = DEFAULT_N_FEATURES,
     rng: RngLike = None,
+    *,
+    equal: bool = False,
 ) -> FourierFeatures:
     """Random Fourier features of the RBF kernel sum over ``bandwidths``, for the pooled ``z``.
 
     ``n_features / 2`` frequencies, allocated to the bandwidths in proportion to
     ``1 − E k_b(Z, Z')`` over random pairs of rows of ``z`` (at least 8 each when possible),
     scrambled Sobol' points through the normal quantile, divided by the bandwidth. The centre
-    is the mean of ``z`` (keeps the projections small; the kernel is shift-invariant).
+    is the mean of ``z`` (keeps the projections small; the kernel is shift-invariant). With
+    ``equal`` every bandwidth gets the same share (each kernel is then tested on its own).
 
     Examples
     --------
@@ -253,7 +267,10 @@ def fourier_features(
         )
     seed = np.random.SeedSequence(as_generator(rng).integers(0, 2**63, size=2).tolist())
     children = seed.spawn(n_bw + 1)
-    weights = _allocation_weights(z, bandwidths, np.random.default_rng(children[0]))
+    if equal:
+        weights = np.ones(n_bw)
+    else:
+        weights = _allocation_weights(z, bandwidths, np.random.default_rng(children[0]))
     counts = allocate_frequencies(int(n_features) // 2, weights)
     blocks, scale = [], []
     for s, k, child in zip(bandwidths, counts, children[1:], strict=True):
@@ -387,218 +404,6 @@ class SplitSampler:
         return out
 
 
-# --------------------------------------------------------------------------- backends
-
-
-def _map(pool: ThreadPoolExecutor | None, fn, jobs: list) -> list:
-    """``[fn(j) for j in jobs]``, on the pool's threads when there is one and several jobs."""
-    if pool is None or len(jobs) < 2:
-        return [fn(j) for j in jobs]
-    return list(pool.map(fn, jobs))
-
-
-class _NumpyBackend:
-    """The streaming pass on numpy arrays (BLAS products)."""
-
-    name = "numpy"
-    device = "numpy"
-
-    def __init__(self, dtype: type) -> None:
-        self.dtype = dtype
-
-    def features(self, fmap: FourierFeatures, rows: np.ndarray, units: list[slice], pool):
-        """Features of ``rows``, each unit centred on its mean; and the means (float64).
-
-        Computed in pieces of 2048 rows on the pool's threads; each mean comes from its pieces'
-        sums and is rounded to the features' dtype, so what is subtracted is exactly what is
-        added back (the mean only has to be close, for the precision of the products).
-        """
-        out = np.empty((rows.shape[0], fmap.n_features), dtype=self.dtype)
-        pieces = [
-            slice(i, min(i + FEATURE_ROWS, rows.shape[0]))
-            for i in range(0, rows.shape[0], FEATURE_ROWS)
-        ]
-
-        def make(p: slice) -> np.ndarray:
-            phi = fmap(rows[p], self.dtype, out=out[p])
-            return (np.ones(phi.shape[0], dtype=self.dtype) @ phi).astype(np.float64)
-
-        piece_sums = _map(pool, make, pieces)
-        means = []
-        for unit in units:
-            inside = [
-                s
-                for p, s in zip(pieces, piece_sums, strict=True)
-                if unit.start <= p.start < unit.stop
-            ]
-            means.append((np.sum(inside, axis=0) / (unit.stop - unit.start)).astype(self.dtype))
-        offsets = [means[p.start // UNIT_ROWS] for p in pieces]
-
-        def shift(job) -> None:
-            p, mean = job
-            out[p] -= mean
-
-        _map(pool, shift, list(zip(pieces, offsets, strict=True)))
-        return out, [m.astype(np.float64) for m in means]
-
-    def head_sum(self, phi: np.ndarray, k: int) -> np.ndarray:
-        return phi[:k].sum(axis=0, dtype=np.float64)
-
-    def staging(self, rows: int, cols: int) -> np.ndarray:
-        return np.empty((rows, cols), dtype=self.dtype)
-
-    def accumulate(self, sums, splits: np.ndarray, phi: np.ndarray, counts, mean) -> None:
-        """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype."""
-        np.add(sums, splits @ phi, out=sums)
-        sums += counts[:, None] * mean
-
-    def zeros(self, shape) -> np.ndarray:
-        return np.zeros(shape, dtype=np.float64)
-
-    def vector(self, a: np.ndarray) -> np.ndarray:
-        return np.asarray(a, dtype=np.float64)
-
-    def numpy(self, a) -> np.ndarray:
-        return np.asarray(a)
-
-
-class _TorchBackend:
-    """The same pass on torch tensors on ``device``; the splits come from numpy."""
-
-    name = "torch"
-
-    def __init__(self, torch, device, dtype: type) -> None:
-        self.torch, self.dev = torch, device
-        self.device = str(device)
-        self.dtype = dtype
-        self.tdtype = torch.float32 if dtype == np.float32 else torch.float64
-        self._fmap_id, self._w = None, None
-
-    def features(self, fmap: FourierFeatures, rows: np.ndarray, units: list[slice], pool):
-        """Features of ``rows`` on the device, each unit centred on its mean; and the means."""
-        t = self.torch
-        if self._fmap_id is not id(fmap):
-            self._fmap_id = id(fmap)
-            freq = t.from_numpy(np.ascontiguousarray(fmap.frequencies)).to(self.dev)
-            center = t.from_numpy(fmap.center).to(self.dev)
-            weights = t.from_numpy(np.tile(fmap.weights, 2)).to(self.dev, self.tdtype)
-            self._w = (freq, center, weights)
-        freq, center, weights = self._w
-        z = t.from_numpy(np.ascontiguousarray(rows, dtype=np.float64)).to(self.dev)
-        proj = ((z - center) @ freq).to(self.tdtype)
-        phi = t.cat([t.cos(proj), t.sin(proj)], dim=1).mul_(weights)
-        means = []
-        for unit in units:
-            mean = (phi[unit].sum(dim=0, dtype=t.float64) / (unit.stop - unit.start)).to(phi.dtype)
-            phi[unit] -= mean
-            means.append(mean.to(t.float64))
-        return phi, means
-
-    def head_sum(self, phi, k: int):
-        return phi[:k].sum(dim=0, dtype=self.torch.float64)
-
-    def staging(self, rows: int, cols: int) -> np.ndarray:
-        # On the CPU the float split rows are shared with torch; elsewhere the 0/1 bytes travel.
-        dtype = self.dtype if self.dev.type == "cpu" else np.uint8
-        return np.empty((rows, cols), dtype=dtype)
-
-    def accumulate(self, sums, splits: np.ndarray, phi, counts, mean) -> None:
-        """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype."""
-        a = self.torch.from_numpy(splits)
-        if self.dev.type != "cpu":
-            a = a.to(self.dev).to(self.tdtype)
-        sums.add_(a @ phi)
-        sums.addr_(counts, mean)
-
-    def zeros(self, shape):
-        return self.torch.zeros(shape, dtype=self.torch.float64, device=self.dev)
-
-    def vector(self, a: np.ndarray):
-        return self.torch.from_numpy(np.asarray(a, dtype=np.float64)).to(self.dev)
-
-    def numpy(self, a) -> np.ndarray:
-        return a.detach().cpu().numpy()
-
-    def gram_products(self, gram: np.ndarray):
-        """For the exact engine: ``splits ↦ (a'Ga, a'G1)`` per split column, G on the device.
-
-        The product is in G's dtype; as the splits are 0/1, ``a ⊙ Ga`` is exact and both sums
-        accumulate in float64, as in numpy.
-        """
-        t = self.torch
-        g = t.from_numpy(np.ascontiguousarray(gram)).to(self.dev)
-
-        def products(splits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            a = t.from_numpy(np.ascontiguousarray(splits)).to(self.dev)
-            product = g @ a
-            xx = (a * product).sum(dim=0, dtype=t.float64)
-            x_rows = product.sum(dim=0, dtype=t.float64)
-            return self.numpy(xx), self.numpy(x_rows)
-
-        return products
-
-
-def available_devices() -> list[str]:
-    """Devices the torch backend can use here (``[]`` without torch).
-
-    Examples
-    --------
-    >>> "cpu" in available_devices() or available_devices() == []
-    True
-    """
-    try:
-        import torch
-    except ImportError:
-        return []
-    found = ["cpu"]
-    if torch.cuda.is_available():
-        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    return found
-
-
-def resolve_backend(device: str | None, dtype: type):
-    """The array backend for ``device``: None → numpy; ``"cpu"``, ``"cuda[:i]"`` → torch.
-
-    Examples
-    --------
-    >>> resolve_backend(None, np.float32).name
-    'numpy'
-    """
-    if device is None:
-        return _NumpyBackend(dtype)
-    if not isinstance(device, str):
-        raise ParityInputError(
-            f"`device` must be None (numpy), 'cpu' or 'cuda[:index]' (torch); got {device!r}"
-        )
-    try:
-        import torch
-    except ImportError:
-        raise ParityInputError(
-            f"`device` {device!r} needs PyTorch, which is not installed: "
-            "pip install 'parity[torch]' (or leave `device` unset for numpy)"
-        ) from None
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ParityInputError(
-            f"`device` must be None (numpy), 'cpu' or 'cuda[:index]' (torch); got {device!r}"
-        ) from None
-    ok = dev.type == "cpu" or (
-        dev.type == "cuda"
-        and torch.cuda.is_available()
-        and (dev.index or 0) < torch.cuda.device_count()
-    )
-    if not ok:
-        raise ParityInputError(
-            f"`device` {device!r} is not available (torch {torch.__version__}, CUDA "
-            f"{'available' if torch.cuda.is_available() else 'not available'}); "
-            f"available: {available_devices()}"
-        )
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
-    return _TorchBackend(torch, dev, dtype)
-
-
 # --------------------------------------------------------------------------- the test
 
 
@@ -658,6 +463,23 @@ def _sums_to_statistics(sums_x: np.ndarray, total: np.ndarray, n: int, m: int, n
     centred = sums_x - total * (n / (n + m))
     v_stat = np.einsum("ij,ij->i", centred, centred) * (1.0 / n + 1.0 / m) ** 2
     return np.asarray(mmd2_from_sums(sums, estimator), dtype=np.float64), v_stat
+
+
+def _bandwidth_columns(fmap: FourierFeatures) -> list[np.ndarray]:
+    """The feature columns (cosines and sines) of each bandwidth of ``fmap``.
+
+    Examples
+    --------
+    >>> fmap = fourier_features(np.zeros((4, 2)), (1.0, 2.0), 8, rng=0, equal=True)
+    >>> [c.tolist() for c in _bandwidth_columns(fmap)]
+    [[0, 1, 4, 5], [2, 3, 6, 7]]
+    """
+    f = fmap.frequencies.shape[1]
+    starts = np.concatenate([[0], np.cumsum(fmap.per_bandwidth)])
+    return [
+        np.concatenate([np.arange(lo, hi), f + np.arange(lo, hi)])
+        for lo, hi in itertools.pairwise(starts)
+    ]
 
 
 def _check_rff_options(estimator, precision, chunk_size, block_size, tie_rtol) -> None:
@@ -752,6 +574,7 @@ def rff_two_sample_test(
     rng: RngLike = None,
     *,
     n_features: int | None = None,
+    aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
     bandwidths: float | Sequence[float] | None = None,
     bandwidth_factors: Sequence[float] = DEFAULT_BANDWIDTH_FACTORS,
     mmd_estimator: Literal["unbiased", "biased"] = "unbiased",
@@ -780,6 +603,11 @@ def rff_two_sample_test(
         Source of the features and of the splits.
     n_features : int, optional
         D, an even number of feature columns (a cosine and a sine per frequency); default 1024.
+    aggregation : {"agg", "fuse", "sum"}
+        As in :func:`parity.stats.two_sample_test`, over the Gaussian kernels of the bandwidth
+        collection: ``agg``/``fuse`` give each bandwidth an equal share of the features and
+        test each kernel on its own features; ``sum`` allocates the features of the
+        median-heuristic kernel sum ∝ 1 − E k_b(Z, Z').
     bandwidths, bandwidth_factors, mmd_estimator, standardize
         As in :func:`parity.stats.two_sample_test` (U-statistic by default, as there).
     chunk_size : int
@@ -822,15 +650,18 @@ def rff_two_sample_test(
     tie_rtol = TIE_RTOL_RFF[precision] if tie_rtol is None else float(tie_rtol)
     backend = resolve_backend(device, dtype)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ParityWarning)
+    aggregation = check_aggregation(aggregation)
+    notes: list[str] = []
+    with recording_warnings(notes):
         warn_few_samples(n, m)
-        bws = resolve_bandwidths(z, bandwidths, bandwidth_factors)
-    notes = tuple(str(w.message) for w in caught if issubclass(w.category, ParityWarning))
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if aggregation == "sum":
+            bws = resolve_bandwidths(z, bandwidths, bandwidth_factors)
+        elif bandwidths is None:
+            bws = bandwidth_collection(z, "gaussian")
+        else:
+            bws = resolve_bandwidths(z, bandwidths)
 
-    fmap = fourier_features(z, bws, n_features, generator)
+    fmap = fourier_features(z, bws, n_features, generator, equal=aggregation != "sum")
     seed = generator.integers(0, 2**63, size=2).tolist()
     chunk = _round_up(chunk_size, UNIT_ROWS)
     block = _round_up(min(block_size, n_permutations), PERM_TILE)
@@ -845,62 +676,77 @@ def rff_two_sample_test(
                 z, n, fmap, backend, n_permutations, seed, chunk, block, pool
             )
         sums_x = np.vstack([observed[None, :], null_sums])
-    values, v_stat = _sums_to_statistics(sums_x, total, n, m, len(bws), mmd_estimator)
-    n_values = values.size
-    counts = exceedance_counts(values, tie_rtol * float(np.mean(v_stat)))
-    pvalue = float(counts[0] / n_values)
     parameters: dict[str, Any] = {
-        "bandwidths": list(bws),
         "estimator": mmd_estimator,
-        "kernel": "sum of RBF",
         "n_features": fmap.n_features,
         "features_per_bandwidth": [2 * k for k in fmap.per_bandwidth],
-        "standardized": standardize,
     }
-    if bandwidths is None:
-        rows = min(n_total, MEDIAN_MAX_ROWS)
-        parameters["bandwidth_rule"] = (
-            f"median pairwise distance over {rows} of {n_total} pooled rows × "
-            f"{list(bandwidth_factors)}"
+    if aggregation == "sum":
+        groups = [np.arange(fmap.n_features)]
+        parameters.update(bandwidths=list(bws), kernel="sum of RBF")
+        if bandwidths is None:
+            rows = min(n_total, MEDIAN_MAX_ROWS)
+            parameters["bandwidth_rule"] = (
+                f"median pairwise distance over {rows} of {n_total} pooled rows × "
+                f"{list(bandwidth_factors)}"
+            )
+        stat = Statistic("mmd", (0,), parameters)
+    else:
+        groups = _bandwidth_columns(fmap)
+        parameters["kernel"] = "gaussian"
+        if bandwidths is None:
+            rows = min(n_total, MEDIAN_MAX_ROWS)
+            parameters["bandwidth_rule"] = (
+                f"powers of 2 from half the 5% to twice the 95% quantile of the pairwise "
+                f"distances over {rows} of {n_total} pooled rows"
+            )
+        components = tuple({"kernel": "gaussian", "bandwidth": bw} for bw in bws)
+        columns = tuple(range(len(bws)))
+        stat = Statistic(
+            "mmd", columns, parameters, aggregation if len(bws) > 1 else None, components
         )
+    null, scales = [], []
+    for cols in groups:
+        values, v_stat = _sums_to_statistics(
+            sums_x[:, cols],
+            total[cols],
+            n,
+            m,
+            1 if aggregation != "sum" else len(bws),
+            mmd_estimator,
+        )
+        null.append(values)
+        scales.append(float(np.mean(v_stat)))
     kind = (
         f"exact permutation test (all {n_splits} splits)"
         if exact
         else f"permutation test ({n_permutations} random splits)"
     )
     label = f"random Fourier features MMD² ({fmap.n_features} features)"
-    result = TwoSampleResult(
-        name="mmd",
-        statistic=float(values[0]),
-        pvalue=pvalue,
-        null_distribution=values if exact else values[1:],
-        n_resamples=n_values if exact else n_permutations,
-        method=f"{kind} of {label}"
-        + (", float32 products with float64 accumulation" if precision == "float32" else ""),
-        parameters=parameters,
+    method = f"{kind} of {label}" + (
+        ", float32 products with float64 accumulation" if precision == "float32" else ""
     )
-    min_attainable = float(np.min(exceedance_counts(-counts / n_values, 0.0)) / n_values)
-    return TwoSampleTestResult(
-        results={"mmd": result},
-        statistic=pvalue,
-        pvalue=pvalue,
-        n_resamples=result.n_resamples,
+    return assemble(
+        np.column_stack(null),
+        np.asarray(scales),
+        [stat],
         exact=exact,
-        min_attainable_pvalue=min_attainable,
-        n_x=n,
-        n_y=m,
-        dim=z.shape[1],
+        n_permutations=n_permutations,
+        method=method,
+        family_method=f"{kind} of {label}, streamed in chunks of {chunk} rows"
+        + (f" ({len(bws)} kernels, {aggregation})" if len(stat.columns) > 1 else ""),
         precision=precision,
         tie_rtol=tie_rtol,
+        counts=(n, m, z.shape[1]),
         standardized=standardize,
-        method=f"{kind} of {label}, streamed in chunks of {chunk} rows",
-        warnings=notes,
+        notes=notes,
         details={
             "engine": "rff",
             "n_features": fmap.n_features,
             "device": backend.device,
             "backend": backend.name,
-            "frequencies": "scrambled Sobol' points, allocated ∝ 1 − E k_b(Z, Z')",
+            "frequencies": "scrambled Sobol' points, "
+            + ("allocated ∝ 1 − E k_b(Z, Z')" if aggregation == "sum" else "equal per bandwidth"),
             "features_per_bandwidth": [2 * k for k in fmap.per_bandwidth],
             "chunk_size": chunk,
             "block_size": block,

@@ -34,23 +34,30 @@ import numpy as np
 
 from parity.errors import DegenerateDataWarning, ParityInputError, check_positive_int
 from parity.stats._common import RngLike, as_generator
-from parity.stats.conditional import (
+from parity.stats._engine import (
+    DEFAULT_AGGREGATION,
     Statistic,
+    TwoSampleTestResult,
+    check_aggregation,
+    recording_warnings,
+)
+from parity.stats.conditional import (
+    Component,
     StratumGroup,
     assemble_result,
-    recording_warnings,
     resolve_precision,
     stratified_null,
+    strongest_column,
     top_contributions,
     warn_few_samples_in_all,
 )
-from parity.stats.permutation import TwoSampleTestResult
-from parity.stats.two_sample import mmd2_from_sums
+from parity.stats.two_sample import collection_from_distances, mmd2_from_sums
 
 KERNELS = ("hamming", "ngram")
 PAD = -1  # padding token of the Hamming kernel (token ids are non-negative)
 MIN_SAMPLES = 2
 _SHOWN = 5
+MAX_COLLECTION_PAIRS = 2**22  # within-prompt pairs the bandwidth collection is read from
 
 
 # --------------------------------------------------------------------------- samples
@@ -348,20 +355,48 @@ def _strata(ref_prompts: list, cand_prompts: list) -> tuple[list, list, list]:
     return labels, [ref_rows[p] for p in labels], [cand_rows[p] for p in labels]
 
 
-def _groups(features, scale, ref_idx, cand_idx, n_ref, dtype) -> list[StratumGroup]:
-    """Strata of equal (reference, candidate) sizes stacked into groups of Gram blocks."""
+def _similarities(features, scale, ref_idx, cand_idx, n_ref) -> dict:
+    """Per stratum size (k_ref, k_cand): the members and their (g × K × K) kernel similarities."""
     by_size: dict[tuple[int, int], list[int]] = {}
     for s, (r, c) in enumerate(zip(ref_idx, cand_idx, strict=True)):
         by_size.setdefault((len(r), len(c)), []).append(s)
-    groups = []
-    for (k_ref, _), members in by_size.items():
-        grams = []
+    out = {}
+    for size, members in by_size.items():
+        blocks = []
         for s in members:
             rows = np.concatenate([np.asarray(ref_idx[s]), n_ref + np.asarray(cand_idx[s])])
             block = features[rows]
-            grams.append((block @ block.T).toarray() * scale)
-        group_grams = np.stack(grams)[:, None]
-        groups.append(StratumGroup(np.asarray(members), k_ref, group_grams, dtype))
+            blocks.append(np.clip((block @ block.T).toarray() * scale, 0.0, 1.0))
+        out[size] = (members, np.stack(blocks))
+    return out
+
+
+def text_collection(similarities: dict) -> tuple[float, ...]:
+    """Bandwidths of the Gaussian family ``exp(-(1 − s)/λ²)`` of a text kernel ``s``.
+
+    ``1 − s`` is half the squared Euclidean distance of the completions' unit feature vectors
+    (one-hot tokens over √L, or normalized n-gram counts), so ``exp(-(1 − s)/λ²)`` is a
+    Gaussian kernel of bandwidth λ on them; λ spans
+    :func:`parity.stats.two_sample.collection_from_distances` of the within-prompt distances
+    ``√(2(1 − s))`` (at most 2^22 pairs, from evenly spaced strata).
+    """
+    distances = []
+    for _, sims in similarities.values():
+        upper = np.triu_indices(sims.shape[1], 1)
+        distances.append(np.sqrt(2 * (1 - sims[:, upper[0], upper[1]])).ravel())
+    pairs = np.concatenate(distances)
+    if pairs.size > MAX_COLLECTION_PAIRS:
+        pairs = pairs[np.linspace(0, pairs.size - 1, MAX_COLLECTION_PAIRS).round().astype(int)]
+    return collection_from_distances(pairs)
+
+
+def _groups(similarities: dict, transforms, dtype) -> list[StratumGroup]:
+    """Strata of equal (reference, candidate) sizes stacked into groups of Gram blocks, one
+    block per component (``transforms`` of the similarities)."""
+    groups = []
+    for (k_ref, _), (members, sims) in similarities.items():
+        grams = np.stack([f(sims) for f in transforms], axis=1)
+        groups.append(StratumGroup(np.asarray(members), k_ref, grams, dtype))
     return groups
 
 
@@ -372,6 +407,7 @@ def text_two_sample_test(
     reference_prompts=None,
     candidate_prompts=None,
     kernel: Literal["hamming", "ngram"] = "hamming",
+    aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
     ngram: int = 3,
     n_permutations: int = 1000,
     rng: RngLike = None,
@@ -395,6 +431,11 @@ def text_two_sample_test(
         completions on each side; a prompt present on one side only is an error.
     kernel : {"hamming", "ngram"}
         Kernel on completions; statistic names "mmd_hamming" / "mmd_ngram".
+    aggregation : {"agg", "fuse", "sum"}
+        ``agg``/``fuse`` (as in :func:`parity.stats.two_sample_test`): the Gaussian family
+        ``exp(-(1 − s)/λ²)`` of the kernel ``s`` over the bandwidths of
+        :func:`text_collection`, each its own statistic on the same relabellings; ``sum``: the
+        kernel ``s`` alone (parity 0.1's test).
     ngram : int
         n of the n-gram kernel.
     n_permutations : int
@@ -468,8 +509,23 @@ def text_two_sample_test(
         scale, dim = 1.0, features.shape[1]
         parameters = {"kernel": "ngram", "n": ngram, "grams_of": unit, "similarity": "cosine"}
     parameters["estimator"] = "unbiased"
+    aggregation = check_aggregation(aggregation)
     name = f"mmd_{kernel}"
-    stats = [Statistic(name, partial(mmd2_from_sums, estimator="unbiased"), parameters)]
+    similarities = _similarities(features, scale, ref_idx, cand_idx, len(ref))
+    mmd = partial(mmd2_from_sums, estimator="unbiased")
+    if aggregation == "sum":
+        transforms = [lambda sims: sims]
+        stats = [Statistic(name, (0,), parameters)]
+    else:
+        bws = text_collection(similarities)
+        transforms = [partial(_gaussian_of_similarity, bandwidth=bw) for bw in bws]
+        parameters["family"] = "exp(-(1 − s)/λ²), λ in powers of 2 (see text_collection)"
+        described = tuple({"kernel": f"gaussian of {kernel}", "bandwidth": bw} for bw in bws)
+        columns = tuple(range(len(bws)))
+        stats = [
+            Statistic(name, columns, parameters, aggregation if len(bws) > 1 else None, described)
+        ]
+    components = [Component(name, mmd, {}) for _ in transforms]
     notes: list[str] = []
     with recording_warnings(notes):
         warn_few_samples_in_all(len(ref), len(cand))
@@ -479,17 +535,14 @@ def text_two_sample_test(
                 DegenerateDataWarning,
                 stacklevel=2,
             )
-    groups = _groups(features, scale, ref_idx, cand_idx, len(ref), dtype)
-    outcome = stratified_null(groups, stats, n_permutations, as_generator(rng))
+    groups = _groups(similarities, transforms, dtype)
+    outcome = stratified_null(groups, components, n_permutations, as_generator(rng))
 
     details: dict[str, Any] = {
         "design": "prompt-stratified" if stratified else "pooled",
         "kernel": kernel,
     }
-    if stratified:
-        details["n_prompts"] = len(labels)
-        details["contributions"] = {name: top_contributions(outcome.observed[:, 0], labels, top)}
-    return assemble_result(
+    result = assemble_result(
         outcome,
         stats,
         unit="prompt" if stratified else None,
@@ -501,6 +554,17 @@ def text_two_sample_test(
         notes=tuple(notes),
         details=details,
     )
+    if stratified:
+        column = strongest_column(result.results[name], stats[0])
+        details["n_prompts"] = len(labels)
+        details["contributions"] = {
+            name: top_contributions(outcome.observed[:, column], labels, top)
+        }
+    return result
+
+
+def _gaussian_of_similarity(sims: np.ndarray, bandwidth: float) -> np.ndarray:
+    return np.exp(-(1.0 - sims) / (bandwidth * bandwidth))
 
 
 __all__ = [
