@@ -9,6 +9,7 @@ observation alternating offset that the pooled test cannot see, contributions, b
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -23,6 +24,11 @@ import parity.stats.conditional as conditional_module
 from parity.errors import DegenerateDataWarning, ParityInputError, ParityWarning
 from parity.stats import conditional_two_sample_test, energy_distance, mmd2, two_sample_test
 from parity.stats.two_sample import DEFAULT_BANDWIDTH_FACTORS
+
+# These tests pin parity 0.1's statistic, the MMD with one summed kernel (aggregation="sum"),
+# exactly; the aggregated kernel collection (the default) is tested in test_aggregation.py.
+conditional_two_sample_test = functools.partial(conditional_two_sample_test, aggregation="sum")
+two_sample_test = functools.partial(two_sample_test, aggregation="sum")
 
 pytestmark = pytest.mark.filterwarnings("error::parity.errors.ParityWarning")
 
