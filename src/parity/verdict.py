@@ -31,6 +31,7 @@ import numpy as np
 from parity import __version__
 from parity.errors import ExitCode, ParityInputError, check_positive_int, check_probability
 from parity.stats._common import ResultMixin, as_samples, check_same_dim, to_jsonable
+from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTIC_LABELS, STATISTICS, TwoSampleTestResult
 from parity.stats.sensitivity import SensitivityResult, record_without_time
 from parity.trajectory.embodied import EMBODIED_METRICS, EmbodiedResult
@@ -124,6 +125,7 @@ def compare(
     method: str = "auto",
     device: str | None = None,
     by_observation: bool = False,
+    aggregation: str = DEFAULT_AGGREGATION,
     **test_options: Any,
 ) -> ParityVerdict:
     """Decide whether a candidate policy's actions (and motion) match a reference policy's.
@@ -176,6 +178,9 @@ def compare(
         ``reference`` and ``candidate`` are (observations × k × d) actions on the same
         observations: test with :func:`parity.stats.conditional_two_sample_test` (labels
         permuted within each observation). The sensitivity is not simulated for this design.
+    aggregation : {"agg", "fuse", "sum"}
+        How the MMD uses its kernel collection, in every engine (see
+        :func:`parity.stats.two_sample_test`); recorded in ``settings``.
     **test_options
         Passed to the test (bandwidths, kl_bins, precision, n_features, …).
 
@@ -228,6 +233,8 @@ def compare(
             "`device` runs the pooled engines; the by-observation test runs on numpy; "
             f"got device={device!r}"
         )
+    aggregation = check_aggregation(aggregation)
+    test_options = {**test_options, "aggregation": aggregation}
     if device is not None:
         test_options = {**test_options, "device": device}
     test = run_test(
@@ -306,6 +313,7 @@ def compare_text(
     reference_prompts=None,
     candidate_prompts=None,
     kernel: str = "hamming",
+    aggregation: str = DEFAULT_AGGREGATION,
     ngram: int = 3,
     alpha: float = 0.05,
     n_permutations: int = 1000,
@@ -339,6 +347,7 @@ def compare_text(
         reference_prompts=reference_prompts,
         candidate_prompts=candidate_prompts,
         kernel=kernel,
+        aggregation=aggregation,
         ngram=ngram,
         n_permutations=n_permutations,
         rng=rng,
@@ -362,6 +371,7 @@ def compare_text(
             "statistics": list(test.results),
             "n_permutations": int(n_permutations),
             "kernel": kernel,
+            "aggregation": check_aggregation(aggregation),
             "ngram": int(ngram),
             "min_samples": min_samples,
             "engine": "text",
@@ -423,8 +433,8 @@ def choose_engine(
         return "rff", statistics, None
     dropped = f"; {', '.join(others)} need the exact engine and were not tested" if others else ""
     note = (
-        f"n + m = {n_total:,} exceeds {EXACT_MAX_POOLED:,}, where the exact engine's kernel "
-        "matrix stops fitting in memory: tested with the random-feature MMD (method 'rff')"
+        f"n + m = {n_total:,} exceeds {EXACT_MAX_POOLED:,}, where the exact engine's time "
+        "(quadratic in n + m) passes a minute: tested with the random-feature MMD (method 'rff')"
         f"{dropped}; method='exact' (--method exact) forces the exact engine"
     )
     return "rff", ("mmd",), note
@@ -455,6 +465,8 @@ ENGINES = {"exact": _exact_engine, "rff": _rff_engine, "conditional": _condition
 METHODS = ("auto", "exact", "rff")
 #: Test options the sensitivity simulation (the exact engine on small subsets) shares.
 SHARED_TEST_OPTIONS = (
+    "aggregation",
+    "kernels",
     "bandwidths",
     "bandwidth_factors",
     "mmd_estimator",

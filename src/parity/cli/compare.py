@@ -9,6 +9,7 @@ import click
 
 from parity.cli._output import provenance, write_text
 from parity.errors import ParityWarning
+from parity.stats._engine import AGGREGATIONS, DEFAULT_AGGREGATION
 from parity.stats.permutation import STATISTICS
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
@@ -107,6 +108,7 @@ def _compare_completions(specs: dict, text: list[bool], ref_episodes, options: d
             reference_prompts=ref.prompts,
             candidate_prompts=cand.prompts,
             kernel=kernel,
+            aggregation=options["aggregation"],
             alpha=options["alpha"],
             n_permutations=options["n_permutations"],
             seed=options["seed"],
@@ -284,6 +286,14 @@ def sensitivity_line(s) -> str:
     help="Kernel for completions files (default: hamming for tokens, ngram for text).",
 )
 @click.option(
+    "--aggregation",
+    default=DEFAULT_AGGREGATION,
+    show_default=True,
+    type=click.Choice(AGGREGATIONS),
+    help="How the MMD uses its kernel collection: agg (each kernel tested, min-p), fuse "
+    "(log-sum-exp of standardized MMDs) or sum (one summed kernel, parity 0.1).",
+)
+@click.option(
     "--no-sensitivity",
     is_flag=True,
     help="Do not simulate the minimum detectable effects (nor check them).",
@@ -336,6 +346,7 @@ def compare_command(
     method: str,
     device: str | None,
     kernel: str | None,
+    aggregation: str,
     no_sensitivity: bool,
     out_dir: str,
     json_path: str | None,
@@ -379,6 +390,7 @@ def compare_command(
         sensitivity=not no_sensitivity,
         max_detectable_shift=max_detectable_shift or None,
         method=method,
+        aggregation=aggregation,
     )
     options.update(
         (k, v)
