@@ -1,0 +1,213 @@
+"""Hostile suites: YAML bombs and 1.1 traps, quoted placeholders, foreign stores, runners that
+share a manifest, children that escape the process group, symlinks and special files in run
+folders. Each test that could hang or blow up memory runs under a timeout (and, where memory is
+the point, a memory cap in a subprocess: ``tests/capped.py``) so a regression fails instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sqlite3
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from capped import run_parity
+
+from parity.errors import ParityInputError
+from parity.suite.manifest import (
+    MAX_MANIFEST_BYTES,
+    MAX_YAML_DEPTH,
+    load_manifest,
+    quoted_placeholders,
+    read_yaml,
+)
+
+VALID = """\
+name: toy
+tasks: [a]
+seeds: [0]
+systems:
+  reference: {results: "r/{task}/{seed}"}
+  candidate: {results: "c/{task}/{seed}"}
+metrics:
+  score: {margin: {absolute: 1}}
+"""
+
+
+def write(folder: Path, text: str | bytes, name: str = "suite.yaml") -> Path:
+    path = folder / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def one_error_line(done) -> str:
+    """The single ``error:`` line of a finished CLI call that must exit 2."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+# --------------------------------------------------------------------------------------------
+# class: the manifest's YAML loader
+
+
+@pytest.mark.timeout(120)
+def test_alias_bombs_are_refused_quickly_within_a_memory_cap(tmp_path):
+    # the classic billion laughs: 9 levels of 9 aliases each (314 bytes, ~387 million nodes)
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 10)]
+    bomb = write(tmp_path, "\n".join(lines) + "\n")
+    t0 = time.monotonic()
+    done = run_parity("suite", "status", bomb, memory_mib=600, timeout=60)
+    line = one_error_line(done)
+    assert time.monotonic() - t0 < 30
+    assert "anchors and aliases are not allowed" in line and "line 1" in line
+    # a merge key (which needs an alias) and a lone anchor are refused too
+    merged = write(tmp_path, VALID + "base: &b {x: 1}\nother: {<<: *b}\n", "m.yaml")
+    with pytest.raises(ParityInputError, match=r"m\.yaml: line 9 invalid YAML .*anchor &b"):
+        read_yaml(merged)
+
+
+def test_yaml_1_2_core_schema():
+    loaded = yaml.load(
+        "[010, 0o17, 0x1f, -3, 1:20, 1_000, yes, on, NO, true, False, 5e-2, .inf, -.inf, ~, "
+        "2024-01-01, 0b11, +7]",
+        Loader=__import__("parity.suite.manifest", fromlist=["_yaml_loader"])._yaml_loader(),
+    )
+    assert loaded[:4] == [10, 15, 31, -3]
+    assert loaded[4:9] == ["1:20", "1_000", "yes", "on", "NO"]
+    assert loaded[9:11] == [True, False] and all(type(v) is bool for v in loaded[9:11])
+    assert loaded[11:14] == [0.05, float("inf"), float("-inf")]
+    assert loaded[14] is None and loaded[15:] == ["2024-01-01", "0b11", 7]
+
+
+def test_seeds_and_tasks_keep_their_yaml_1_2_meaning(tmp_path):
+    text = VALID.replace("tasks: [a]", "tasks: [1:20, on, 2024-01-01]").replace(
+        "seeds: [0]", "seeds: [010, 0o10]"
+    )
+    m = load_manifest(write(tmp_path, text))
+    assert m.tasks == ["1:20", "on", "2024-01-01"]
+    assert m.seeds == [10, 8]
+
+
+def test_duplicate_keys_are_an_error_naming_the_key_and_line(tmp_path):
+    text = VALID + "name: other\n"
+    with pytest.raises(ParityInputError) as info:
+        load_manifest(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "line 9" in message and "duplicate key 'name' (first at line 1)" in message
+    nested = VALID.replace("score: {margin: {absolute: 1}}", "score: {margin: {absolute: 1}}\n  score: {}")
+    with pytest.raises(ParityInputError, match=r"line 9 .*duplicate key 'score' \(first at line 8\)"):
+        load_manifest(write(tmp_path, nested))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (b"name: \xff\xfe toy\n", r"suite\.yaml: not UTF-8 text \(invalid start byte at byte 6\)$"),
+        (b"name: toy\x00\n", r"suite\.yaml: invalid YAML \(unacceptable character #x0000"),
+        (b"x: " + b"[" * 100_000 + b"]" * 100_000 + b"\n", rf"nest more than {MAX_YAML_DEPTH} deep"),
+        (b"x: " + b"{a: " * 50_000 + b"1" + b"}" * 50_000, rf"nest more than {MAX_YAML_DEPTH} deep"),
+        (b"seeds: [" + b"9" * 5000 + b"]\n", r"an integer of 5000 digits \(at most 100\)"),
+        (b"name: [\n", r"suite\.yaml: line \d+ invalid YAML"),
+        (b"a: !!binary aGVsbG8=\n", r"could not determine a constructor for the tag"),
+        (b"a: !!python/object:os.system {}\n", r"could not determine a constructor"),
+    ],
+)
+def test_bad_manifest_files_give_one_error_line_and_exit_2(tmp_path, content, pattern):
+    import re
+
+    path = write(tmp_path, content)
+    line = one_error_line(run_parity("suite", "status", path, memory_mib=600, timeout=60))
+    assert re.search(pattern, line), line
+
+
+@pytest.mark.timeout(60)
+def test_size_cap_and_special_files(tmp_path):
+    big = write(tmp_path, "# pad\n" * (MAX_MANIFEST_BYTES // 6 + 1))
+    with pytest.raises(ParityInputError, match=rf"at most {MAX_MANIFEST_BYTES} bytes"):
+        read_yaml(big)
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # reading it would block forever
+    with pytest.raises(ParityInputError, match=r"fifo\.yaml: not a regular file"):
+        read_yaml(fifo)
+    with pytest.raises(ParityInputError, match=r"is a directory"):
+        read_yaml(tmp_path)
+    if Path("/dev/zero").exists():
+        with pytest.raises(ParityInputError, match=r"not a regular file"):
+            read_yaml("/dev/zero")
+
+
+def test_counts_and_seeds_are_bounded(tmp_path):
+    text = VALID.replace("seeds: [0]", f"seeds: [0, {2**63}]")
+    with pytest.raises(ParityInputError, match=r"seeds\.1: .*less than or equal to 9223372036854775807"):
+        load_manifest(write(tmp_path, text))
+    done = run_parity("suite", "status", write(tmp_path, text), memory_mib=600)
+    assert "seeds.1" in one_error_line(done)
+    text = VALID.replace("seeds: [0]", "seeds: [0]\nreruns: 100000")
+    with pytest.raises(ParityInputError, match=r"reruns: .*less than or equal to 1000"):
+        load_manifest(write(tmp_path, text))
+    many = VALID.replace("seeds: [0]", f"seeds: [{', '.join(map(str, range(1001)))}]\nreruns: 1000")
+    with pytest.raises(ParityInputError, match=r"at most 1000000 runs; got 2002000"):
+        load_manifest(write(tmp_path, many))
+
+
+# --------------------------------------------------------------------------------------------
+# class: placeholders in commands
+
+
+@pytest.mark.parametrize(
+    ("command", "where"),
+    [
+        ('echo "{task}"', "double quotes"),
+        ("echo '{task}'", "single quotes"),
+        ("echo `cat {out}`", "backticks"),
+        ('sh -c "run --seed {seed}"', "double quotes"),
+        ('# a "comment"\necho "{rerun}"', "double quotes"),
+    ],
+)
+def test_a_placeholder_the_manifest_quotes_itself_is_refused(tmp_path, command, where):
+    text = VALID.replace('candidate: {results: "c/{task}/{seed}"}', "candidate: {command: %s}")
+    text = text % json.dumps(command)
+    with pytest.raises(ParityInputError) as info:
+        load_manifest(write(tmp_path, text))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "systems.candidate: command: {" in message and f"is inside {where}" in message
+    assert "write {" in message and "bare" in message
+
+
+def test_bare_and_escaped_placeholders_are_fine():
+    assert quoted_placeholders("python run.py --env={task} {seed} > {out}/log # '") == []
+    assert quoted_placeholders('echo \\"{task}\\" "literal"') == []
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("task", ["$(touch pwned)", "`touch pwned`", "x; touch pwned", "a'b\"c"])
+def test_a_task_name_executes_nothing(tmp_path, task):
+    from parity.suite.runner import run_suite
+
+    script = "import json,sys; json.dump({'task': sys.argv[1], 'score': 1}, open(sys.argv[2], 'w'))"
+    (tmp_path / "echo_task.py").write_text(script)
+    cmd = f"{shlex.quote(sys.executable)} echo_task.py {{task}} {{out}}/metrics.json"
+    spec = yaml.safe_load(VALID)
+    spec["tasks"] = [task]
+    spec["systems"] = {"reference": {"command": cmd}, "candidate": {"command": cmd}}
+    manifest = tmp_path / "suite.yaml"
+    manifest.write_text(yaml.safe_dump(spec))
+    result = run_suite(manifest, workers=1, handle_signals=False)
+    assert result.counts()["ok"] == 2, result.final
+    assert not list(tmp_path.rglob("pwned"))
+    assert {r.metrics["task"] for r in result.final.values()} == {task}
