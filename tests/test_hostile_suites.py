@@ -211,3 +211,82 @@ def test_a_task_name_executes_nothing(tmp_path, task):
     assert result.counts()["ok"] == 2, result.final
     assert not list(tmp_path.rglob("pwned"))
     assert {r.metrics["task"] for r in result.final.values()} == {task}
+
+
+# --------------------------------------------------------------------------------------------
+# class: symlinks and special files in run folders
+
+
+def results_suite(folder: Path, pattern_ref: str = "r/{task}/{seed}") -> Path:
+    text = VALID.replace('"r/{task}/{seed}"', json.dumps(pattern_ref)).replace(
+        "seeds: [0]", "seeds: [0, 1]"
+    )
+    for system in ("r", "c"):
+        for seed in (0, 1):
+            run = folder / system / "a" / str(seed)
+            run.mkdir(parents=True, exist_ok=True)
+            (run / "metrics.json").write_text('{"score": 1.0}')
+    return write(folder, text)
+
+
+@pytest.mark.timeout(60)
+def test_links_and_special_files_in_a_results_folder_are_refused_and_named(tmp_path):
+    from parity.suite.runner import ingest_suite
+
+    manifest = results_suite(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$hash\n")
+    (tmp_path / "r/a/0/notes.txt").symlink_to(secret)
+    os.mkfifo(tmp_path / "r/a/1/pipe")  # hashing it would block forever
+    (tmp_path / "c/a/0/linked").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "c/a/1/metrics.json").unlink()
+    (tmp_path / "c/a/1/metrics.json").symlink_to(tmp_path / "c/a/0/metrics.json")
+    result = ingest_suite(manifest)
+    records = {(k.system, k.seed): r for k, r in result.final.items()}
+    assert all(r.status == "failed" for r in records.values())
+    expected = {
+        ("reference", 0): f"notes.txt: a symlink (to {secret})",
+        ("reference", 1): "pipe: a named pipe",
+        ("candidate", 0): f"linked: a symlink (to {tmp_path})",
+        ("candidate", 1): "metrics.json: a symlink (to ",
+    }
+    for key, text in expected.items():
+        assert text in records[key].stderr_tail, (key, records[key].stderr_tail)
+        assert "regular files and folders only" in records[key].stderr_tail
+    assert "notes.txt" not in records["reference", 0].files  # never hashed, so never bundled
+    assert records["candidate", 1].stderr_tail.count("parity: ") == 1  # named once
+    assert records["candidate", 1].metrics == {}
+
+
+@pytest.mark.timeout(60)
+def test_a_results_file_that_is_a_link_or_pipe_is_refused(tmp_path):
+    from parity.suite.runner import ingest_suite
+
+    manifest = results_suite(tmp_path, "ref_{task}_{seed}.json")
+    (tmp_path / "ref_a_0.json").symlink_to(tmp_path / "r/a/0/metrics.json")
+    os.mkfifo(tmp_path / "ref_a_1.json")
+    result = ingest_suite(manifest)
+    tails = {k.seed: r.stderr_tail for k, r in result.final.items() if k.system == "reference"}
+    assert "ref_a_0.json: a symlink (to " in tails[0]
+    assert "ref_a_1.json: a named pipe" in tails[1]
+
+
+@pytest.mark.timeout(120)
+def test_a_command_that_leaves_a_symlink_in_its_out_folder_fails(tmp_path):
+    from parity.suite.runner import run_suite
+
+    script = (
+        "import json, os, sys; out = sys.argv[1]; "
+        "json.dump({'score': 1}, open(os.path.join(out, 'metrics.json'), 'w')); "
+        "os.symlink('/etc/passwd', os.path.join(out, 'passwd'))"
+    )
+    (tmp_path / "linker.py").write_text(script)
+    cmd = f"{shlex.quote(sys.executable)} linker.py {{out}}"
+    spec = yaml.safe_load(VALID)
+    spec["systems"] = {"reference": {"command": cmd}, "candidate": {"command": cmd}}
+    (tmp_path / "suite.yaml").write_text(yaml.safe_dump(spec))
+    result = run_suite(tmp_path / "suite.yaml", workers=1, handle_signals=False)
+    for record in result.final.values():
+        assert record.status == "failed"
+        assert "passwd: a symlink (to /etc/passwd)" in record.stderr_tail
+        assert set(record.files) == {"metrics.json"}
