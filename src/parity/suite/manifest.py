@@ -272,7 +272,9 @@ class Manifest(_Model):
     @field_validator("tasks", "seeds")
     @classmethod
     def _unique(cls, value: list) -> list:
-        duplicates = sorted({str(v) for v in value if value.count(v) > 1})
+        from collections import Counter
+
+        duplicates = sorted(str(v) for v, n in Counter(value).items() if n > 1)
         if duplicates:
             raise ValueError(f"must be unique; repeated: {', '.join(duplicates)}")
         return value
@@ -337,9 +339,15 @@ class Manifest(_Model):
 # --------------------------------------------------------------------------- YAML 1.2 loading
 
 #: Largest manifest file read (bytes); a real one is a few kilobytes.
-MAX_MANIFEST_BYTES = 1 << 20
-#: Deepest nesting of lists and mappings in a manifest (a real one nests about 5 deep).
+MAX_MANIFEST_BYTES = 1 << 19
+#: Deepest nesting of lists and mappings in a manifest (a real one nests about 5 deep), with
+#: aliases expanded.
 MAX_YAML_DEPTH = 32
+#: Most nodes (scalars, lists, mappings) in a manifest, each alias counting as the nodes it
+#: repeats: a few hundred bytes of aliases cannot expand into millions of nodes.
+MAX_YAML_NODES = 1_000_000
+#: Most problems listed for one manifest (then a line says how many more).
+MAX_ERROR_LINES = 20
 
 _CORE_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _CORE_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -358,9 +366,12 @@ def _yaml_loader():
       booleans, ``010`` is 10, ``0o10`` 8, ``0x10`` 16, ``5e-2`` 0.05, ``.inf``; ``yes``, ``on``,
       ``1:20``, ``1_000`` and ``2024-01-01`` stay strings (YAML 1.1 reads booleans, 80, 1000
       and a date). No ``<<`` merge keys, no ``!!binary``/``!!timestamp``/``!!set`` tags.
-    * Anchors and aliases (``&a``, ``*a``) are refused, so a small file cannot expand into a
-      huge document; a key given twice in one mapping is an error naming it and its line;
-      lists and mappings nest at most :data:`MAX_YAML_DEPTH` deep.
+    * Anchors and aliases (``&a``, ``*a``, as ``yaml.safe_dump`` writes for a repeated value)
+      are read, but each alias counts as every node it repeats: a document that expands past
+      :data:`MAX_YAML_NODES` nodes, or nests deeper than :data:`MAX_YAML_DEPTH` (aliases
+      expanded), is refused, so a small file cannot expand into a huge one. An alias inside
+      its own anchor (a cycle) is refused. A key given twice in one mapping is an error naming
+      it and both lines.
 
     Examples
     --------
@@ -369,10 +380,31 @@ def _yaml_loader():
     [10, 8, '1:20', 'yes', True, '1_000', '2024-01-01']
     """
     import yaml
+    from yaml.composer import Composer
     from yaml.constructor import ConstructorError, SafeConstructor
+    from yaml.resolver import Resolver
 
-    class Loader(yaml.SafeLoader):
-        """SafeLoader with the YAML 1.2 core schema, no aliases, no duplicate keys."""
+    try:  # libyaml's parser (about 5 times faster), under this module's composer
+        from yaml._yaml import CParser as Parser
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        from yaml.parser import Parser as PyParser
+        from yaml.reader import Reader
+        from yaml.scanner import Scanner
+
+        class Parser(Reader, Scanner, PyParser):  # type: ignore[no-redef]
+            def __init__(self, stream):
+                Reader.__init__(self, stream)
+                Scanner.__init__(self)
+                PyParser.__init__(self)
+
+    class Loader(Composer, SafeConstructor, Resolver, Parser):
+        """YAML 1.2 core schema, bounded alias expansion and depth, no duplicate keys."""
+
+        def __init__(self, stream):
+            Parser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
 
         yaml_implicit_resolvers: dict = {}  # noqa: RUF012 - PyYAML's class-level table
         yaml_constructors = {
@@ -381,29 +413,55 @@ def _yaml_loader():
         }
         yaml_constructors[None] = SafeConstructor.construct_undefined
 
+        _depth = 0  # nesting of the node being composed
+        _deepest = 0  # deepest nesting reached in it, aliases expanded
+        _nodes = 0  # nodes so far, aliases expanded
+
+        def _limit(self, depth: int, nodes: int, mark) -> None:
+            if depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"lists and mappings nest more than {MAX_YAML_DEPTH} deep", mark
+                )
+            if nodes > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"the document expands to more than {MAX_YAML_NODES} nodes "
+                    "(aliases count as the nodes they repeat)",
+                    mark,
+                )
+
         def compose_node(self, parent, index):
             event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"found {kind}{event.anchor}; anchors and aliases are not allowed in a "
-                    "manifest (write the value out)",
-                    event.start_mark,
-                )
-            self._depth = getattr(self, "_depth", 0) + 1
-            if self._depth > MAX_YAML_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"lists and mappings nest more than {MAX_YAML_DEPTH} deep",
-                    event.start_mark,
-                )
+            if isinstance(event, yaml.AliasEvent):
+                node = super().compose_node(parent, index)
+                if id(node) not in self._sizes:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"alias *{event.anchor} is inside its own anchor", event.start_mark
+                    )
+                size, height = self._sizes[id(node)]
+                self._nodes += size
+                self._deepest = max(self._deepest, self._depth + height)
+                self._limit(self._deepest, self._nodes, event.start_mark)
+                return node
+            outer_deepest, start = self._deepest, self._nodes
+            self._depth += 1
+            self._deepest = self._depth
+            self._limit(self._depth, self._nodes, event.start_mark)
             try:
-                return super().compose_node(parent, index)
+                node = super().compose_node(parent, index)
             finally:
                 self._depth -= 1
+            self._nodes += 1
+            self._limit(self._deepest, self._nodes, event.start_mark)
+            if event.anchor is not None:
+                self._sizes[id(node)] = (self._nodes - start, self._deepest - self._depth)
+            self._deepest = max(outer_deepest, self._deepest)
+            return node
+
+        def compose_document(self):
+            self._sizes: dict[int, tuple[int, int]] = {}
+            return super().compose_document()
 
         def construct_mapping(self, node, deep=False):
             seen: dict[Any, Any] = {}
@@ -495,6 +553,7 @@ def _yaml_problem(exc: Exception) -> str:
         character = exc.character
         code = ord(character) if isinstance(character, str) else character
         problem = f"unacceptable character #x{code:04x} at position {exc.position}"
+        problem += f": {exc.reason}" if getattr(exc, "reason", None) else ""
     text = " ".join(str(problem or exc).split())
     return f"{where} invalid YAML ({text})"
 
@@ -502,7 +561,7 @@ def _yaml_problem(exc: Exception) -> str:
 def read_yaml(path: str | Path) -> Any:
     """Parse a manifest file with :func:`_yaml_loader`; every error is one line naming the
     file (and the line): missing, not a regular file, over :data:`MAX_MANIFEST_BYTES`, not
-    UTF-8, invalid YAML, an anchor or alias, a duplicate key, nesting too deep."""
+    UTF-8, invalid YAML, a duplicate key, too many nodes or too deep (aliases expanded)."""
     import yaml
 
     path = Path(path)
@@ -515,14 +574,29 @@ def read_yaml(path: str | Path) -> Any:
         raise ParityInputError(f"{path}: invalid YAML ({' '.join(str(exc).split())})") from None
 
 
+def _short(value: Any, limit: int = 200) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a value may be large, or deeply shared)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = limit
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = 10
+    short.maxlevel = 3
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _format_errors(source: str, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"] if p not in ("function-after",))
         message = err["msg"].removeprefix("Value error, ")
         found = err.get("input")
-        shown = "" if isinstance(found, dict) or found is None else f", got {found!r}"
+        shown = "" if isinstance(found, dict) or found is None else f", got {_short(found)}"
         lines.append(f"{source}: {loc + ': ' if loc else ''}{message}{shown}")
+    if len(lines) > MAX_ERROR_LINES:
+        more = len(lines) - MAX_ERROR_LINES
+        lines = [*lines[:MAX_ERROR_LINES], f"{source}: … and {more} more problems like these"]
     return "\n".join(lines)
 
 
