@@ -318,3 +318,216 @@ def test_many_problems_are_listed_up_to_a_count(tmp_path):
     lines = str(info.value).splitlines()
     assert len(lines) == MAX_ERROR_LINES + 1
     assert lines[-1].endswith(f"… and {50 - MAX_ERROR_LINES} more problems like these")
+
+
+# --------------------------------------------------------------------------------------------
+# class: the store and the runner
+
+
+def command_suite(folder: Path, script: str, *, tasks=("a",), seeds=(0,), **extra) -> Path:
+    """A manifest whose two systems run ``script`` (argv: task seed out)."""
+    (folder / "system.py").write_text(textwrap.dedent(script))
+    cmd = f"{shlex.quote(sys.executable)} system.py {{task}} {{seed}} {{out}}"
+    spec = yaml.safe_load(VALID)
+    spec.update(tasks=list(tasks), seeds=list(seeds), **extra)
+    spec["systems"] = {"reference": {"command": cmd}, "candidate": {"command": cmd}}
+    path = folder / "suite.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_dead(pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def foreign_sqlite(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("INSERT INTO customers VALUES (1, 'Ada')")
+    conn.commit()
+    conn.close()
+    return __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["report", "status", "run"])
+def test_a_foreign_sqlite_file_is_refused_before_anything_is_written(tmp_path, command):
+    import hashlib
+
+    manifest = command_suite(tmp_path, "import sys; sys.exit(1)")
+    foreign = tmp_path / "customers.db"
+    digest = foreign_sqlite(foreign)
+    args = ["suite", command, manifest, "--store", foreign]
+    if command == "report":
+        args += ["--out", tmp_path / "out"]
+    line = one_error_line(run_parity(*args, memory_mib=1500, timeout=90))
+    assert "customers.db: not a parity store (an SQLite file with tables customers)" in line
+    assert hashlib.sha256(foreign.read_bytes()).hexdigest() == digest
+    conn = sqlite3.connect(foreign)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"customers"}
+    finally:
+        conn.close()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_store_ownership_marks(tmp_path):
+    from parity.suite.records import RunKey, RunRecord
+    from parity.suite.store import APPLICATION_ID, Store
+
+    path = tmp_path / "s.parity.sqlite"
+    with Store(path) as store:
+        store.record(RunRecord(RunKey("reference", "a", 2**63 - 1), "ok", {"m": 1.0}))
+        with pytest.raises(ParityInputError, match=r"seed must be an integer in \[-2\*\*63"):
+            store.record(RunRecord(RunKey("reference", "a", 2**63), "ok", {"m": 1.0}))
+        first_id = store.store_id()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    conn.close()
+    with Store(path, create=False) as store:  # reads: no new id, the same runs
+        assert len(store) == 1 and store.meta()["store_id"] == first_id
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    with pytest.raises(ParityInputError, match="not a parity store"):
+        Store(empty, create=False)
+    assert empty.read_bytes() == b""
+    other = sqlite3.connect(tmp_path / "app.sqlite")
+    other.execute("PRAGMA application_id = 1234")
+    other.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    other.commit()
+    other.close()
+    with pytest.raises(ParityInputError, match=r"application_id 0x4d2, not parity's"):
+        Store(tmp_path / "app.sqlite")
+
+
+SLEEPER = """
+import json, os, sys, time
+task, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+open(os.path.join(out, "pid"), "w").write(str(os.getpid()))
+time.sleep(float(os.environ.get("SLEEP", "0")))
+json.dump({"score": 1.0}, open(os.path.join(out, "metrics.json"), "w"))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_two_runners_with_different_stores_do_not_share_run_folders(tmp_path):
+    import subprocess
+
+    manifest = command_suite(tmp_path, SLEEPER)
+    env = {**os.environ, "SLEEP": "4", "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    first = subprocess.Popen(
+        [sys.executable, "-c", "from parity.cli.main import run; run()", "suite", "run",
+         str(manifest), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        pids = []
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            pids = [int(p.read_text()) for p in (tmp_path / "runs").rglob("pid") if p.read_text()]
+            time.sleep(0.05)
+        assert len(pids) == 2, first.communicate()
+        second = run_parity("suite", "run", manifest, "--store", tmp_path / "other.sqlite",
+                            memory_mib=1500, timeout=60)
+        line = one_error_line(second)
+        assert "runs: holds the run folders of another store" in line and "--runs-dir" in line
+        assert all(alive(pid) for pid in pids)  # the first runner's commands were left alone
+        out, err = first.communicate(timeout=60)
+        assert first.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    # with its own runs folder the second store runs fine, beside the first
+    done = run_parity("suite", "run", manifest, "--store", tmp_path / "other.sqlite",
+                      "--runs-dir", tmp_path / "other-runs", memory_mib=1500, timeout=90)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_live_runners_lock_is_left_alone(tmp_path):
+    """A run lock held by a live runner (pid and start time match): the key is skipped and
+    its command is not killed; the same lock naming a runner that is gone is a leftover."""
+    import fcntl
+    import socket
+    import subprocess
+
+    from parity.suite.records import RunKey
+    from parity.suite.runner import process_start, run_folder, run_suite
+
+    manifest = command_suite(tmp_path, SLEEPER)
+    lock = tmp_path / run_folder("runs", RunKey("candidate", "a", 0)).with_name("rerun0.lock")
+    lock.parent.mkdir(parents=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                              start_new_session=True, pass_fds=(fd,))
+    os.close(fd)
+    try:
+        with open(lock, "r+") as fh:  # the holder plays the runner: alive, same start time
+            fh.write(f"{socket.gethostname()} {holder.pid} {holder.pid} "
+                     f"{process_start(holder.pid)} token\n")
+        result = run_suite(manifest, workers=2, handle_signals=False)
+        assert holder.poll() is None, "a live runner's command was killed"
+        note = result.notes[RunKey("candidate", "a", 0)]
+        assert "being executed by another live runner" in note
+        assert result.counts()["ok"] == 1
+        with open(lock, "r+") as fh:  # now the same lock names a runner that started earlier
+            fh.write(f"{socket.gethostname()} {holder.pid} {holder.pid} 1 token\n")
+        again = run_suite(manifest, workers=2, handle_signals=False)
+        assert holder.wait(timeout=10) == -9
+        assert again.counts()["ok"] == 2
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+ESCAPER = """
+import json, os, sys, time
+task, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if os.fork() == 0:               # child: a new session, then a grandchild re-parented to init
+    os.setsid()
+    if os.fork() == 0:
+        open(os.path.join(out, "escaped_pid"), "w").write(str(os.getpid()))
+        import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(120)
+    os._exit(0)
+if task == "quick":
+    time.sleep(0.5)
+    json.dump({"score": 1.0}, open(os.path.join(out, "metrics.json"), "w"))
+    sys.exit(0)
+time.sleep(120)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_children_that_start_their_own_session_do_not_outlive_the_run(tmp_path):
+    from parity.suite.runner import run_suite
+
+    manifest = command_suite(tmp_path, ESCAPER, tasks=("slow", "quick"), run={"timeout": 1.5})
+    t0 = time.monotonic()
+    result = run_suite(manifest, workers=4, handle_signals=False)
+    assert time.monotonic() - t0 < 30
+    statuses = {(k.system, k.task): r.status for k, r in result.final.items()}
+    assert statuses == {(s, t): ("timeout" if t == "slow" else "ok")
+                        for s in ("reference", "candidate") for t in ("slow", "quick")}
+    escaped = [int(p.read_text()) for p in (tmp_path / "runs").rglob("escaped_pid")]
+    assert len(escaped) == 4
+    assert all(wait_dead(pid) for pid in escaped), "a setsid() descendant survived the run"
