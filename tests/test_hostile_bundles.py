@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from capped import run_parity
 from click.testing import CliRunner
 
+from capped import run_parity
 from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.report.bundle import (
@@ -39,8 +39,13 @@ def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-def handmade(path: Path, entries: dict[str, bytes], *, listed: dict[str, bytes] | None = None,
-             method=zipfile.ZIP_DEFLATED) -> Path:
+def handmade(
+    path: Path,
+    entries: dict[str, bytes],
+    *,
+    listed: dict[str, bytes] | None = None,
+    method=zipfile.ZIP_DEFLATED,
+) -> Path:
     """A zip of ``entries`` plus a SHA256SUMS over ``listed`` (default: the same entries)."""
     with zipfile.ZipFile(path, "w", method) as zf:
         for name, data in entries.items():
@@ -129,8 +134,7 @@ def test_build_stores_what_would_expand_too_much(tmp_path):
 
 
 def test_a_directory_entry_holding_data_fails_verification(tmp_path):
-    path = handmade(tmp_path / "h.zip", {**ENTRIES, "hiddenX": b"secret " * 220},
-                    listed=ENTRIES)
+    path = handmade(tmp_path / "h.zip", {**ENTRIES, "hiddenX": b"secret " * 220}, listed=ENTRIES)
     patch(path, b"hiddenX", b"hidden/")
     with zipfile.ZipFile(path) as zf:
         assert zf.getinfo("hidden/").is_dir() and zf.getinfo("hidden/").file_size == 1540
@@ -307,7 +311,7 @@ def test_include_data_refuses_special_files_and_links_on_the_way(tmp_path):
 
 
 def test_include_data_refuses_result_names_leaving_the_run_folder(tmp_path):
-    path, folder, secret = suite_with_files(tmp_path, "../../../secret.txt")
+    path, _, _ = suite_with_files(tmp_path, "../../../secret.txt")
     res = report(path, tmp_path / "out")
     assert res.exit_code == 2
     assert "result file '../../../secret.txt' must be a relative POSIX path" in res.stderr
@@ -318,8 +322,17 @@ def test_compare_include_data_refuses_a_symlinked_input(tmp_path):
     np.save(tmp_path / "ref.npy", g.normal(size=(40, 2)))
     np.save(tmp_path / "real.npy", g.normal(size=(40, 2)))
     (tmp_path / "cand.npy").symlink_to(tmp_path / "real.npy")
-    res = invoke("compare", tmp_path / "ref.npy", tmp_path / "cand.npy", "--permutations", "99",
-                 "--bundle", tmp_path / "b.zip", "--include-data", "--quiet")
+    res = invoke(
+        "compare",
+        tmp_path / "ref.npy",
+        tmp_path / "cand.npy",
+        "--permutations",
+        "99",
+        "--bundle",
+        tmp_path / "b.zip",
+        "--include-data",
+        "--quiet",
+    )
     assert res.exit_code == 2, res.output
     assert "cand.npy: a symlink (to " in res.stderr
     assert not (tmp_path / "b.zip").exists()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from capped import run_parity
 
+from capped import run_parity
 from parity.errors import ParityInputError
 from parity.suite.manifest import (
     MAX_MANIFEST_BYTES,
@@ -75,7 +75,9 @@ def test_alias_bombs_are_refused_quickly_within_a_memory_cap(tmp_path):
     assert f"expands to more than {MAX_YAML_NODES} nodes" in line and "line 7" in line
     # aliases nesting ever deeper, and an alias inside its own anchor
     deep = "\n".join(["l0: &l0 [1]"] + [f"l{i}: &l{i} [*l{i - 1}]" for i in range(1, 40)])
-    with pytest.raises(ParityInputError, match=rf"line 31 invalid YAML .*more than {MAX_YAML_DEPTH} deep"):
+    with pytest.raises(
+        ParityInputError, match=rf"line 31 invalid YAML .*more than {MAX_YAML_DEPTH} deep"
+    ):
         read_yaml(write(tmp_path, deep, "deep.yaml"))
     with pytest.raises(ParityInputError, match=r"alias \*a is inside its own anchor"):
         read_yaml(write(tmp_path, "a: &a [1, *a]\n", "cycle.yaml"))
@@ -123,8 +125,12 @@ def test_duplicate_keys_are_an_error_naming_the_key_and_line(tmp_path):
     message = str(info.value)
     assert "\n" not in message
     assert "line 9" in message and "duplicate key 'name' (first at line 1)" in message
-    nested = VALID.replace("score: {margin: {absolute: 1}}", "score: {margin: {absolute: 1}}\n  score: {}")
-    with pytest.raises(ParityInputError, match=r"line 9 .*duplicate key 'score' \(first at line 8\)"):
+    nested = VALID.replace(
+        "score: {margin: {absolute: 1}}", "score: {margin: {absolute: 1}}\n  score: {}"
+    )
+    with pytest.raises(
+        ParityInputError, match=r"line 9 .*duplicate key 'score' \(first at line 8\)"
+    ):
         load_manifest(write(tmp_path, nested))
 
 
@@ -169,7 +175,9 @@ def test_size_cap_and_special_files(tmp_path):
 
 def test_counts_and_seeds_are_bounded(tmp_path):
     text = VALID.replace("seeds: [0]", f"seeds: [0, {2**63}]")
-    with pytest.raises(ParityInputError, match=r"seeds\.1: .*less than or equal to 9223372036854775807"):
+    with pytest.raises(
+        ParityInputError, match=r"seeds\.1: .*less than or equal to 9223372036854775807"
+    ):
         load_manifest(write(tmp_path, text))
     done = run_parity("suite", "status", write(tmp_path, text), memory_mib=600)
     assert "seeds.1" in one_error_line(done)
@@ -429,12 +437,28 @@ def test_two_runners_with_different_stores_do_not_share_run_folders(tmp_path):
     import subprocess
 
     manifest = command_suite(tmp_path, SLEEPER)
-    env = {**os.environ, "SLEEP": "4", "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "SLEEP": "4",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
     first = subprocess.Popen(
-        [sys.executable, "-c", "from parity.cli.main import run; run()", "suite", "run",
-         str(manifest), "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from parity.cli.main import run; run()",
+            "suite",
+            "run",
+            str(manifest),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         pids = []
@@ -443,20 +467,36 @@ def test_two_runners_with_different_stores_do_not_share_run_folders(tmp_path):
             pids = [int(p.read_text()) for p in (tmp_path / "runs").rglob("pid") if p.read_text()]
             time.sleep(0.05)
         assert len(pids) == 2, first.communicate()
-        second = run_parity("suite", "run", manifest, "--store", tmp_path / "other.sqlite",
-                            memory_mib=1500, timeout=60)
+        second = run_parity(
+            "suite",
+            "run",
+            manifest,
+            "--store",
+            tmp_path / "other.sqlite",
+            memory_mib=1500,
+            timeout=60,
+        )
         line = one_error_line(second)
         assert "runs: holds the run folders of another store" in line and "--runs-dir" in line
         assert all(alive(pid) for pid in pids)  # the first runner's commands were left alone
-        out, err = first.communicate(timeout=60)
+        _, err = first.communicate(timeout=60)
         assert first.returncode == 0, err
     finally:
         if first.poll() is None:
             first.kill()
             first.wait()
     # with its own runs folder the second store runs fine, beside the first
-    done = run_parity("suite", "run", manifest, "--store", tmp_path / "other.sqlite",
-                      "--runs-dir", tmp_path / "other-runs", memory_mib=1500, timeout=90)
+    done = run_parity(
+        "suite",
+        "run",
+        manifest,
+        "--store",
+        tmp_path / "other.sqlite",
+        "--runs-dir",
+        tmp_path / "other-runs",
+        memory_mib=1500,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -476,13 +516,18 @@ def test_a_live_runners_lock_is_left_alone(tmp_path):
     lock.parent.mkdir(parents=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                              start_new_session=True, pass_fds=(fd,))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        start_new_session=True,
+        pass_fds=(fd,),
+    )
     os.close(fd)
     try:
         with open(lock, "r+") as fh:  # the holder plays the runner: alive, same start time
-            fh.write(f"{socket.gethostname()} {holder.pid} {holder.pid} "
-                     f"{process_start(holder.pid)} token\n")
+            fh.write(
+                f"{socket.gethostname()} {holder.pid} {holder.pid} "
+                f"{process_start(holder.pid)} token\n"
+            )
         result = run_suite(manifest, workers=2, handle_signals=False)
         assert holder.poll() is None, "a live runner's command was killed"
         note = result.notes[RunKey("candidate", "a", 0)]
@@ -526,8 +571,11 @@ def test_children_that_start_their_own_session_do_not_outlive_the_run(tmp_path):
     result = run_suite(manifest, workers=4, handle_signals=False)
     assert time.monotonic() - t0 < 30
     statuses = {(k.system, k.task): r.status for k, r in result.final.items()}
-    assert statuses == {(s, t): ("timeout" if t == "slow" else "ok")
-                        for s in ("reference", "candidate") for t in ("slow", "quick")}
+    assert statuses == {
+        (s, t): ("timeout" if t == "slow" else "ok")
+        for s in ("reference", "candidate")
+        for t in ("slow", "quick")
+    }
     escaped = [int(p.read_text()) for p in (tmp_path / "runs").rglob("escaped_pid")]
     assert len(escaped) == 4
     assert all(wait_dead(pid) for pid in escaped), "a setsid() descendant survived the run"

@@ -16,7 +16,6 @@ names each file that is missing, extra or altered.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
@@ -329,8 +328,7 @@ def _open_zip(path: str | os.PathLike[str]):
                 total += info.file_size
             if total > MAX_TOTAL_BYTES:
                 raise ParityInputError(
-                    f"{shown}: entries hold {total} bytes; a bundle holds at most "
-                    f"{MAX_TOTAL_BYTES}"
+                    f"{shown}: entries hold {total} bytes; a bundle holds at most {MAX_TOTAL_BYTES}"
                 )
             yield zf, infos
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -456,9 +454,7 @@ def verify_bundle(path: str | os.PathLike[str], public_key: Any = None) -> Bundl
             )
         sums = _read_entry(zf, files[SUMS_NAME], path, MAX_RECORD_BYTES)
         sig = (
-            _read_entry(zf, files[SIGNATURE_NAME], path, 1024)
-            if SIGNATURE_NAME in files
-            else None
+            _read_entry(zf, files[SIGNATURE_NAME], path, 1024) if SIGNATURE_NAME in files else None
         )
         listed = _parse_sums(sums, printable(str(path)))
         present = {n for n in files if n not in _RESERVED}
@@ -651,8 +647,7 @@ def _read_data(path: Path, sha256: str, folder: Path | None = None) -> bytes:
         rel = os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
         if rel.startswith("..") or os.path.realpath(path) != os.path.join(base, rel):
             raise ParityInputError(
-                f"{shown}: not inside its run folder {printable(str(folder))} without links; "
-                f"{rule}"
+                f"{shown}: not inside its run folder {printable(str(folder))} without links; {rule}"
             )
     if info.st_size > MAX_ENTRY_BYTES:
         raise ParityInputError(

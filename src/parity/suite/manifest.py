@@ -407,7 +407,7 @@ def _yaml_loader():
             Resolver.__init__(self)
 
         yaml_implicit_resolvers: dict = {}  # noqa: RUF012 - PyYAML's class-level table
-        yaml_constructors = {
+        yaml_constructors = {  # noqa: RUF012 - PyYAML's class-level table
             tag: SafeConstructor.yaml_constructors[tag]
             for tag in (f"tag:yaml.org,2002:{t}" for t in _KEPT_TAGS)
         }
@@ -437,7 +437,10 @@ def _yaml_loader():
                 node = super().compose_node(parent, index)
                 if id(node) not in self._sizes:
                     raise yaml.composer.ComposerError(
-                        None, None, f"alias *{event.anchor} is inside its own anchor", event.start_mark
+                        None,
+                        None,
+                        f"alias *{event.anchor} is inside its own anchor",
+                        event.start_mark,
                     )
                 size, height = self._sizes[id(node)]
                 self._nodes += size
