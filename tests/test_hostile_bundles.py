@@ -336,3 +336,20 @@ def test_compare_include_data_refuses_a_symlinked_input(tmp_path):
     assert res.exit_code == 2, res.output
     assert "cand.npy: a symlink (to " in res.stderr
     assert not (tmp_path / "b.zip").exists()
+
+
+def test_the_entry_count_is_checked_before_the_directory_is_read(tmp_path, monkeypatch):
+    import parity.report.bundle as bundle
+
+    entries = {f"e{i:03d}": b"x" for i in range(50)}
+    build_bundle(tmp_path / "many.zip", entries)
+    assert bundle._declared_entries(tmp_path / "many.zip") == 51
+    read = []
+    parse = zipfile.ZipFile._RealGetContents  # where zipfile reads the central directory
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", lambda zf: read.append(parse(zf)))
+    assert verify_bundle(tmp_path / "many.zip").ok and read == [None]
+    read.clear()
+    monkeypatch.setattr(bundle, "MAX_ENTRIES", 50)
+    with pytest.raises(ParityInputError, match=r"51 entries; a bundle holds at most 50"):
+        verify_bundle(tmp_path / "many.zip")
+    assert read == []  # refused from the end record, before zipfile listed the entries

@@ -421,6 +421,18 @@ def test_store_ownership_marks(tmp_path):
     other.close()
     with pytest.raises(ParityInputError, match=r"application_id 0x4d2, not parity's"):
         Store(tmp_path / "app.sqlite")
+    # a store written before application_id was set (tables meta + runs, a schema_version)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA application_id = 0")
+    conn.commit()
+    conn.close()
+    with Store(path, create=False) as store:
+        assert len(store) == 1
+    with Store(path) as store:  # a writer marks it
+        assert store.store_id() == first_id
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    conn.close()
 
 
 SLEEPER = """

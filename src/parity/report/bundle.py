@@ -299,6 +299,29 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
+def _declared_entries(path: Path) -> int | None:
+    """The entry count a zip's end-of-central-directory record declares (zip64 too), or None
+    when there is no such record (zipfile then says what is wrong)."""
+    import struct
+
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - (1 << 16) - 22))
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        count = struct.unpack_from("<H", tail, at + 10)[0]
+        locator = at - 20
+        if count == 0xFFFF and locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+            offset = struct.unpack_from("<Q", tail, locator + 8)[0]
+            fh.seek(offset)
+            record = fh.read(56)
+            if len(record) == 56 and record[:4] == b"PK\x06\x06":
+                count = struct.unpack_from("<Q", record, 32)[0]
+        return count
+
+
 @contextmanager
 def _open_zip(path: str | os.PathLike[str]):
     """The one guarded way into a bundle: yields ``(zipfile, entries)`` after checking every
@@ -312,6 +335,11 @@ def _open_zip(path: str | os.PathLike[str]):
     if not p.is_file():
         raise ParityInputError(f"{shown}: file not found")
     try:
+        declared = _declared_entries(p)
+        if declared is not None and declared > MAX_ENTRIES:  # before zipfile reads them all
+            raise ParityInputError(
+                f"{shown}: {declared} entries; a bundle holds at most {MAX_ENTRIES}"
+            )
         with zipfile.ZipFile(p) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_ENTRIES:

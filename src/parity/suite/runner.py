@@ -8,10 +8,10 @@ systems (:mod:`parity.suite.ingest`), and executes the runs of ``command`` syste
 One run of a ``command`` system (:func:`execute_run`)
 ------------------------------------------------------
 * The template's ``{task}``, ``{seed}``, ``{rerun}`` and ``{out}`` are replaced by their values,
-  shell-quoted (do not quote them in the template), and the command runs under ``/bin/sh`` in
-  ``system.cwd`` (relative to the manifest's folder; default: that folder), with ``system.env``
-  added to the environment, plus ``PARITY_SYSTEM``, ``PARITY_TASK``, ``PARITY_SEED``,
-  ``PARITY_RERUN`` and ``PARITY_OUT``.
+  shell-quoted (a manifest that quotes one itself is refused), and the command runs under
+  ``/bin/sh`` in ``system.cwd`` (relative to the manifest's folder; default: that folder), with
+  ``system.env`` added to the environment, plus ``PARITY_SYSTEM``, ``PARITY_TASK``, ``PARITY_SEED``,
+  ``PARITY_RERUN``, ``PARITY_OUT`` and ``PARITY_RUN_TOKEN`` (a fresh random id per attempt).
 * ``{out}`` is ``<runs>/<system>/<task>/seed<seed>/rerun<rerun>/`` (``<runs>`` defaults to
   ``runs/`` beside the manifest; names are made file-safe), emptied before each attempt. The
   command's stdout and stderr go to ``rerun<rerun>.stdout.txt`` / ``.stderr.txt`` beside it.
