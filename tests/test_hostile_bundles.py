@@ -353,3 +353,15 @@ def test_the_entry_count_is_checked_before_the_directory_is_read(tmp_path, monke
     with pytest.raises(ParityInputError, match=r"51 entries; a bundle holds at most 50"):
         verify_bundle(tmp_path / "many.zip")
     assert read == []  # refused from the end record, before zipfile listed the entries
+
+
+def test_a_corrupt_deflate_stream_is_one_error_line(tmp_path):
+    build_bundle(tmp_path / "c.zip", {"a.bin": bytes(range(256)) * 400})
+    raw = bytearray((tmp_path / "c.zip").read_bytes())
+    at = raw.index(b"a.bin") + 15  # inside the entry's compressed data
+    raw[at : at + 40] = bytes(b ^ 0x5A for b in raw[at : at + 40])
+    (tmp_path / "c.zip").write_bytes(bytes(raw))
+    res = invoke("bundle", "verify", tmp_path / "c.zip")
+    assert res.exit_code == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a readable zip file" in lines[0], lines

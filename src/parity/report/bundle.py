@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 import zipfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,8 +223,6 @@ def build_bundle(
 
 def _compression(data: bytes) -> int:
     """Deflate, unless that would make the entry exceed :data:`MAX_RATIO` (then stored)."""
-    import zlib
-
     if len(data) <= RATIO_FLOOR:
         return zipfile.ZIP_DEFLATED
     packed = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -359,7 +358,14 @@ def _open_zip(path: str | os.PathLike[str]):
                     f"{shown}: entries hold {total} bytes; a bundle holds at most {MAX_TOTAL_BYTES}"
                 )
             yield zf, infos
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        zlib.error,
+    ) as exc:
         if isinstance(exc, ParityInputError):
             raise
         reason = printable(" ".join(str(exc).split()))

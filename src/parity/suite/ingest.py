@@ -24,6 +24,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,7 @@ def npz_shapes(path: str | os.PathLike) -> dict[str, list[int]]:
                     else:
                         shape, _, _ = npformat.read_array_header_2_0(fh)
                 shapes[info.filename[: -len(".npy")]] = [int(n) for n in shape]
-    except (OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
     return dict(sorted(shapes.items()))
 
