@@ -37,15 +37,16 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
 
     Exit code 0 intact, 1 tampered or badly signed, 2 not a readable bundle.
     """
-    from parity.report.bundle import load_public_key, verify_bundle
+    from parity.report.bundle import load_public_key, printable, verify_bundle
 
     key = load_public_key(public_key) if public_key is not None else None
     check = verify_bundle(bundle, key)
     for line in check.problems():
-        click.echo(line, err=True)
+        click.echo(printable(line), err=True)
     if key is not None and check.signature == "absent":
         click.echo("signature: absent (the bundle is not signed)", err=True)
     n = len([f for f in check.files if f not in ("SHA256SUMS", "SHA256SUMS.sig")])
+    bundle = printable(bundle)
     if check.ok:
         click.echo(f"{bundle}: intact ({n} files; signature {check.signature})", err=True)
         ctx.exit(int(ExitCode.PASS))
@@ -59,20 +60,20 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
 def show_command(bundle: str, json_path: str | None) -> None:
     """Print the verdict inside BUNDLE, its reasons and its files."""
     from parity.cli._output import json_text, write_text
-    from parity.report.bundle import bundle_summary
+    from parity.report.bundle import bundle_summary, printable
 
     summary = bundle_summary(bundle)
     if json_path is not None:
         write_text(json_path, json_text(summary))
         if json_path == "-":
             return
-    verdict = summary["verdict"] or "unknown"
-    lines = [f"{summary['kind']} bundle {bundle}: {verdict.upper()}"]
-    lines += [f"  - {reason}" for reason in summary["reasons"]]
+    verdict = printable(summary["verdict"] or "unknown")
+    lines = [f"{summary['kind']} bundle {printable(bundle)}: {verdict.upper()}"]
+    lines += [f"  - {printable(reason)}" for reason in summary["reasons"]]
     intact = {True: "intact", False: "NOT intact (run `parity bundle verify`)", None: "unknown"}
     lines.append(f"hashes: {intact[summary['intact']]}")
     lines.append("files:")
-    lines += [f"  {name}  ({size} bytes)" for name, size in summary["files"].items()]
+    lines += [f"  {printable(name)}  ({size} bytes)" for name, size in summary["files"].items()]
     click.echo("\n".join(lines))
 
 

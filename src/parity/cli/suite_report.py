@@ -44,7 +44,7 @@ def judge_suite(manifest_path: str | Path, store_path: str | Path | None = None,
         raise ParityInputError(
             f"{store}: no store (run `parity suite run {manifest_path}` first, or pass --store)"
         )
-    with Store(store) as st:
+    with Store(store, create=False) as st:  # reads only; refuses a file that is not a store
         runs = st.runs()
         recorded = st.manifest_sha256
     stale = recorded is not None and recorded != manifest_digest(manifest)
@@ -205,7 +205,7 @@ def write_suite_bundle(manifest_path, manifest, store_path, reports, *, include_
     from parity.report.bundle import BUNDLE_NAME, build_bundle, suite_entries
     from parity.suite.store import Store
 
-    with Store(store_path) as st:
+    with Store(store_path, create=False) as st:
         runs = st.runs()
     files = {Path(p).name: Path(p).read_bytes() for p in reports}
     entries = suite_entries(manifest_path, manifest, runs, files, include_data=include_data)

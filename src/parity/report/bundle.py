@@ -16,7 +16,6 @@ names each file that is missing, extra or altered.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
@@ -24,6 +23,8 @@ import re
 import subprocess
 import sys
 import zipfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,22 @@ _MODE = 0o100644 << 16  # regular file, rw-r--r--
 _SUMS_LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
 _RESERVED = (SUMS_NAME, SIGNATURE_NAME)
 
+#: Largest entry (uncompressed bytes) a bundle may hold; reading streams it in chunks.
+MAX_ENTRY_BYTES = 1 << 32
+#: Largest total of a bundle's entries (uncompressed bytes).
+MAX_TOTAL_BYTES = 1 << 36
+#: Most entries in one bundle.
+MAX_ENTRIES = 200_000
+#: Highest compression ratio (uncompressed / compressed) of an entry over :data:`RATIO_FLOOR`
+#: bytes; :func:`build_bundle` stores such an entry uncompressed instead.
+MAX_RATIO = 100
+#: Entries up to this size (bytes) may compress any amount.
+RATIO_FLOOR = 1 << 20
+#: Largest entry read whole (``SHA256SUMS``, the signature, a JSON record for ``bundle show``).
+MAX_RECORD_BYTES = 64 << 20
+_CHUNK = 1 << 20
+_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+
 
 def json_bytes(payload: Any) -> bytes:
     """Canonical JSON bytes: keys sorted, indented, strict (no NaN), UTF-8, final newline.
@@ -82,20 +99,44 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _check_name(name: str) -> None:
+def printable(text: str) -> str:
+    """``text`` with control and format characters (newlines, ANSI escapes, bidi overrides)
+    written as ``\\xNN`` / ``\\uNNNN``, so that printing a name cannot forge a line.
+
+    Examples
+    --------
+    >>> printable("a.txt\\n/tmp/x.zip: intact")
+    'a.txt\\\\x0a/tmp/x.zip: intact'
+    >>> printable("\\x1b[32mok\\u202e")
+    '\\\\x1b[32mok\\\\u202e'
+    """
+    import unicodedata
+
+    def escape(char: str) -> str:
+        if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            return char
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return "".join(escape(c) for c in text)
+
+
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a bundle entry, or None."""
     parts = name.split("/")
-    if (
-        not name
-        or name in _RESERVED
-        or name.startswith("/")
-        or "\\" in name
-        or "\n" in name
-        or any(p in ("", ".", "..") for p in parts)
-    ):
-        raise ParityInputError(
-            f"bundle entry name must be a relative POSIX path without '.', '..' or empty parts, "
-            f"and not {SUMS_NAME} or {SIGNATURE_NAME}; got {name!r}"
-        )
+    if not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        return "must be a relative POSIX path without '.', '..' or empty parts"
+    if printable(name) != name:
+        return "must not hold control characters (newlines, escapes)"
+    return None
+
+
+def _check_name(name: str) -> None:
+    problem = _name_problem(name)
+    if problem is None and name in _RESERVED:
+        problem = f"must not be {SUMS_NAME} or {SIGNATURE_NAME}"
+    if problem is not None:
+        raise ParityInputError(f"bundle entry name {problem}; got {printable(repr(name))}")
 
 
 def sums_text(entries: dict[str, bytes]) -> str:
@@ -150,58 +191,211 @@ def build_bundle(
     for name, data in entries.items():
         _check_name(name)
         files[name] = bytes(data)
+        if len(files[name]) > MAX_ENTRY_BYTES:
+            raise ParityInputError(
+                f"bundle entry {name}: at most {MAX_ENTRY_BYTES} bytes; got {len(files[name])}"
+            )
+    total = sum(len(d) for d in files.values())
+    if total > MAX_TOTAL_BYTES or len(files) + 2 > MAX_ENTRIES:
+        raise ParityInputError(
+            f"a bundle holds at most {MAX_ENTRIES} entries and {MAX_TOTAL_BYTES} bytes; "
+            f"got {len(files)} entries, {total} bytes"
+        )
     sums = sums_text(files).encode("utf-8")
     files[SUMS_NAME] = sums
     if signing_key is not None:
         key = signing_key if hasattr(signing_key, "sign") else load_private_key(signing_key)
         files[SIGNATURE_NAME] = key.sign(sums)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as zf:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=_DATE)
             info.create_system = 3
             info.external_attr = _MODE
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-    data = buffer.getvalue()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(data)
+            method = _compression(files[name])
+            info.compress_type = method
+            zf.writestr(info, files[name], compress_type=method, compresslevel=9)
     os.replace(tmp, target)
-    return _sha256(data)
+    return _file_sha256(target)
 
 
-def read_bundle(path: str | os.PathLike[str]) -> dict[str, bytes]:
-    """Every entry of a bundle: name → bytes (directories skipped).
+def _compression(data: bytes) -> int:
+    """Deflate, unless that would make the entry exceed :data:`MAX_RATIO` (then stored)."""
+    if len(data) <= RATIO_FLOOR:
+        return zipfile.ZIP_DEFLATED
+    packed = zlib.compressobj(9, zlib.DEFLATED, -15)
+    size = len(packed.compress(data)) + len(packed.flush())
+    return zipfile.ZIP_DEFLATED if len(data) <= MAX_RATIO * size else zipfile.ZIP_STORED
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_bundle(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_RECORD_BYTES
+) -> dict[str, bytes]:
+    """Every file entry of a bundle: name → bytes, read through the guarded reader.
+
+    Parameters
+    ----------
+    path : str or path
+        The bundle.
+    max_bytes : int
+        Most bytes read in all (entries are held in memory); a larger bundle is refused, to be
+        checked with :func:`verify_bundle`, which streams.
 
     Raises
     ------
     ParityInputError
-        The file is missing or is not a readable zip file.
+        The file is missing, not a readable zip file, breaks a rule of :func:`bundle_entries`,
+        or holds more than ``max_bytes``.
     """
-    entries, _ = _read(path)
-    return entries
+    with _open_zip(path) as (zf, infos):
+        files = [i for i in infos if not i.is_dir()]
+        total = sum(i.file_size for i in files)
+        if total > max_bytes:
+            raise ParityInputError(
+                f"{path}: {total} bytes of entries; at most {max_bytes} are read whole "
+                "(`parity bundle verify` streams larger bundles)"
+            )
+        return {i.filename: _read_entry(zf, i, path, max_bytes) for i in files}
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[dict[str, bytes], list[str]]:
-    """Entries and the names that occur more than once."""
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why an entry is refused outright (before reading a byte of it), or None."""
+    import stat
+
+    name = info.filename
+    problem = _name_problem(name[:-1] if info.is_dir() else name)
+    if problem is not None:
+        return f"name {problem}"
+    if info.flag_bits & 0x1:
+        return "is encrypted"
+    if info.compress_type not in _METHODS:
+        return (
+            f"uses compression method {info.compress_type}; a bundle's entries are "
+            f"{' or '.join(_METHODS.values())}"
+        )
+    mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode) if info.create_system == 3 else 0
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        return f"is not a regular file (mode {oct(mode)}: a symlink or special file)"
+    if info.file_size > MAX_ENTRY_BYTES:
+        return f"holds {info.file_size} bytes; at most {MAX_ENTRY_BYTES}"
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        ratio = info.file_size / max(info.compress_size, 1)
+        return (
+            f"expands {ratio:.0f}-fold ({info.compress_size} to {info.file_size} bytes); "
+            f"at most {MAX_RATIO}-fold above {RATIO_FLOOR} bytes"
+        )
+    return None
+
+
+def _declared_entries(path: Path) -> int | None:
+    """The entry count a zip's end-of-central-directory record declares (zip64 too), or None
+    when there is no such record (zipfile then says what is wrong)."""
+    import struct
+
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - (1 << 16) - 22))
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) - at < 22:
+            return None
+        count = struct.unpack_from("<H", tail, at + 10)[0]
+        locator = at - 20
+        if count == 0xFFFF and locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+            offset = struct.unpack_from("<Q", tail, locator + 8)[0]
+            fh.seek(offset)
+            record = fh.read(56)
+            if len(record) == 56 and record[:4] == b"PK\x06\x06":
+                count = struct.unpack_from("<Q", record, 32)[0]
+        return count
+
+
+@contextmanager
+def _open_zip(path: str | os.PathLike[str]):
+    """The one guarded way into a bundle: yields ``(zipfile, entries)`` after checking every
+    entry's name, type, method, encryption, size and ratio, their count and total size.
+
+    Reading errors inside the block (a bad CRC, a truncated file) become one-line
+    :class:`ParityInputError`\\ s too.
+    """
     p = Path(path)
+    shown = printable(str(p))
     if not p.is_file():
-        raise ParityInputError(f"{p}: file not found")
-    entries: dict[str, bytes] = {}
-    duplicates: list[str] = []
+        raise ParityInputError(f"{shown}: file not found")
     try:
+        declared = _declared_entries(p)
+        if declared is not None and declared > MAX_ENTRIES:  # before zipfile reads them all
+            raise ParityInputError(
+                f"{shown}: {declared} entries; a bundle holds at most {MAX_ENTRIES}"
+            )
         with zipfile.ZipFile(p) as zf:
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
-                if info.filename in entries:
-                    duplicates.append(info.filename)
-                entries[info.filename] = zf.read(info)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        raise ParityInputError(f"{p}: not a readable zip file ({exc})") from None
-    return entries, duplicates
+            infos = zf.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise ParityInputError(
+                    f"{shown}: {len(infos)} entries; a bundle holds at most {MAX_ENTRIES}"
+                )
+            total = 0
+            for info in infos:
+                problem = _entry_problem(info)
+                if problem is not None:
+                    raise ParityInputError(
+                        f"{shown}: entry {printable(repr(info.filename))} {problem}"
+                    )
+                total += info.file_size
+            if total > MAX_TOTAL_BYTES:
+                raise ParityInputError(
+                    f"{shown}: entries hold {total} bytes; a bundle holds at most {MAX_TOTAL_BYTES}"
+                )
+            yield zf, infos
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        zlib.error,
+    ) as exc:
+        if isinstance(exc, ParityInputError):
+            raise
+        reason = printable(" ".join(str(exc).split()))
+        raise ParityInputError(f"{shown}: not a readable zip file ({reason})") from None
+    except NotImplementedError as exc:  # a method zipfile cannot read, past our checks
+        raise ParityInputError(f"{shown}: not a readable zip file ({exc})") from None
+
+
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """An entry's bytes in chunks of at most 1 MiB (zipfile checks the size and the CRC)."""
+    with zf.open(info) as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
+
+
+def _entry_sha256(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(zf, info):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where, limit: int) -> bytes:
+    """An entry read whole, refused when it declares more than ``limit`` bytes."""
+    if info.file_size > limit:
+        raise ParityInputError(
+            f"{printable(str(where))}: entry {printable(repr(info.filename))} holds "
+            f"{info.file_size} bytes; at most {limit} are read whole"
+        )
+    return b"".join(_chunks(zf, info))
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +436,14 @@ def _parse_sums(text: bytes, where: str) -> dict[str, str]:
         match = _SUMS_LINE.match(line)
         if match is None:
             raise ParityInputError(
-                f"{where}: {SUMS_NAME} line {number} must read '<64 hex>  <name>'; got {line!r}"
+                f"{where}: {SUMS_NAME} line {number} must read '<64 hex>  <name>'; "
+                f"got {printable(repr(line[:200]))}"
+            )
+        problem = _name_problem(match.group(2))
+        if problem is not None:
+            raise ParityInputError(
+                f"{where}: {SUMS_NAME} line {number}: a name {problem}; "
+                f"got {printable(repr(match.group(2)))}"
             )
         listed[match.group(2)] = match.group(1)
     return listed
@@ -268,22 +469,41 @@ def verify_bundle(path: str | os.PathLike[str], public_key: Any = None) -> Bundl
         Not a readable zip file, no ``SHA256SUMS`` in it, a malformed ``SHA256SUMS``, or an
         unreadable public key.
     """
-    entries, duplicates = _read(path)
-    if SUMS_NAME not in entries:
-        raise ParityInputError(f"{path}: not an evidence bundle (no {SUMS_NAME} entry)")
-    listed = _parse_sums(entries[SUMS_NAME], str(path))
-    present = {n for n in entries if n not in _RESERVED}
-    missing = tuple(sorted(set(listed) - present))
-    extra = tuple(sorted((present - set(listed)) | set(duplicates)))
-    altered = tuple(sorted(n for n in present & set(listed) if _sha256(entries[n]) != listed[n]))
-    signature = "absent" if SIGNATURE_NAME not in entries else "unchecked"
+    with _open_zip(path) as (zf, infos):
+        seen: set[str] = set()
+        duplicates: set[str] = set()
+        files: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            if info.is_dir():
+                if info.file_size or info.compress_size > 2:  # 2: an empty deflate stream
+                    duplicates.add(info.filename)  # a directory holding data: not listed
+                continue
+            if info.filename in seen:
+                duplicates.add(info.filename)
+            seen.add(info.filename)
+            files[info.filename] = info
+        if SUMS_NAME not in files:
+            raise ParityInputError(
+                f"{printable(str(path))}: not an evidence bundle (no {SUMS_NAME} entry)"
+            )
+        sums = _read_entry(zf, files[SUMS_NAME], path, MAX_RECORD_BYTES)
+        sig = (
+            _read_entry(zf, files[SIGNATURE_NAME], path, 1024) if SIGNATURE_NAME in files else None
+        )
+        listed = _parse_sums(sums, printable(str(path)))
+        present = {n for n in files if n not in _RESERVED}
+        missing = tuple(sorted(set(listed) - present))
+        extra = tuple(sorted((present - set(listed)) | duplicates))
+        hashed = {n: _entry_sha256(zf, files[n]) for n in sorted(present & set(listed))}
+    altered = tuple(sorted(n for n, digest in hashed.items() if digest != listed[n]))
+    signature = "absent" if sig is None else "unchecked"
     if public_key is not None:
         key = public_key if hasattr(public_key, "verify") else load_public_key(public_key)
         if signature == "unchecked":
             from cryptography.exceptions import InvalidSignature
 
             try:
-                key.verify(entries[SIGNATURE_NAME], entries[SUMS_NAME])
+                key.verify(sig, sums)
                 signature = "valid"
             except InvalidSignature:
                 signature = "invalid"
@@ -291,7 +511,7 @@ def verify_bundle(path: str | os.PathLike[str], public_key: Any = None) -> Bundl
         signature == "absent" and public_key is None
     )
     ok = not (missing or extra or altered) and signature_ok
-    return BundleCheck(ok, missing, extra, altered, signature, tuple(sorted(entries)))
+    return BundleCheck(ok, missing, extra, altered, signature, tuple(sorted(files)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,16 +657,49 @@ def _data_name(path: str) -> str:
     return "data/" + "/".join(p for p in parts if p not in ("", ".", ".."))
 
 
-def _read_data(path: Path, sha256: str) -> bytes:
+def _read_data(path: Path, sha256: str, folder: Path | None = None) -> bytes:
+    """A file for ``data/``: a regular file (never a symlink, pipe or device), inside
+    ``folder`` when given (no link on the way down), at most :data:`MAX_ENTRY_BYTES`, with the
+    recorded sha256."""
+    import stat
+
+    shown = printable(str(path))
+    rule = "--include-data takes regular files only and follows no link"
     try:
-        data = path.read_bytes()
+        info = os.lstat(path)
     except OSError as exc:
         raise ParityInputError(
-            f"{path}: cannot read the file for the bundle ({exc.strerror})"
+            f"{shown}: cannot read the file for the bundle ({exc.strerror})"
+        ) from None
+    if stat.S_ISLNK(info.st_mode):
+        target = printable(os.readlink(path))
+        raise ParityInputError(f"{shown}: a symlink (to {target}); {rule}")
+    if not stat.S_ISREG(info.st_mode):
+        raise ParityInputError(f"{shown}: not a regular file (a pipe, socket or device); {rule}")
+    if folder is not None:
+        base = os.path.realpath(folder)
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+        if rel.startswith("..") or os.path.realpath(path) != os.path.join(base, rel):
+            raise ParityInputError(
+                f"{shown}: not inside its run folder {printable(str(folder))} without links; {rule}"
+            )
+    if info.st_size > MAX_ENTRY_BYTES:
+        raise ParityInputError(
+            f"{shown}: {info.st_size} bytes; a bundle entry holds at most {MAX_ENTRY_BYTES}"
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the lstat
+                raise ParityInputError(f"{shown}: not a regular file; {rule}")
+            data = fh.read(MAX_ENTRY_BYTES + 1)
+    except OSError as exc:
+        raise ParityInputError(
+            f"{shown}: cannot read the file for the bundle ({exc.strerror})"
         ) from None
     if _sha256(data) != sha256:
         raise ParityInputError(
-            f"{path}: changed since it was recorded (sha256 {_sha256(data)[:12]}…, "
+            f"{shown}: changed since it was recorded (sha256 {_sha256(data)[:12]}…, "
             f"recorded {sha256[:12]}…)"
         )
     return data
@@ -553,7 +806,13 @@ def suite_entries(
             name = f"{run.out_dir}/{rel}" if run.out_dir else rel
             inputs[name] = sha
             if include_data:
-                entries[_data_name(name)] = _read_data(root / name, sha)
+                problem = _name_problem(rel)
+                if problem is not None:
+                    raise ParityInputError(
+                        f"run {run.key}: result file {printable(repr(rel))} {problem}"
+                    )
+                folder = root / run.out_dir if run.out_dir else root
+                entries[_data_name(name)] = _read_data(folder / rel, sha, folder)
     entries["inputs.json"] = json_bytes(inputs)
     entries["environment.json"] = json_bytes(environment_record(root))
     return entries
@@ -574,12 +833,23 @@ def _comparisons_record(entries: dict[str, bytes]) -> dict[str, Any]:
 def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
     """What ``parity bundle show`` prints: kind, verdict, reasons, files and integrity.
 
+    Only the JSON records that say the verdict are read whole (each at most
+    :data:`MAX_RECORD_BYTES`); file sizes come from the zip's directory.
+
     Raises
     ------
     ParityInputError
-        Not a readable zip file.
+        Not a readable zip file, or an entry the guarded reader refuses.
     """
-    entries = read_bundle(path)
+    with _open_zip(path) as (zf, infos):
+        files = {i.filename: i for i in infos if not i.is_dir()}
+        wanted = [
+            n
+            for n in sorted(files)
+            if n in ("verdict.json", "equivalence_report.json")
+            or re.fullmatch(r"[^/]+/verdict\.json", n)
+        ]
+        entries = {n: _read_entry(zf, files[n], path, MAX_RECORD_BYTES) for n in wanted}
     kind, record = "unknown", {}
     try:
         if "verdict.json" in entries:
@@ -587,10 +857,15 @@ def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         elif "equivalence_report.json" in entries:
             kind = "suite"
             record = json.loads(entries["equivalence_report.json"]).get("final", {})
-        elif any(re.fullmatch(r"[^/]+/verdict\.json", name) for name in entries):
+        elif entries:
             kind, record = "comparisons", _comparisons_record(entries)  # e.g. parity demo's
-    except (ValueError, AttributeError):
-        kind, record = "unknown", {}
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        reasons = [str(r) for r in record.get("reasons", [])]
+        verdict = record.get("verdict")
+        verdict = None if verdict is None else str(verdict)
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        kind, verdict, reasons = "unknown", None, []
     try:
         check = verify_bundle(path).to_dict()
     except ParityInputError:
@@ -598,8 +873,8 @@ def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {
         "bundle": str(path),
         "kind": kind,
-        "verdict": record.get("verdict"),
-        "reasons": list(record.get("reasons", [])),
-        "files": {name: len(data) for name, data in sorted(entries.items())},
+        "verdict": verdict,
+        "reasons": reasons,
+        "files": {name: files[name].file_size for name in sorted(files)},
         "intact": None if check is None else check["ok"],
     }

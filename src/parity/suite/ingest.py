@@ -24,6 +24,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,80 @@ def sha256_path(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    import stat
+
+    for test, name in (
+        (stat.S_ISLNK, "a symlink"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _not_regular(path: Path, label: str) -> str | None:
+    """Why ``path`` is not a plain regular file parity may read (named ``label``), or None."""
+    import stat
+
+    from parity.report.bundle import printable
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None  # absent: the caller says so
+    if stat.S_ISREG(mode):
+        return None
+    what = _kind(mode)
+    if stat.S_ISLNK(mode):
+        what += f" (to {printable(os.readlink(path))})"
+    return (
+        f"{printable(label)}: {what}; a run's results are regular files and folders only, "
+        "so it was not read"
+    )
+
+
+def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, str], list[str]]:
+    """sha256 of every regular file under ``folder`` (keyed by its POSIX path relative to the
+    folder), and one problem for each symlink or special file found (named, never followed or
+    read: a link could point at a secret, a pipe would block).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "metrics.json").write_text("{}")
+    ...     Path(d, "notes.txt").symlink_to("/etc/hostname")
+    ...     files, problems = scan_folder(d)
+    >>> list(files), problems[0].split(";")[0]
+    (['metrics.json'], 'notes.txt: a symlink (to /etc/hostname)')
+    """
+    import stat
+
+    folder = Path(folder)
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(dirs + names):
+            path = Path(root, name)
+            rel = path.relative_to(folder).as_posix()
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode):
+                out[rel] = sha256_path(path)
+            elif not stat.S_ISDIR(mode):  # os.walk does not descend into linked folders
+                problems.append(_not_regular(path, rel) or f"{rel}: not a regular file")
+    return dict(sorted(out.items())), problems
+
+
 def hash_folder(folder: str | os.PathLike) -> dict[str, str]:
-    """sha256 of every file under ``folder``, keyed by its POSIX path relative to the folder.
+    """sha256 of every regular file under ``folder``, keyed by its POSIX path relative to the
+    folder (symlinks and special files are left out: see :func:`scan_folder`).
 
     Examples
     --------
@@ -92,15 +165,7 @@ def hash_folder(folder: str | os.PathLike) -> dict[str, str]:
     ...     hash_folder(d)
     {'metrics.json': '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'}
     """
-    folder = Path(folder)
-    out = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(root, name)
-            if path.is_file():
-                out[path.relative_to(folder).as_posix()] = sha256_path(path)
-    return dict(sorted(out.items()))
+    return scan_folder(folder)[0]
 
 
 def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
@@ -117,6 +182,9 @@ def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
     ({'return': 1.5, 'steps': 100}, None)
     """
     path = Path(path)
+    problem = _not_regular(path, str(path))
+    if problem is not None:
+        return {}, problem
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -162,7 +230,7 @@ def npz_shapes(path: str | os.PathLike) -> dict[str, list[int]]:
                     else:
                         shape, _, _ = npformat.read_array_header_2_0(fh)
                 shapes[info.filename[: -len(".npy")]] = [int(n) for n in shape]
-    except (OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError, EOFError, zlib.error) as exc:
         raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
     return dict(sorted(shapes.items()))
 
@@ -180,13 +248,12 @@ def read_run_folder(folder: str | os.PathLike) -> RunResults:
     ({'return': 2.0}, ['metrics.json'], True)
     """
     folder = Path(folder)
-    problems = []
-    files = hash_folder(folder) if folder.is_dir() else {}
+    files, problems = scan_folder(folder) if folder.is_dir() else ({}, [])
     metrics, problem = read_metrics(folder / METRICS_FILE)
-    if problem:
-        problems.append(problem)
+    if problem and not any(p.startswith(f"{METRICS_FILE}: ") for p in problems):
+        problems.append(problem)  # (a linked metrics.json is named once, by the scan)
     samples = {}
-    if (folder / SAMPLES_FILE).is_file():
+    if SAMPLES_FILE in files:
         try:
             samples = npz_shapes(folder / SAMPLES_FILE)
         except ValueError as exc:
@@ -199,10 +266,13 @@ def read_results_path(path: str | os.PathLike) -> RunResults | None:
     path = Path(path)
     if path.is_dir():
         return read_run_folder(path)
+    if path.name == METRICS_FILE and (path.is_file() or path.is_symlink()):
+        return read_run_folder(path.parent)
+    problem = _not_regular(path, str(path)) if os.path.lexists(path) else None
+    if problem is not None:
+        return RunResults({}, {}, {}, (problem,))
     if not path.is_file():
         return None
-    if path.name == METRICS_FILE:
-        return read_run_folder(path.parent)
     metrics, problem = read_metrics(path)
     return RunResults(metrics, {path.name: sha256_path(path)}, {}, (problem,) if problem else ())
 

@@ -8,16 +8,20 @@ systems (:mod:`parity.suite.ingest`), and executes the runs of ``command`` syste
 One run of a ``command`` system (:func:`execute_run`)
 ------------------------------------------------------
 * The template's ``{task}``, ``{seed}``, ``{rerun}`` and ``{out}`` are replaced by their values,
-  shell-quoted (do not quote them in the template), and the command runs under ``/bin/sh`` in
-  ``system.cwd`` (relative to the manifest's folder; default: that folder), with ``system.env``
-  added to the environment, plus ``PARITY_SYSTEM``, ``PARITY_TASK``, ``PARITY_SEED``,
-  ``PARITY_RERUN`` and ``PARITY_OUT``.
+  shell-quoted (a manifest that quotes one itself is refused), and the command runs under
+  ``/bin/sh`` in ``system.cwd`` (relative to the manifest's folder; default: that folder), with
+  ``system.env`` added to the environment, plus ``PARITY_SYSTEM``, ``PARITY_TASK``, ``PARITY_SEED``,
+  ``PARITY_RERUN``, ``PARITY_OUT`` and ``PARITY_RUN_TOKEN`` (a fresh random id per attempt).
 * ``{out}`` is ``<runs>/<system>/<task>/seed<seed>/rerun<rerun>/`` (``<runs>`` defaults to
   ``runs/`` beside the manifest; names are made file-safe), emptied before each attempt. The
   command's stdout and stderr go to ``rerun<rerun>.stdout.txt`` / ``.stderr.txt`` beside it.
-* The command runs in its own session and process group; when it exits, times out (the
-  system's ``timeout``, else ``run.timeout``) or the suite run is stopped, the whole group gets
-  SIGTERM, then SIGKILL after :data:`KILL_GRACE` seconds, so no stray process keeps writing.
+* The command runs in its own session and process group, with a fresh ``PARITY_RUN_TOKEN``
+  in its environment; when it exits, times out (the system's ``timeout``, else
+  ``run.timeout``) or the suite run is stopped, every process of the run gets SIGTERM, then
+  SIGKILL after :data:`KILL_GRACE` seconds, so no stray process keeps writing. "Every process"
+  is the process group, the session, and (on Linux, from ``/proc``) any process carrying the
+  run's token, which finds descendants that called ``setsid()`` or were re-parented (only a
+  process that also clears its environment escapes: run hostile commands in a container).
 * The run is ``ok`` when the command exits 0 and ``{out}/metrics.json`` is a JSON object;
   otherwise ``failed`` (or ``timeout``), with the reason as the last line of ``stderr_tail``.
   Every file in ``{out}`` is hashed (sha256) and the arrays of ``samples.npz`` are listed.
@@ -32,10 +36,14 @@ that are missing (and, with ``retry_failed``, the ones recorded as failed or tim
 (SIGINT) or SIGTERM stops cleanly: nothing more is submitted, running commands are terminated
 (their process groups), what finished is kept, nothing interrupted is recorded.
 
-Each run holds a lock file (``rerun<rerun>.lock``) that its command inherits. When a ``kill -9``
-of ``parity suite run`` leaves a command running (it has its own process group), the next run
-finds that lock held, kills the leftover process group named in it, and then reruns the key.
-One ``parity suite run`` at a time may write a store (``<store>.lock``).
+Each run holds a lock file (``rerun<rerun>.lock``) that its command inherits; it names the host,
+the command's process group and token, and the pid and start time of the process running it.
+When a ``kill -9`` of ``parity suite run`` leaves a command running, the next run finds that
+lock held by a runner that is gone, kills the leftover processes, and then reruns the key; a
+lock held by a live runner (same pid *and* start time) is left alone and the key skipped.
+One ``parity suite run`` at a time may write a store (``<store>.lock``), and a runs folder
+belongs to one store (``<runs>/.parity-store`` holds its id): a second store pointed at it is
+refused, so runners of two stores never share run folders or kill each other's commands.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -179,12 +188,98 @@ def plan_jobs(
 # --------------------------------------------------------------------------- locks
 
 
+def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
+    """``(state, process group, session, start time)`` of a process, from ``/proc``, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[2]), int(fields[3]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_start(pid: int) -> str:
+    """A token for "this process, started then": its start time on Linux, else ``"?"``.
+
+    Examples
+    --------
+    >>> process_start(os.getpid()) == process_start(os.getpid())
+    True
+    """
+    found = _proc_stat(pid)
+    return str(found[3]) if found is not None else "?"
+
+
+def _runner_alive(pid: int, start: str) -> bool:
+    """Whether the process ``pid`` that started at ``start`` still runs (not a reused pid)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    found = _proc_stat(pid)
+    if found is None:  # gone since, or no /proc (not Linux): then os.kill's answer stands
+        return not Path("/proc/self/stat").exists()
+    return found[0] not in ("Z", "X") and (start == "?" or str(found[3]) == start)
+
+
+def run_processes(group: int, token: str | None) -> list[int]:
+    """Live processes of a run: in its process group or session ``group``, or (Linux) holding
+    ``PARITY_RUN_TOKEN=token`` in their environment (descendants that left the session)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    marker = f"PARITY_RUN_TOKEN={token}".encode() if token else None
+    found = []
+    for name in names:
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        stat = _proc_stat(int(name))
+        if stat is None or stat[0] in ("Z", "X"):
+            continue
+        if group in (stat[1], stat[2]):
+            found.append(int(name))
+        elif marker is not None:
+            try:
+                environ = Path(f"/proc/{name}/environ").read_bytes()
+            except OSError:
+                continue
+            if marker in environ.split(b"\0"):
+                found.append(int(name))
+    return found
+
+
+def _signal_run(group: int, token: str | None, sig: int) -> list[int]:
+    """Send ``sig`` to the process group and every other process of the run; return them."""
+    try:
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+    pids = run_processes(group, token)
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pids
+
+
+def _kill_run(group: int, token: str | None, rounds: int = 20) -> None:
+    """SIGKILL the run's processes until none is left (each round finds forks made meanwhile)."""
+    for _ in range(rounds):
+        if not _signal_run(group, token, signal.SIGKILL):
+            return
+        time.sleep(0.02)
+
+
 class _RunLock:
     """An exclusive ``flock`` on a run's lock file, inherited by the run's command.
 
-    The file holds ``<host> <process group>`` of the running command so that a later runner can
-    kill it when the runner that started it died (the lock stays held while any of its
-    processes lives). The content is cleared when the run ends normally.
+    The file holds ``<host> <process group> <runner pid> <runner start> <token>``: the runner
+    is the process executing the run (``parity suite run``, or a Dask worker). A later runner
+    that finds the lock held kills the command only when that runner is gone (a leftover of a
+    ``kill -9``); a live runner's run is skipped. The content is cleared when the run ends.
     """
 
     def __init__(self, path: str, key: RunKey) -> None:
@@ -194,20 +289,20 @@ class _RunLock:
 
     def __enter__(self) -> _RunLock:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             if not self._try(fd, 0.5):  # not a leftover if it goes in half a second
-                self._kill_leftover(fd)
+                self._stop_leftover(fd)
                 if not self._try(fd, LOCK_WAIT):
                     raise RunBusyError(
                         f"{self.path}: held by processes of an earlier run that could not be "
                         f"stopped; run {self.key} skipped"
                     )
-            os.ftruncate(fd, 0)
         except BaseException:
             os.close(fd)
             raise
         self.fd = fd
+        self.note(0, None)
         return self
 
     @staticmethod
@@ -224,21 +319,30 @@ class _RunLock:
                     return False
                 time.sleep(0.05)
 
-    @staticmethod
-    def _kill_leftover(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        parts = os.read(fd, 256).decode("utf-8", "replace").split()
-        if len(parts) == 2 and parts[0] == socket.gethostname() and parts[1].isdigit():
-            try:
-                os.killpg(int(parts[1]), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+    def _stop_leftover(self, fd: int) -> None:
+        """Kill what a dead runner left holding the lock; refuse a live runner's run."""
+        parts = os.pread(fd, 512, 0).decode("utf-8", "replace").split()
+        if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+            return  # another host's run, or nothing said: wait for the lock
+        group = int(parts[1])
+        if len(parts) >= 5 and parts[2].isdigit():
+            runner, start = int(parts[2]), parts[3]
+            if _runner_alive(runner, start):
+                raise RunBusyError(
+                    f"{self.path}: run {self.key} is being executed by another live runner "
+                    f"(pid {runner}); skipped, its command left alone"
+                )
+        token = parts[4] if len(parts) >= 5 and parts[4] != "-" else None
+        if group > 0:
+            _kill_run(group, token)
 
-    def note(self, pgid: int) -> None:
-        """Write the running command's process group into the lock file."""
+    def note(self, pgid: int, token: str | None) -> None:
+        """Write this runner and the running command's process group and token."""
         if self.fd is not None:
+            me = os.getpid()
+            line = f"{socket.gethostname()} {pgid} {me} {process_start(me)} {token or '-'}\n"
             os.ftruncate(self.fd, 0)
-            os.pwrite(self.fd, f"{socket.gethostname()} {pgid}\n".encode(), 0)
+            os.pwrite(self.fd, line.encode(), 0)
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
@@ -262,6 +366,38 @@ def lock_is_held(path: str | os.PathLike) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+#: The file in a runs folder naming the store whose run folders it holds.
+RUNS_MARKER = ".parity-store"
+
+
+def claim_runs_folder(runs: Path, store_id: str, store_path: Path) -> None:
+    """Mark ``runs`` as holding the run folders of the store ``store_id``, or refuse it when
+    another store's runs are there (two stores would overwrite each other's results and kill
+    each other's commands)."""
+    runs.mkdir(parents=True, exist_ok=True)
+    marker = runs / RUNS_MARKER
+    line = f"{store_id} {store_path.absolute()}\n"
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        try:
+            fd = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                found = fh.read(4096).decode("utf-8", "replace").split(maxsplit=1)
+        except OSError as exc:
+            raise ParityInputError(f"{marker}: cannot read ({exc.strerror or exc})") from None
+        if found and found[0] == store_id:
+            return
+        other = found[1].strip() if len(found) > 1 else "?"
+        raise ParityInputError(
+            f"{runs}: holds the run folders of another store ({other}); one runs folder per "
+            f"store: pass --runs-dir DIR for {store_path}, or delete {marker} if that store "
+            "is gone"
+        ) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(line)
 
 
 @contextmanager
@@ -303,21 +439,17 @@ def store_writer(store_path: Path) -> int | None:
 # --------------------------------------------------------------------------- one run
 
 
-def _kill_group(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM the process group, wait ``grace`` s for its leader, then SIGKILL the group."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+def _kill_group(proc: subprocess.Popen, grace: float, token: str | None = None) -> None:
+    """SIGTERM every process of the run (group, session, token), wait ``grace`` s for the
+    leader, then SIGKILL whatever is left; the leader is reaped last, so its pid (the group's
+    id) cannot be reused meanwhile."""
+    if proc.returncode is None and proc.poll() is None:
+        _signal_run(proc.pid, token, signal.SIGTERM)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    _kill_run(proc.pid, token)
     proc.wait()
 
 
@@ -365,6 +497,8 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
         "PARITY_OUT": str(out),
         **job.env,
     }
+    token = uuid.uuid4().hex
+    env["PARITY_RUN_TOKEN"] = token
     started, t0 = time.time(), time.monotonic()
     with open(job.stdout_path, "wb") as stdout, open(job.stderr_path, "wb") as stderr:
         try:
@@ -381,7 +515,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
             )
         except OSError as exc:
             return "error", None, started, time.monotonic() - t0, f"cannot start ({exc})"
-        lock.note(proc.pid)
+        lock.note(proc.pid, token)
         deadline = None if job.timeout is None else t0 + job.timeout
         outcome, note = "exited", ""
         while True:
@@ -397,7 +531,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                 outcome = "timeout"
                 note = f"timed out after {job.timeout:g} s; its process group was killed"
                 break
-        _kill_group(proc, KILL_GRACE)  # also ends whatever the command left behind
+        _kill_group(proc, KILL_GRACE, token)  # also ends whatever the command left behind
     return outcome, proc.returncode, started, time.monotonic() - t0, note
 
 
@@ -651,6 +785,8 @@ def run_suite(
         results_keys = [k for k in todo if manifest.systems[k.system].results is not None]
         command_keys = [k for k in todo if manifest.systems[k.system].command is not None]
         jobs = plan_jobs(manifest, manifest_dir, runs, _order(manifest, command_keys), source)
+        if jobs:
+            claim_runs_folder(runs, st.store_id(), store_path)
         st.set_meta("manifest_sha256", digest)
 
         def keep(record: RunRecord) -> None:
@@ -849,7 +985,7 @@ def suite_status(
     changed = False
     exists = store_path.is_file()
     if exists:
-        with Store(store_path) as st:
+        with Store(store_path, create=False) as st:  # reads only; refuses a foreign file
             records = {r.key: r for r in st.runs()}
             hashes = st.manifest_hashes()
             digest = manifest_digest(manifest)

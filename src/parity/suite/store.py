@@ -16,6 +16,10 @@ Contracts
   in the same transaction. The runner replaces only runs that did not succeed, and only when
   asked (``parity suite run --retry-failed``); an ``ok`` run is never re-run (delete it with
   :meth:`Store.delete` to redo it).
+* **Only its own files.** A new store gets SQLite's ``application_id`` ``PRTY``; an existing file
+  is first opened read-only and must carry it (or, written by an older parity, hold its
+  ``meta`` and ``runs`` tables with a ``schema_version``). Any other file, SQLite or not, is
+  refused before anything is written to it: no table added, no journal mode switched.
 * **Many writers.** One :class:`Store` may be shared by threads (its connection is guarded by a
   lock); several stores (threads or processes) on one file queue on SQLite's write lock
   (``busy_timeout``). WAL needs a local file system (not NFS).
@@ -33,10 +37,12 @@ Examples
 from __future__ import annotations
 
 import json
+import operator
 import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +53,10 @@ from parity.suite.records import RUN_STATUSES, RunKey, RunRecord
 
 SCHEMA_VERSION = 1
 STORE_SUFFIX = ".parity.sqlite"
+#: SQLite ``application_id`` of a parity store (the bytes ``PRTY``): set when the store is
+#: created, checked (read-only) before anything is written to an existing file.
+APPLICATION_ID = int.from_bytes(b"PRTY", "big")
+_SQLITE_INT = (-(2**63), 2**63 - 1)
 
 _COLUMNS = (
     "system",
@@ -154,9 +164,14 @@ class Store:
         When ``path`` is not a parity store (not SQLite, or written by a newer parity).
     """
 
-    def __init__(self, path: str | os.PathLike, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, timeout: float = 60.0, create: bool = True
+    ) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        exists = self.path.exists()
+        if exists or not create:
+            self._check_owner(timeout)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(
@@ -165,17 +180,71 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise ParityInputError(f"{self.path}: cannot open the store ({exc})") from None
         try:
-            _retry_while_locked(lambda: self._setup(timeout), timeout)
+            if create:
+                _retry_while_locked(lambda: self._setup(timeout), timeout)
+            else:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                self._check_version()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise ParityInputError(
                 f"{self.path}: not a parity store ({exc}); "
                 "pass another --store or move this file away"
             ) from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _check_owner(self, timeout: float) -> None:
+        """Refuse a file that is not a parity store, reading it only (``mode=ro``)."""
+        import stat
+        from urllib.parse import quote
+
+        def refuse(why: object) -> str:
+            return f"{self.path}: not a parity store ({why}); pass another --store or move it away"
+
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            raise ParityInputError(f"{self.path}: no store here") from None
+        except OSError as exc:
+            raise ParityInputError(f"{self.path}: cannot open the store ({exc})") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ParityInputError(refuse("not a regular file"))
+        if info.st_size == 0:
+            return  # an empty file: a store being created by another opener, or to create
+        uri = f"file:{quote(str(self.path.absolute()))}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+        except sqlite3.Error as exc:
+            raise ParityInputError(f"{self.path}: cannot open the store ({exc})") from None
+        try:
+            app = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app == APPLICATION_ID:
+                return
+            if app != 0:
+                raise ParityInputError(
+                    refuse(f"SQLite application_id {app:#x}, not parity's {APPLICATION_ID:#x}")
+                )
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if not tables:
+                return  # nothing in it yet
+            legacy = {"meta", "runs"} <= tables and conn.execute(
+                "SELECT 1 FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+            if not legacy:
+                shown = ", ".join(sorted(tables)[:5]) + (", …" if len(tables) > 5 else "")
+                raise ParityInputError(refuse(f"an SQLite file with tables {shown}"))
+        except sqlite3.DatabaseError as exc:
+            raise ParityInputError(refuse(exc)) from None
+        finally:
+            conn.close()
 
     def _setup(self, timeout: float) -> None:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # first: marks it ours
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
@@ -188,11 +257,24 @@ class Store:
                 conn.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,)
+                )
             elif int(found[0]) > SCHEMA_VERSION:
                 raise ParityInputError(
                     f"{self.path}: store schema version {found[0]} is newer than this parity "
                     f"understands ({SCHEMA_VERSION}); upgrade parity"
                 )
+
+    def _check_version(self) -> None:
+        found = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if found is None:
+            raise sqlite3.DatabaseError("no schema_version in its meta table")
+        if int(found[0]) > SCHEMA_VERSION:
+            raise ParityInputError(
+                f"{self.path}: store schema version {found[0]} is newer than this parity "
+                f"understands ({SCHEMA_VERSION}); upgrade parity"
+            )
 
     # ------------------------------------------------------------------ context and plumbing
 
@@ -281,6 +363,17 @@ class Store:
                 )
 
     def _row(self, run: RunRecord, manifest_sha256: str | None) -> tuple:
+        for name in ("seed", "rerun"):
+            value = getattr(run.key, name)
+            try:
+                number = operator.index(value)
+            except TypeError:
+                number = None
+            if number is None or not _SQLITE_INT[0] <= number <= _SQLITE_INT[1]:
+                raise ParityInputError(
+                    f"{self.path}: run {_describe(run.key)}: {name} must be an integer in "
+                    f"[-2**63, 2**63 - 1] (an SQLite INTEGER); got {value!r}"
+                )
         if run.status not in RUN_STATUSES:
             raise ParityInputError(
                 f"{self.path}: run {_describe(run.key)}: status must be one of "
@@ -389,6 +482,19 @@ class Store:
         """The store's ``meta`` entries (``schema_version``, ``manifest_sha256``)."""
         with self._lock:
             return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def store_id(self) -> str:
+        """The store's identity (a random hex id made with it; kept when the file moves).
+
+        A store written by an older parity gets one now."""
+        found = self.meta().get("store_id")
+        if found is None:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,)
+                )
+            found = self.meta()["store_id"]
+        return found
 
     @property
     def manifest_sha256(self) -> str | None:
