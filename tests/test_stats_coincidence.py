@@ -68,6 +68,27 @@ def _enumerated_at_least(cand, ref, x):
     return np.mean(np.array(hits) >= x)
 
 
+@pytest.mark.parametrize("case", range(20))
+def test_ignoring_repeated_labels_is_the_test_on_the_labels_each_side_has_once(case):
+    g = np.random.default_rng([9, case])
+    n = int(g.integers(2, 8))
+    ref = [int(v) for v in g.integers(0, 5, n)]
+    cand = [
+        r if g.random() < 0.4 else int(v) for r, v in zip(ref, g.integers(0, 5, n), strict=True)
+    ]
+    res = same_seed_matches_test(cand, ref, ignore_repeated=True)
+    once_c = [c if cand.count(c) == 1 else None for c in cand]
+    once_r = [r if ref.count(r) == 1 else None for r in ref]
+    p, mean, _ = _enumerated(once_c, once_r)
+    assert res.pvalue == pytest.approx(p, rel=1e-12, abs=1e-15)
+    assert res.expected == pytest.approx(mean, rel=1e-12, abs=1e-15)
+    assert res.matches == _matches(once_c, once_r)
+    assert res.matches + res.repeated_matches == _matches(cand, ref)
+    copy = same_seed_matches_test(once_r, once_r)
+    assert res.full_copy_pvalue == copy.pvalue
+    assert same_seed_matches_test(cand, ref).repeated_matches == 0
+
+
 def test_same_seed_matches_agrees_with_scipy_permutation_test():
     """scipy enumerates the pairings itself (both samples' orders): an independent reference."""
     g = np.random.default_rng(3)

@@ -19,7 +19,7 @@ import pytest
 from scipy import stats as sps
 
 from parity.errors import ParityInputError
-from parity.stats import holm, tost
+from parity.stats import holm, same_seed_matches_test, tost
 from parity.suite.checks import (
     EMPTY_SHA256,
     check_components,
@@ -267,7 +267,9 @@ def test_one_copy_among_few_seeds_is_a_note_not_a_finding():
         "the reference's, no more than chance explains:"
     )
     assert note.endswith(
-        "with p = 0.1 (it cannot reach α = 0.05 whatever the pairing); not evidence of copying."
+        "cross-seed pairs (0); results neither system reports on another seed match on 1 "
+        "seeds against 0.1 expected from their 0 cross-seed matches: p = 0.1 (it cannot reach "
+        "α = 0.05 whatever the pairing); not evidence of copying."
     )
 
 
@@ -308,7 +310,11 @@ def test_chance_coincidences_of_small_integer_scores_are_notes_not_findings():
     assert not zero.flagged and not zero.decidable and zero.adjusted_pvalue is None
     # Poisson(25): about 8 % of independent pairs coincide, and so do the same-seed pairs
     assert 0.04 < freeway.chance_rate < 0.12 and freeway.matches >= 1
-    assert freeway.expected == pytest.approx((freeway.matches + freeway.cross_matches) / 50)
+    # the test leaves out the scores a system gets on several seeds: few are left
+    assert freeway.tested_matches <= freeway.matches
+    assert freeway.expected == pytest.approx(
+        (freeway.tested_matches + freeway.tested_cross_matches) / 50
+    )
     assert freeway.pvalue > 0.05 and not freeway.flagged and freeway.decidable
     assert alien.matches == alien.cross_matches == 0
     notes = "\n".join(res.notes)
@@ -395,6 +401,27 @@ def test_atari_disjoint_runs_have_no_copy_finding():
     )
     assert all(not c.flagged and c.decidable for c in res.file_coincidences)
     assert len(res.notes) == 3
+    # DrQ against DrQ(ε), runs 0–49 of each: each scores 0 on Freeway in 10 runs, and 6 of
+    # those share the run index (the seed steers both agents to fail), 2 expected by chance.
+    # Scores a system repeats are left out of the test: no finding.
+    y = scores("DrQ")
+
+    def value2(system, task, seed, rerun):
+        return {"score": float((y if system == "candidate" else x)[seed, games.index(task)])}
+
+    def files2(key):
+        return {"metrics.json": _digest(json.dumps(value2(key.system, key.task, key.seed, 0)))}
+
+    res = check_validity(m, make_runs(m, value2, files=files2))
+    assert res.validity_pass
+    freeway = next(c for c in res.file_coincidences if c.task == "Freeway")
+    assert (freeway.matches, freeway.cross_matches, freeway.tested_matches) == (6, 94, 0)
+    assert freeway.pvalue == 1.0 and not freeway.flagged
+    everything = same_seed_matches_test(
+        [_digest(json.dumps({"score": float(v)})) for v in y[:50, games.index("Freeway")]],
+        [_digest(json.dumps({"score": float(v)})) for v in x[:50, games.index("Freeway")]],
+    )
+    assert everything.pvalue < 0.01  # counted whole, the seed-linked zeros look like copies
 
 
 def test_constant_and_nonfinite_samples_are_shortcuts(tmp_path):

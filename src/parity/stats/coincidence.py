@@ -36,7 +36,10 @@ class SameSeedMatchesResult(ResultMixin):
     n : int
         Seeds (positions) compared.
     matches : int
-        Seeds whose two labels are equal (neither ``None``).
+        Seeds whose two labels are equal (neither ``None``), among the labels tested.
+    repeated_matches : int
+        With ``ignore_repeated``, the same-seed matches left out because one system repeats
+        the label; else 0.
     cross_matches : int
         Equal labels among the ``n(n − 1)`` pairs of *different* seeds.
     chance_rate : float
@@ -57,6 +60,7 @@ class SameSeedMatchesResult(ResultMixin):
 
     n: int
     matches: int
+    repeated_matches: int
     cross_matches: int
     chance_rate: float
     expected: float
@@ -145,7 +149,10 @@ def _tail(blocks: list[tuple[int, int]], n: int, x: int) -> float:
 
 
 def same_seed_matches_test(
-    candidate: Sequence[Hashable | None], reference: Sequence[Hashable | None]
+    candidate: Sequence[Hashable | None],
+    reference: Sequence[Hashable | None],
+    *,
+    ignore_repeated: bool = False,
 ) -> SameSeedMatchesResult:
     """Exact test: do the two systems' labels agree on the same seed more than by chance?
 
@@ -160,10 +167,20 @@ def same_seed_matches_test(
     ``n(n − 1)`` cross-seed pairs give the chance rate; under the null ``X`` has mean
     ``(matches + cross_matches) / n``.
 
+    With ``ignore_repeated`` a label that one system has on several seeds (an atom of its
+    distribution: a score of 0 on a game it often fails) is left out on that side before the
+    test (``repeated_matches`` counts the same-seed matches left out). Two systems can land on
+    a shared atom on the same seed without copying, whenever the seed steers both runs alike;
+    the rest of the labels are then tested, each occurring at most once per side, so the null
+    is the number of fixed points of a random permutation among the cells where a
+    candidate label equals a reference label.
+
     Parameters
     ----------
     candidate, reference : sequence of hashable or None
         One label per seed, same length; ``None`` (no file, an empty file) matches nothing.
+    ignore_repeated : bool, default False
+        Leave out the labels that occur more than once among one system's own labels.
 
     Returns
     -------
@@ -193,6 +210,12 @@ def same_seed_matches_test(
     (3, 24, 0.333, 3.0)
     >>> round(res.pvalue, 3), round(res.full_copy_pvalue, 6)
     (0.613, 0.000595)
+
+    Leaving out the values each system repeats, nothing is left to tell copies from chance:
+
+    >>> res = same_seed_matches_test(cand, ref, ignore_repeated=True)
+    >>> res.matches, res.repeated_matches, res.pvalue, res.full_copy_pvalue
+    (0, 3, 1.0, 1.0)
     """
     cand = _labels("candidate", candidate)
     ref = _labels("reference", reference)
@@ -202,6 +225,17 @@ def same_seed_matches_test(
             f"and {len(ref)}"
         )
     n = len(cand)
+    repeated = 0
+    if ignore_repeated:
+        a, b = _counts(cand), _counts(ref)
+        kept_c = [c if c is not None and a[c] == 1 else None for c in cand]
+        kept_r = [r if r is not None and b[r] == 1 else None for r in ref]
+        repeated = sum(
+            1
+            for c, r, kc, kr in zip(cand, ref, kept_c, kept_r, strict=True)
+            if c is not None and c == r and (kc is None or kr is None)
+        )
+        cand, ref = kept_c, kept_r
     a, b = _counts(cand), _counts(ref)
     blocks = sorted((a[v], b[v]) for v in a if v in b)
     matches = sum(1 for c, r in zip(cand, ref, strict=True) if c is not None and c == r)
@@ -210,6 +244,7 @@ def same_seed_matches_test(
     return SameSeedMatchesResult(
         n=n,
         matches=matches,
+        repeated_matches=repeated,
         cross_matches=equal_pairs - matches,
         chance_rate=(equal_pairs - matches) / (n * (n - 1)) if n >= 2 else math.nan,
         expected=equal_pairs / n if n else 0.0,

@@ -238,14 +238,17 @@ class FileCoincidence(ResultMixin):
     """The ``identical_file`` test of one result file on one task, against chance.
 
     The candidate's rerun ``rerun`` against the reference's rerun ``reference_rerun``, over the
-    ``seeds`` both have. ``matches`` same-seed pairs are byte-identical (``matched_seeds``),
-    ``cross_matches`` of the ``seeds·(seeds − 1)`` pairs of different seeds are (their share is
-    ``chance_rate``); ``expected``, ``pvalue``, ``min_pvalue`` and ``full_copy_pvalue`` are
-    those of :func:`~parity.stats.same_seed_matches_test`. A test whose ``min_pvalue`` is
-    above α cannot reach it and stays out of the Holm family (``adjusted_pvalue`` None);
-    ``flagged`` when the Holm-adjusted p-value is ≤ α. ``decidable``: a copy of every reference
-    file would be flagged (``full_copy_pvalue`` ≤ α/m, Holm's strictest threshold, m the
-    family's size with this test in it).
+    ``seeds`` both have. ``matches`` same-seed pairs are byte-identical (``matched_seeds``) and
+    ``cross_matches`` of the ``seeds·(seeds − 1)`` pairs of different seeds (their share is
+    ``chance_rate``). The test (:func:`~parity.stats.same_seed_matches_test` with
+    ``ignore_repeated``) leaves out the files a system wrote identically on several seeds (a
+    score it often gets): ``tested_matches`` same-seed matches remain (``tested_seeds``),
+    ``tested_cross_matches`` cross-seed ones; ``expected``, ``pvalue``, ``min_pvalue`` and
+    ``full_copy_pvalue`` are the test's. A test whose ``min_pvalue`` is above α cannot reach it
+    and stays out of the Holm family (``adjusted_pvalue`` None); ``flagged`` when the
+    Holm-adjusted p-value is ≤ α. ``decidable``: a copy of every reference file would be
+    flagged (``full_copy_pvalue`` ≤ α/m, Holm's strictest threshold, m the family's size with
+    this test in it).
     """
 
     task: str
@@ -257,6 +260,9 @@ class FileCoincidence(ResultMixin):
     matched_seeds: tuple[int, ...]
     cross_matches: int
     chance_rate: float
+    tested_matches: int
+    tested_seeds: tuple[int, ...]
+    tested_cross_matches: int
     expected: float
     pvalue: float
     min_pvalue: float
@@ -913,7 +919,7 @@ def _identical_files(
     from parity.stats import same_seed_matches_test
 
     alpha = manifest.alpha
-    raw = []  # (task, name, rerun, reference rerun, seeds, test, digests)
+    raw = []  # (task, file, rerun, reference rerun, seeds, candidate and reference digests)
     for task in manifest.tasks:
         for rerun in range(manifest.system_reruns("candidate")):
             for ref_rerun in range(manifest.system_reruns("reference")):
@@ -929,16 +935,23 @@ def _identical_files(
                 for name in sorted(names):
                     cand_d = [c.get(name) for _, c, _ in pairs]
                     ref_d = [r.get(name) for _, _, r in pairs]
-                    test = same_seed_matches_test(cand_d, ref_d)
-                    seeds = tuple(
-                        seed
-                        for (seed, _, _), c, r in zip(pairs, cand_d, ref_d, strict=True)
-                        if c is not None and c == r
-                    )
-                    raw.append((task, name, rerun, ref_rerun, seeds, test))
-    adjusted, m = _holm_family([t.min_pvalue for *_, t in raw], [t.pvalue for *_, t in raw], alpha)
+                    seeds = [seed for seed, _, _ in pairs]
+                    raw.append((task, name, rerun, ref_rerun, seeds, cand_d, ref_d))
+    tests = [same_seed_matches_test(c, r, ignore_repeated=True) for *_, c, r in raw]
+    adjusted, m = _holm_family([t.min_pvalue for t in tests], [t.pvalue for t in tests], alpha)
     out: list[FileCoincidence] = []
-    for (task, name, rerun, ref_rerun, seeds, t), adj in zip(raw, adjusted, strict=True):
+    for (task, name, rerun, ref_rerun, seeds, cand_d, ref_d), t, adj in zip(
+        raw, tests, adjusted, strict=True
+    ):
+        everything = same_seed_matches_test(cand_d, ref_d)
+        matched = [s for s, c, r in zip(seeds, cand_d, ref_d, strict=True) if c and c == r]
+        repeated_c = {c for c in cand_d if c is not None and cand_d.count(c) > 1}
+        repeated_r = {r for r in ref_d if r is not None and ref_d.count(r) > 1}
+        tested = [
+            s
+            for s, c, r in zip(seeds, cand_d, ref_d, strict=True)
+            if c and c == r and c not in repeated_c and r not in repeated_r
+        ]
         size = m if adj is not None else m + 1
         out.append(
             FileCoincidence(
@@ -947,10 +960,13 @@ def _identical_files(
                 rerun=rerun,
                 reference_rerun=ref_rerun,
                 seeds=t.n,
-                matches=t.matches,
-                matched_seeds=seeds,
-                cross_matches=t.cross_matches,
-                chance_rate=t.chance_rate,
+                matches=everything.matches,
+                matched_seeds=tuple(matched),
+                cross_matches=everything.cross_matches,
+                chance_rate=everything.chance_rate,
+                tested_matches=t.matches,
+                tested_seeds=tuple(tested),
+                tested_cross_matches=t.cross_matches,
                 expected=t.expected,
                 pvalue=t.pvalue,
                 min_pvalue=t.min_pvalue,
@@ -962,13 +978,18 @@ def _identical_files(
         )
     undecidable: dict[tuple[str, int, int], list[tuple[FileCoincidence, float]]] = {}
     for c in out:
-        chance = (
-            f"independent runs coincide in {c.cross_matches} of {c.seeds * (c.seeds - 1)} "
-            f"cross-seed pairs ({_g(c.chance_rate, 3)}), so chance gives {_g(c.expected, 3)} "
-            f"same-seed matches on average and ≥ {c.matches} with p = {_g(c.pvalue, 3)}"
+        adjusted_text = (
+            f"Holm-adjusted {_g(c.adjusted_pvalue, 3)}"
+            if c.adjusted_pvalue is not None
+            else f"it cannot reach α = {_g(alpha)} whatever the pairing"
+        )
+        tested = (
+            f"results neither system reports on another seed match on {c.tested_matches} seeds "
+            f"against {_g(c.expected, 3)} expected from their {c.tested_cross_matches} "
+            f"cross-seed matches: p = {_g(c.pvalue, 3)} ({adjusted_text})"
         )
         if c.flagged:
-            for seed in c.matched_seeds:
+            for seed in c.tested_seeds:
                 key = RunKey("candidate", c.task, seed, c.rerun)
                 digest = _file_roles(table.ok[key])[c.file]
                 add(
@@ -978,32 +999,34 @@ def _identical_files(
                     seed,
                     f"{_run_label(key)}: `{c.file}` is byte-identical (sha256 {digest[:12]}…) "
                     f"to the reference's for the same task and seed (rerun "
-                    f"{c.reference_rerun}); {c.matches} of {c.seeds} seeds match on "
-                    f"{c.task} where {chance} (Holm-adjusted {_g(c.adjusted_pvalue, 3)} ≤ "
-                    f"α = {_g(alpha)})",
+                    f"{c.reference_rerun}); on {c.task}, {tested} ≤ α = {_g(alpha)}",
                 )
             continue
         if not c.decidable:
             threshold = alpha / (m if c.adjusted_pvalue is not None else m + 1)
             undecidable.setdefault((c.file, c.rerun, c.reference_rerun), []).append((c, threshold))
         if c.matches:
-            adjusted_text = (
-                f"Holm-adjusted {_g(c.adjusted_pvalue, 3)}"
-                if c.adjusted_pvalue is not None
-                else f"it cannot reach α = {_g(alpha)} whatever the pairing"
+            repeated = c.matches - c.tested_matches
+            repeated_text = (
+                f"{repeated} of them are results a system repeats on other seeds (as a score it "
+                "often gets), which the seed can steer both systems to; "
+                if repeated
+                else ""
             )
             notes.append(
                 f"identical_file on {c.task}: {c.matches} of {c.seeds} seeds have a candidate "
                 f"`{c.file}` byte-identical to the reference's"
                 f"{_rerun_text(manifest, c.rerun, c.reference_rerun)}, no more than chance "
-                f"explains: {chance} ({adjusted_text}); not evidence of copying."
+                f"explains: independent runs coincide in {c.cross_matches} of "
+                f"{c.seeds * (c.seeds - 1)} cross-seed pairs ({_g(c.chance_rate, 3)}); "
+                f"{repeated_text}{tested}; not evidence of copying."
             )
     for (name, rerun, ref_rerun), items in undecidable.items():
         worst, threshold = min((c.full_copy_pvalue, t) for c, t in items)
         notes.append(
             f"identical_file: copies of `{name}`{_rerun_text(manifest, rerun, ref_rerun)} cannot "
-            f"be told from chance on {', '.join(c.task for c, _ in items)}: the reference's "
-            "results there coincide so often, or the seeds are so few, that a copy of every "
+            f"be told from chance on {', '.join(c.task for c, _ in items)}: the reference "
+            "repeats its results there so often, or the seeds are so few, that a copy of every "
             f"seed would give p ≥ {_g(worst, 3)}, above Holm's strictest threshold "
             f"α/m = {_g(threshold, 3)}."
         )
