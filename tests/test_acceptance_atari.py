@@ -130,6 +130,7 @@ def _suite(corpus, store_dir: Path, out: Path, candidate: str):
         for name in ("coverage", "validity", "equivalence")
     }
     reports["md"] = (out / "equivalence_report.md").read_text()
+    reports["html"] = (out / "report.html").read_text()
     return report.exit_code, reports
 
 
@@ -167,6 +168,7 @@ def test_disjoint_runs_of_one_agent_pass_with_chance_coincidences_noted(
         "identical_file on PrivateEye",
     ]
     assert "## Validity notes" in rep["md"]
+    assert "Notes (coincidences that chance explains; not findings):" in rep["html"]
     (agg,) = eq["aggregates"]
     low, high = agg["confidence_interval"]
     assert agg["passed"] and 0.9 < low < agg["estimate"] < high < 1.1
