@@ -21,9 +21,11 @@ by default every metric of ``metrics``) as a finite number and meet every bound
   coincide by chance when results take few values, so per task, file and pair of reruns the
   same-seed matches are tested against a random re-pairing of the seeds
   (:func:`~parity.stats.same_seed_matches_test`, exact, one-sided; the cross-seed pairs give
-  the chance rate); the tests that could reach α form one Holm family, and each same-seed
-  match of a test whose adjusted p-value is ≤ α is a finding. Empty files are not compared; a
-  results file read alone (``ingest``) counts as the run's ``metrics.json``.
+  the chance rate), leaving out files a system wrote identically on several seeds (a score it
+  often gets, which the seed can steer both systems to); the tests that could reach α form
+  one Holm family, and each same-seed match a test with adjusted p-value ≤ α counted is a
+  finding. Empty files are not compared; a results file read alone (``ingest``) counts as the
+  run's ``metrics.json``.
 * ``nonfinite_samples`` / ``constant_samples``: an array in the run's ``samples.npz`` with a
   NaN or infinite value, or with at least two values, all equal.
 * ``identical_across_seeds``: a system whose runs on a task (same rerun, at least two seeds)
@@ -106,6 +108,7 @@ import math
 import numbers
 import operator
 import warnings
+from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -945,12 +948,11 @@ def _identical_files(
     ):
         everything = same_seed_matches_test(cand_d, ref_d)
         matched = [s for s, c, r in zip(seeds, cand_d, ref_d, strict=True) if c and c == r]
-        repeated_c = {c for c in cand_d if c is not None and cand_d.count(c) > 1}
-        repeated_r = {r for r in ref_d if r is not None and ref_d.count(r) > 1}
+        once = Counter(cand_d), Counter(ref_d)
         tested = [
             s
             for s, c, r in zip(seeds, cand_d, ref_d, strict=True)
-            if c and c == r and c not in repeated_c and r not in repeated_r
+            if c and c == r and once[0][c] == 1 and once[1][r] == 1
         ]
         size = m if adj is not None else m + 1
         out.append(
