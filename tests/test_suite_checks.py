@@ -7,6 +7,8 @@ halves, component matching, the verdict's exit codes and its reasons.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -17,7 +19,7 @@ import pytest
 from scipy import stats as sps
 
 from parity.errors import ParityInputError
-from parity.stats import holm, tost
+from parity.stats import holm, same_seed_matches_test, tost
 from parity.suite.checks import (
     EMPTY_SHA256,
     check_components,
@@ -206,40 +208,220 @@ def test_required_metrics_present_and_finite():
     assert eq.tests[0].n_candidate == 8  # two of candidate/a's returns are not numbers
 
 
-def test_identical_result_file_is_a_shortcut():
-    m = make_manifest()
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_copied_result_files_beyond_chance_are_shortcuts():
+    """3 of 50 seeds copied on a task with continuous metrics: P = 47!/50! by chance."""
+    m = make_manifest(seeds=list(range(50)))
+    copied = {("b", 5), ("b", 17), ("b", 40)}
 
     def files(key):
-        digest = f"{key.system}-{key.task}-{key.seed}".encode().hex().ljust(64, "0")[:64]
-        if key == RunKey("candidate", "b", 5, 0):  # copied from the reference
-            digest = b"reference-b-5".hex().ljust(64, "0")[:64]
-        return {"metrics.json": digest, "log.txt": EMPTY_SHA256}
+        source = "reference" if (key.task, key.seed) in copied else key.system
+        return {"metrics.json": _digest(f"{source}-{key.task}-{key.seed}"), "log.txt": EMPTY_SHA256}
 
     v = judge(m, make_runs(m, normal_value(), files=files))
     assert not v.parity_pass_final and v.parity_pass_all_metrics
-    (f,) = v.validity.findings
-    assert (f.check, f.system, f.task, f.seed) == ("identical_file", "candidate", "b", 5)
-    assert "`metrics.json` is byte-identical" in f.message
+    assert [(f.check, f.system, f.task, f.seed) for f in v.validity.findings] == [
+        ("identical_file", "candidate", "b", s) for s in (5, 17, 40)
+    ]
+    assert "`metrics.json` is byte-identical" in v.validity.findings[0].message
     assert any("identical_file" in r for r in v.reasons)
+    tests = {(c.task, c.file): c for c in v.validity.file_coincidences}
+    assert set(tests) == {("a", "metrics.json"), ("b", "metrics.json")}  # empty files skipped
+    b = tests["b", "metrics.json"]
+    assert (b.matches, b.matched_seeds, b.cross_matches, b.chance_rate) == (3, (5, 17, 40), 0, 0)
+    assert b.pvalue == pytest.approx(1 / (50 * 49 * 48), rel=1e-12)
+    # task a has no coincidence at all: it cannot reach α and stays out of the Holm family
+    a = tests["a", "metrics.json"]
+    assert (a.matches, a.min_pvalue, a.adjusted_pvalue, a.flagged) == (0, 1.0, None, False)
+    assert b.adjusted_pvalue == pytest.approx(b.pvalue) and b.flagged and b.decidable
+    assert v.validity.notes == ()
     # quick mode does not run the shortcut checks (nor does shortcut_checks: false)
-    for quick in (make_manifest(mode="quick"), make_manifest(validity={"shortcut_checks": False})):
-        assert judge(quick, make_runs(quick, normal_value(), files=files)).validity_pass
+    for quick in (
+        make_manifest(mode="quick", seeds=list(range(50))),
+        make_manifest(validity={"shortcut_checks": False}, seeds=list(range(50))),
+    ):
+        res = judge(quick, make_runs(quick, normal_value(), files=files)).validity
+        assert res.validity_pass and res.file_coincidences == ()
 
 
-def test_identical_metrics_across_seeds_is_a_shortcut():
+def test_one_copy_among_few_seeds_is_a_note_not_a_finding():
+    """One same-seed match among 10 seeds: a random pairing gives one with p = 1/10."""
     m = make_manifest()
 
-    def value(system, task, seed, rerun):
-        if (system, task) == ("candidate", "a"):
-            return {"return": 100.0}
-        return normal_value()(system, task, seed, rerun)
+    def files(key):
+        source = "reference" if (key.task, key.seed) == ("b", 5) else key.system
+        return {"metrics.json": _digest(f"{source}-{key.task}-{key.seed}")}
 
-    res = check_validity(m, make_runs(m, value))
-    (f,) = res.findings
-    assert (f.check, f.system, f.task, f.seed) == ("identical_across_seeds", "candidate", "a", None)
-    assert f.message == (
-        "candidate/a/rerun=0: all 10 seeds report identical metrics (return = 100.0)"
+    res = check_validity(m, make_runs(m, normal_value(), files=files))
+    assert res.validity_pass and not res.findings
+    (b,) = [c for c in res.file_coincidences if c.task == "b"]
+    # one coincidence among distinct results: no pairing could give p ≤ α, so not in the family
+    assert (b.matches, b.pvalue, b.min_pvalue, b.adjusted_pvalue) == (1, 0.1, 0.1, None)
+    assert not b.flagged and b.decidable  # a copy of all 10 would be: 1/10! ≤ α
+    (note,) = res.notes
+    assert note.startswith(
+        "identical_file on b: 1 of 10 seeds have a candidate `metrics.json` byte-identical to "
+        "the reference's, no more than chance explains:"
     )
+    assert note.endswith(
+        "cross-seed pairs (0); results neither system reports on another seed match on 1 "
+        "seeds against 0.1 expected from their 0 cross-seed matches: p = 0.1 (it cannot reach "
+        "α = 0.05 whatever the pairing); not evidence of copying."
+    )
+
+
+def _small_integer_suite(n=50):
+    """Task `zero`: every run of both systems scores 0 (a game neither agent ever scores in);
+    task `freeway`: independent Poisson(25) scores (Freeway-like small integers); task `alien`:
+    continuous scores. Result files are the metrics as JSON, so equal scores give equal files."""
+    m = make_manifest(
+        tasks=["zero", "freeway", "alien"],
+        seeds=list(range(n)),
+        metrics={"score": {"margin": {"absolute": 1.0}}},
+    )
+
+    def value(system, task, seed, rerun):
+        g = np.random.default_rng([SYSTEMS.index(system), len(task), seed])
+        score = {
+            "zero": 0.0,
+            "freeway": float(g.poisson(25)),
+            "alien": float(g.normal(800, 100)),
+        }[task]
+        return {"score": score}
+
+    def files(key):
+        return {"metrics.json": _digest(json.dumps(value(key.system, key.task, key.seed, 0)))}
+
+    return m, make_runs(m, value, files=files)
+
+
+def test_chance_coincidences_of_small_integer_scores_are_notes_not_findings():
+    m, runs = _small_integer_suite()
+    res = check_validity(m, runs)
+    assert res.validity_pass and res.findings == ()
+    tests = {c.task: c for c in res.file_coincidences}
+    zero, freeway, alien = tests["zero"], tests["freeway"], tests["alien"]
+    # every run scores 0: all 50 seeds match, as do all 2,450 cross-seed pairs
+    assert (zero.matches, zero.cross_matches, zero.chance_rate) == (50, 2450, 1.0)
+    assert (zero.pvalue, zero.min_pvalue, zero.full_copy_pvalue) == (1.0, 1.0, 1.0)
+    assert not zero.flagged and not zero.decidable and zero.adjusted_pvalue is None
+    # Poisson(25): about 8 % of independent pairs coincide, and so do the same-seed pairs
+    assert 0.04 < freeway.chance_rate < 0.12 and freeway.matches >= 1
+    # the test leaves out the scores a system gets on several seeds: few are left
+    assert freeway.tested_matches <= freeway.matches
+    assert freeway.expected == pytest.approx(
+        (freeway.tested_matches + freeway.tested_cross_matches) / 50
+    )
+    assert freeway.pvalue > 0.05 and not freeway.flagged and freeway.decidable
+    assert alien.matches == alien.cross_matches == 0
+    notes = "\n".join(res.notes)
+    assert "identical_file on zero: 50 of 50 seeds have a candidate `metrics.json`" in notes
+    assert "in 2450 of 2450 cross-seed pairs (1)" in notes
+    assert "identical_file: copies of `metrics.json` cannot be told from chance on zero:" in notes
+    assert f"identical_file on freeway: {freeway.matches} of 50 seeds" in notes
+    # both systems always score 0 on `zero`: identical across seeds, as chance gives
+    seeds = [c for c in res.seed_coincidences if c.all_identical]
+    assert [(c.system, c.task, c.pvalue, c.flagged) for c in seeds] == [
+        ("candidate", "zero", 1.0, False),
+        ("reference", "zero", 1.0, False),
+    ]
+    assert "identical_across_seeds on zero: all 50 seeds of candidate (rerun 0)" in notes
+    assert "the reference reports the same on 50 of 50 seeds" in notes
+    # a copy of 3 continuous results in the same suite is still flagged
+    copied = [
+        dataclasses.replace(
+            r,
+            files=next(
+                q for q in runs if q.key == dataclasses.replace(r.key, system="reference")
+            ).files,
+        )
+        if r.key.system == "candidate" and r.key.task == "alien" and r.key.seed < 3
+        else r
+        for r in runs
+    ]
+    res = check_validity(m, copied)
+    assert [(f.check, f.task, f.seed) for f in res.findings] == [
+        ("identical_file", "alien", s) for s in range(3)
+    ]
+
+
+def test_copies_are_found_across_reruns_and_in_ingested_results_files():
+    """Each candidate rerun is tested against each reference rerun; a results file read alone
+    (`official/{task}_{seed}.json`) is the run's metrics.json."""
+    m = make_manifest(seeds=list(range(20)), reruns=2)
+
+    def files(key):
+        if key.system == "candidate" and key.rerun == 1 and key.task == "a" and key.seed < 3:
+            return {"metrics.json": _digest(f"reference-a-{key.seed}-0")}
+        return {"metrics.json": _digest(f"{key.system}-{key.task}-{key.seed}-{key.rerun}")}
+
+    res = check_validity(m, make_runs(m, normal_value(), files=files))
+    assert [(f.task, f.seed, f.rerun) for f in res.findings] == [("a", s, 1) for s in range(3)]
+    assert all("(rerun 0)" in f.message for f in res.findings)
+    assert len(res.file_coincidences) == 2 * 2 * 2  # tasks × candidate reruns × reference reruns
+    ingested = [
+        dataclasses.replace(
+            r,
+            files={f"{r.key.task}_{r.key.seed}.json": r.files["metrics.json"]},
+            source="ingest",
+        )
+        if r.key.system == "reference"
+        else r
+        for r in make_runs(m, normal_value(), files=files)
+    ]
+    res2 = check_validity(m, ingested)
+    assert [(f.task, f.seed, f.rerun) for f in res2.findings] == [("a", s, 1) for s in range(3)]
+
+
+def test_atari_disjoint_runs_have_no_copy_finding():
+    """DrQ(ε) runs 0–49 against runs 50–99: 13 same-seed scores coincide by chance (Asterix 1,
+    Freeway 3, PrivateEye 9), as many as the cross-seed pairs predict: no finding."""
+    games, _, scores = _atari()
+    x = scores("DrQ(eps)")
+    m = make_manifest(
+        tasks=games, seeds=list(range(50)), metrics={"score": {"margin": {"relative": 0.1}}}
+    )
+
+    def value(system, task, seed, rerun):
+        return {"score": float(x[seed + (50 if system == "candidate" else 0), games.index(task)])}
+
+    def files(key):
+        return {"metrics.json": _digest(json.dumps(value(key.system, key.task, key.seed, 0)))}
+
+    res = check_validity(m, make_runs(m, value, files=files))
+    assert res.validity_pass and res.findings == ()
+    same = {c.task: c.matches for c in res.file_coincidences if c.matches}
+    assert same == {"Asterix": 1, "Freeway": 3, "PrivateEye": 9}
+    rates = {c.task: c.chance_rate for c in res.file_coincidences}
+    assert rates["Freeway"] == pytest.approx(169 / 2450) and rates["PrivateEye"] == pytest.approx(
+        391 / 2450
+    )
+    assert all(not c.flagged and c.decidable for c in res.file_coincidences)
+    assert len(res.notes) == 3
+    # DrQ against DrQ(ε), runs 0–49 of each: each scores 0 on Freeway in 10 runs, and 6 of
+    # those share the run index (the seed steers both agents to fail), 2 expected by chance.
+    # Scores a system repeats are left out of the test: no finding.
+    y = scores("DrQ")
+
+    def value2(system, task, seed, rerun):
+        return {"score": float((y if system == "candidate" else x)[seed, games.index(task)])}
+
+    def files2(key):
+        return {"metrics.json": _digest(json.dumps(value2(key.system, key.task, key.seed, 0)))}
+
+    res = check_validity(m, make_runs(m, value2, files=files2))
+    assert res.validity_pass
+    freeway = next(c for c in res.file_coincidences if c.task == "Freeway")
+    assert (freeway.matches, freeway.cross_matches, freeway.tested_matches) == (6, 94, 0)
+    assert freeway.pvalue == 1.0 and not freeway.flagged
+    everything = same_seed_matches_test(
+        [_digest(json.dumps({"score": float(v)})) for v in y[:50, games.index("Freeway")]],
+        [_digest(json.dumps({"score": float(v)})) for v in x[:50, games.index("Freeway")]],
+    )
+    assert everything.pvalue < 0.01  # counted whole, the seed-linked zeros look like copies
 
 
 def test_constant_and_nonfinite_samples_are_shortcuts(tmp_path):

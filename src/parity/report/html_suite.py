@@ -480,6 +480,10 @@ def _validity_section(record: Mapping[str, Any]) -> str:
         table(("check", "rule", "system", "task", "seed", "rerun", "message"), findings)
         if findings
         else paragraph("No findings: every run reports its metrics and meets the bounds.", True),
+        paragraph("Notes (coincidences that chance explains; not findings):")
+        if val.get("notes")
+        else "",
+        bullets(val.get("notes", ())),
         bullets(rules),
     )
 

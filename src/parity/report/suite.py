@@ -211,7 +211,9 @@ def suite_markdown(record: dict[str, Any]) -> str:
         f"expected runs ok; {cov['missing_pairs']} missing ({len(cov['failed_runs'])} failed) |",
         f"| validity | {_ok(val['validity_pass'])} | {len(val['findings'])} findings in "
         f"{val['runs_checked']} runs; shortcut checks "
-        f"{'on' if val['shortcut_checks'] else 'off'} |",
+        f"{'on' if val['shortcut_checks'] else 'off'}"
+        + (f"; {len(val.get('notes', ()))} notes below" if val.get("notes") else "")
+        + " |",
         f"| metrics (decide on: {eq['decision_basis']}) | {_ok(eq['parity_pass_all_metrics'])} "
         f"| {sum(t['passed'] for t in eq['tests'])} of {len(eq['tests'])} per-task tests, "
         f"{sum(a['passed'] for a in eq['aggregates'])} of {len(eq['aggregates'])} aggregates "
@@ -250,6 +252,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
         f"(exit code {record['exit_code']}). {eq['multiple_testing']}.",
     ]
 
+    if val.get("notes"):
+        lines += ["", "## Validity notes", "", *[f"- {note}" for note in val["notes"]]]
     tests = eq["tests"]
     if tests:
         failing = [t for t in tests if not t["passed"]]

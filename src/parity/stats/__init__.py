@@ -11,6 +11,8 @@
   :func:`superiority`, :func:`posterior_equivalence`, :func:`min_detectable`;
 * multiple testing: :func:`holm`, :func:`bonferroni`, :func:`benjamini_hochberg`;
 * paired differences: :func:`sign_flip_test` (exact for up to 20 non-zero differences);
+* coincidences against chance: :func:`same_seed_matches_test` (same-seed matches against a
+  random re-pairing of the seeds), :func:`identical_runs_test` (one system's runs all equal);
 * bootstrap: :func:`bootstrap_ci`, :func:`bootstrap_ratio_of_means`, and the benchmark
   aggregates over tasks × runs (:func:`iqm`, :func:`optimality_gap`,
   :func:`probability_of_improvement`, :func:`aggregate_ci`, :func:`probability_of_improvement_ci`;
@@ -33,6 +35,12 @@ from parity.stats.bootstrap import (
     RatioResult,
     bootstrap_ci,
     bootstrap_ratio_of_means,
+)
+from parity.stats.coincidence import (
+    IdenticalRunsResult,
+    SameSeedMatchesResult,
+    identical_runs_test,
+    same_seed_matches_test,
 )
 from parity.stats.conditional import conditional_two_sample_test
 from parity.stats.equivalence import (
@@ -57,8 +65,10 @@ from parity.stats.two_sample import binned_kl, energy_distance, mmd2
 __all__ = [
     "AUCResult",
     "BootstrapResult",
+    "IdenticalRunsResult",
     "ProportionInterval",
     "RatioResult",
+    "SameSeedMatchesResult",
     "SensitivityResult",
     "SignFlipResult",
     "ThresholdResult",
@@ -75,6 +85,7 @@ __all__ = [
     "conditional_two_sample_test",
     "energy_distance",
     "holm",
+    "identical_runs_test",
     "iqm",
     "min_detectable",
     "min_detectable_effect",
@@ -86,6 +97,7 @@ __all__ = [
     "probability_of_improvement",
     "probability_of_improvement_ci",
     "rff_two_sample_test",
+    "same_seed_matches_test",
     "sign_flip_test",
     "superiority",
     "text_two_sample_test",

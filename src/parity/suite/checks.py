@@ -16,12 +16,25 @@ listed with their exit code and last stderr line.
 by default every metric of ``metrics``) as a finite number and meet every bound
 (``steps >= 100000``). In proof mode with ``validity.shortcut_checks`` (the default) also:
 
-* ``identical_file``: a candidate result file byte-identical (same sha256) to the reference's
-  file of the same name for the same task and seed (any rerun). Empty files are not compared.
+* ``identical_file``: candidate result files byte-identical (same sha256) to the reference's
+  file of the same name for the same task and seed, *more often than chance*. Independent runs
+  coincide by chance when results take few values, so per task, file and pair of reruns the
+  same-seed matches are tested against a random re-pairing of the seeds
+  (:func:`~parity.stats.same_seed_matches_test`, exact, one-sided; the cross-seed pairs give
+  the chance rate), leaving out files a system wrote identically on several seeds (a score it
+  often gets, which the seed can steer both systems to); the tests that could reach α form
+  one Holm family, and each same-seed match a test with adjusted p-value ≤ α counted is a
+  finding. Empty files are not compared; a results file read alone (``ingest``) counts as the
+  run's ``metrics.json``.
 * ``nonfinite_samples`` / ``constant_samples``: an array in the run's ``samples.npz`` with a
   NaN or infinite value, or with at least two values, all equal.
 * ``identical_across_seeds``: a system whose runs on a task (same rerun, at least two seeds)
-  report exactly the same value for every metric.
+  report exactly the same value for every metric, more often than chance: against ``n`` runs
+  drawn from both systems' runs on the task (:func:`~parity.stats.identical_runs_test`), one
+  Holm family over systems, tasks and reruns.
+
+Coincidences that chance explains are ``notes`` of the validity result, not findings, and so
+are tasks where even a copy of every result could not be told from chance.
 * ``samples_unreadable``: ``samples.npz`` cannot be read, or its sha256 is no longer the one
   recorded with the run.
 
@@ -95,7 +108,8 @@ import math
 import numbers
 import operator
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,10 +128,12 @@ __all__ = [
     "ComponentResult",
     "CoverageResult",
     "EquivalenceResult",
+    "FileCoincidence",
     "GroupVerdict",
     "MetricTest",
     "Mismatch",
     "MissingRun",
+    "SeedCoincidence",
     "SignFlip",
     "StabilityResult",
     "SuiteVerdict",
@@ -221,8 +237,78 @@ class ValidityFinding(ResultMixin):
 
 
 @dataclass(frozen=True, slots=True)
+class FileCoincidence(ResultMixin):
+    """The ``identical_file`` test of one result file on one task, against chance.
+
+    The candidate's rerun ``rerun`` against the reference's rerun ``reference_rerun``, over the
+    ``seeds`` both have. ``matches`` same-seed pairs are byte-identical (``matched_seeds``) and
+    ``cross_matches`` of the ``seeds·(seeds − 1)`` pairs of different seeds (their share is
+    ``chance_rate``). The test (:func:`~parity.stats.same_seed_matches_test` with
+    ``ignore_repeated``) leaves out the files a system wrote identically on several seeds (a
+    score it often gets): ``tested_matches`` same-seed matches remain (``tested_seeds``),
+    ``tested_cross_matches`` cross-seed ones; ``expected``, ``pvalue``, ``min_pvalue`` and
+    ``full_copy_pvalue`` are the test's. A test whose ``min_pvalue`` is above α cannot reach it
+    and stays out of the Holm family (``adjusted_pvalue`` None); ``flagged`` when the
+    Holm-adjusted p-value is ≤ α. ``decidable``: a copy of every reference file would be
+    flagged (``full_copy_pvalue`` ≤ α/m, Holm's strictest threshold, m the family's size with
+    this test in it).
+    """
+
+    task: str
+    file: str
+    rerun: int
+    reference_rerun: int
+    seeds: int
+    matches: int
+    matched_seeds: tuple[int, ...]
+    cross_matches: int
+    chance_rate: float
+    tested_matches: int
+    tested_seeds: tuple[int, ...]
+    tested_cross_matches: int
+    expected: float
+    pvalue: float
+    min_pvalue: float
+    full_copy_pvalue: float
+    adjusted_pvalue: float | None
+    flagged: bool
+    decidable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SeedCoincidence(ResultMixin):
+    """The ``identical_across_seeds`` test of one system on one task and rerun, against chance.
+
+    ``all_identical``: the system's ``seeds`` runs report the same metrics; ``other_matches`` of
+    the other system's ``other_seeds`` runs (its rerun ``other_rerun``) report them too.
+    ``pvalue`` and ``min_pvalue`` are those of :func:`~parity.stats.identical_runs_test`; a
+    test whose ``min_pvalue`` is above α stays out of the Holm family (``adjusted_pvalue``
+    None); ``flagged`` when the Holm-adjusted p-value is ≤ α.
+    """
+
+    system: str
+    task: str
+    rerun: int
+    other_rerun: int
+    seeds: int
+    other_seeds: int
+    all_identical: bool
+    other_matches: int
+    pvalue: float
+    min_pvalue: float
+    adjusted_pvalue: float | None
+    flagged: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ValidityResult(ResultMixin):
-    """The manifest's validity rules (and, in proof mode, the shortcut checks) on every ok run."""
+    """The manifest's validity rules (and, in proof mode, the shortcut checks) on every ok run.
+
+    ``file_coincidences`` and ``seed_coincidences`` hold the tests of the ``identical_file``
+    and ``identical_across_seeds`` checks against chance (empty without shortcut checks);
+    ``notes`` says which coincidences chance explains and where copies cannot be told from
+    chance. Notes never fail validity.
+    """
 
     validity_pass: bool
     findings: tuple[ValidityFinding, ...]
@@ -231,6 +317,9 @@ class ValidityResult(ResultMixin):
     bounds: tuple[str, ...]
     shortcut_checks: bool
     checks: tuple[str, ...]
+    file_coincidences: tuple[FileCoincidence, ...] = ()
+    seed_coincidences: tuple[SeedCoincidence, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -697,12 +786,14 @@ def check_validity(
 
 
 def _validity(manifest: Manifest, table: _Table, arrays: _Arrays) -> ValidityResult:
-    wanted = set(manifest.expected_keys())
     runs = [table.ok[k] for k in manifest.expected_keys() if k in table.ok]
     required = tuple(manifest.validity.required_metrics or manifest.metrics)
     bounds = manifest.validity.parsed_bounds()
     shortcuts = manifest.mode == "proof" and manifest.validity.shortcut_checks
     findings: list[ValidityFinding] = []
+    notes: list[str] = []
+    file_tests: list[FileCoincidence] = []
+    seed_tests: list[SeedCoincidence] = []
 
     def add(check: str, rule: str, key: RunKey, seed: int | None, message: str) -> None:
         findings.append(
@@ -759,10 +850,10 @@ def _validity(manifest: Manifest, table: _Table, arrays: _Arrays) -> ValidityRes
             "identical_across_seeds",
             "samples_unreadable",
         ]
-        _identical_files(manifest, table, wanted, add)
+        file_tests = _identical_files(manifest, table, add, notes)
         for run in runs:
             _sample_findings(run, arrays, add)
-        _identical_across_seeds(manifest, table, add)
+        seed_tests = _identical_across_seeds(manifest, table, add, notes)
     systems = sorted(manifest.systems)
     tasks = {t: i for i, t in enumerate(manifest.tasks)}
     seeds = {s: i for i, s in enumerate(manifest.seeds)}
@@ -784,34 +875,164 @@ def _validity(manifest: Manifest, table: _Table, arrays: _Arrays) -> ValidityRes
         bounds=tuple(" ".join(b.split()) for b in manifest.validity.bounds),
         shortcut_checks=shortcuts,
         checks=tuple(checks),
+        file_coincidences=tuple(file_tests),
+        seed_coincidences=tuple(seed_tests),
+        notes=tuple(notes),
     )
 
 
-def _identical_files(manifest: Manifest, table: _Table, wanted: set[RunKey], add) -> None:
-    ref_files: dict[tuple[str, int], dict[str, list[int]]] = {}
-    for key, run in table.ok.items():
-        if key.system == "reference" and key in wanted:
-            files = ref_files.setdefault((key.task, key.seed), {})
-            for name, digest in run.files.items():
-                files.setdefault(f"{name}\0{digest}", []).append(key.rerun)
-    for key in manifest.expected_keys():
-        run = table.ok.get(key)
-        if run is None or key.system != "candidate":
-            continue
-        files = ref_files.get((key.task, key.seed), {})
-        for name, digest in sorted(run.files.items()):
-            if digest == EMPTY_SHA256:
-                continue
-            reruns = files.get(f"{name}\0{digest}")
-            if reruns:
+def _file_roles(run: RunRecord) -> dict[str, str]:
+    """A run's non-empty result files, name → sha256; a results file read alone (``ingest``)
+    is the run's ``metrics.json``, whatever its name."""
+    from parity.suite.ingest import METRICS_FILE
+
+    files = {name: d for name, d in run.files.items() if d != EMPTY_SHA256}
+    if run.source == "ingest" and len(run.files) == 1 and METRICS_FILE not in run.files:
+        files = {METRICS_FILE: digest for digest in files.values()}  # noqa: B035 (one file)
+    return files
+
+
+def _holm_family(min_pvalues: list[float], pvalues: list[float], alpha: float):
+    """Holm-adjusted p-values of the tests that can reach α (``min_pvalue ≤ α``), else None.
+
+    Which tests enter depends only on their smallest attainable p-values, functions of what each
+    exact test conditions on, so leaving out the others (which could never be rejected) keeps
+    the family-wise error ≤ α (Tarone's argument). Returns the adjusted values and the family's
+    size.
+    """
+    from parity.stats import holm
+
+    family = [i for i, p in enumerate(min_pvalues) if p <= alpha]
+    adjusted: list[float | None] = [None] * len(pvalues)
+    if family:
+        for i, q in zip(family, holm([pvalues[i] for i in family]), strict=True):
+            adjusted[i] = float(q)
+    return adjusted, len(family)
+
+
+def _rerun_text(manifest: Manifest, rerun: int, other: int) -> str:
+    if manifest.reruns == 1:
+        return ""
+    return f" (rerun {rerun} vs the reference's rerun {other})"
+
+
+def _identical_files(
+    manifest: Manifest, table: _Table, add, notes: list[str]
+) -> list[FileCoincidence]:
+    from parity.stats import same_seed_matches_test
+
+    alpha = manifest.alpha
+    raw = []  # (task, file, rerun, reference rerun, seeds, candidate and reference digests)
+    for task in manifest.tasks:
+        for rerun in range(manifest.system_reruns("candidate")):
+            for ref_rerun in range(manifest.system_reruns("reference")):
+                pairs = []
+                for seed in manifest.seeds:
+                    cand = table.ok.get(RunKey("candidate", task, seed, rerun))
+                    ref = table.ok.get(RunKey("reference", task, seed, ref_rerun))
+                    if cand is not None and ref is not None:
+                        pairs.append((seed, _file_roles(cand), _file_roles(ref)))
+                names = set().union(*(c for _, c, _ in pairs)) & set().union(
+                    *(r for _, _, r in pairs)
+                )
+                for name in sorted(names):
+                    cand_d = [c.get(name) for _, c, _ in pairs]
+                    ref_d = [r.get(name) for _, _, r in pairs]
+                    seeds = [seed for seed, _, _ in pairs]
+                    raw.append((task, name, rerun, ref_rerun, seeds, cand_d, ref_d))
+    tests = [same_seed_matches_test(c, r, ignore_repeated=True) for *_, c, r in raw]
+    adjusted, m = _holm_family([t.min_pvalue for t in tests], [t.pvalue for t in tests], alpha)
+    out: list[FileCoincidence] = []
+    for (task, name, rerun, ref_rerun, seeds, cand_d, ref_d), t, adj in zip(
+        raw, tests, adjusted, strict=True
+    ):
+        everything = same_seed_matches_test(cand_d, ref_d)
+        matched = [s for s, c, r in zip(seeds, cand_d, ref_d, strict=True) if c and c == r]
+        once = Counter(cand_d), Counter(ref_d)
+        tested = [
+            s
+            for s, c, r in zip(seeds, cand_d, ref_d, strict=True)
+            if c and c == r and once[0][c] == 1 and once[1][r] == 1
+        ]
+        size = m if adj is not None else m + 1
+        out.append(
+            FileCoincidence(
+                task=task,
+                file=name,
+                rerun=rerun,
+                reference_rerun=ref_rerun,
+                seeds=t.n,
+                matches=everything.matches,
+                matched_seeds=tuple(matched),
+                cross_matches=everything.cross_matches,
+                chance_rate=everything.chance_rate,
+                tested_matches=t.matches,
+                tested_seeds=tuple(tested),
+                tested_cross_matches=t.cross_matches,
+                expected=t.expected,
+                pvalue=t.pvalue,
+                min_pvalue=t.min_pvalue,
+                full_copy_pvalue=t.full_copy_pvalue,
+                adjusted_pvalue=adj,
+                flagged=adj is not None and adj <= alpha,
+                decidable=t.full_copy_pvalue <= alpha / size,
+            )
+        )
+    undecidable: dict[tuple[str, int, int], list[tuple[FileCoincidence, float]]] = {}
+    for c in out:
+        adjusted_text = (
+            f"Holm-adjusted {_g(c.adjusted_pvalue, 3)}"
+            if c.adjusted_pvalue is not None
+            else f"it cannot reach α = {_g(alpha)} whatever the pairing"
+        )
+        tested = (
+            f"results neither system reports on another seed match on {c.tested_matches} seeds "
+            f"against {_g(c.expected, 3)} expected from their {c.tested_cross_matches} "
+            f"cross-seed matches: p = {_g(c.pvalue, 3)} ({adjusted_text})"
+        )
+        if c.flagged:
+            for seed in c.tested_seeds:
+                key = RunKey("candidate", c.task, seed, c.rerun)
+                digest = _file_roles(table.ok[key])[c.file]
                 add(
                     "identical_file",
-                    "shortcut: result file identical to the reference's",
+                    "shortcut: result files identical to the reference's beyond chance",
                     key,
-                    key.seed,
-                    f"{_run_label(key)}: `{name}` is byte-identical (sha256 {digest[:12]}…) to "
-                    f"the reference's for the same task and seed (rerun {min(reruns)})",
+                    seed,
+                    f"{_run_label(key)}: `{c.file}` is byte-identical (sha256 {digest[:12]}…) "
+                    f"to the reference's for the same task and seed (rerun "
+                    f"{c.reference_rerun}); on {c.task}, {tested} ≤ α = {_g(alpha)}",
                 )
+            continue
+        if not c.decidable:
+            threshold = alpha / (m if c.adjusted_pvalue is not None else m + 1)
+            undecidable.setdefault((c.file, c.rerun, c.reference_rerun), []).append((c, threshold))
+        if c.matches:
+            repeated = c.matches - c.tested_matches
+            repeated_text = (
+                f"{repeated} of them are results a system repeats on other seeds (as a score it "
+                "often gets), which the seed can steer both systems to; "
+                if repeated
+                else ""
+            )
+            notes.append(
+                f"identical_file on {c.task}: {c.matches} of {c.seeds} seeds have a candidate "
+                f"`{c.file}` byte-identical to the reference's"
+                f"{_rerun_text(manifest, c.rerun, c.reference_rerun)}, no more than chance "
+                f"explains: independent runs coincide in {c.cross_matches} of "
+                f"{c.seeds * (c.seeds - 1)} cross-seed pairs ({_g(c.chance_rate, 3)}); "
+                f"{repeated_text}{tested}; not evidence of copying."
+            )
+    for (name, rerun, ref_rerun), items in undecidable.items():
+        worst, threshold = min((c.full_copy_pvalue, t) for c, t in items)
+        notes.append(
+            f"identical_file: copies of `{name}`{_rerun_text(manifest, rerun, ref_rerun)} cannot "
+            f"be told from chance on {', '.join(c.task for c, _ in items)}: the reference "
+            "repeats its results there so often, or the seeds are so few, that a copy of every "
+            f"seed would give p ≥ {_g(worst, 3)}, above Holm's strictest threshold "
+            f"α/m = {_g(threshold, 3)}."
+        )
+    return out
 
 
 def _sample_findings(run: RunRecord, arrays: _Arrays, add) -> None:
@@ -851,32 +1072,92 @@ def _sample_findings(run: RunRecord, arrays: _Arrays, add) -> None:
             )
 
 
-def _identical_across_seeds(manifest: Manifest, table: _Table, add) -> None:
+def _task_runs(table: _Table, system: str, task: str, rerun: int, seeds) -> list[RunRecord]:
+    """The ok runs of a system on a task and rerun, in seed order."""
+    keys = (RunKey(system, task, seed, rerun) for seed in seeds)
+    return [table.ok[k] for k in keys if k in table.ok]
+
+
+def _metrics_label(run: RunRecord, metrics: list[str]):
+    """A run's metrics as one hashable label (None: none of the metrics reported)."""
+    row = tuple(run.metrics.get(m) for m in metrics)
+    if all(v is None for v in row):
+        return None
+    return tuple(v if isinstance(v, Hashable) else repr(v) for v in row)
+
+
+def _identical_across_seeds(
+    manifest: Manifest, table: _Table, add, notes: list[str]
+) -> list[SeedCoincidence]:
+    from parity.stats import identical_runs_test
+
+    alpha = manifest.alpha
     metrics = list(manifest.metrics)
+    raw = []  # (system, other, task, rerun, other rerun, test, first row)
     for system in sorted(manifest.systems):
+        other = "reference" if system == "candidate" else "candidate"
         for task in manifest.tasks:
             for rerun in range(manifest.system_reruns(system)):
-                rows = []
-                for seed in manifest.seeds:
-                    run = table.ok.get(RunKey(system, task, seed, rerun))
-                    if run is not None:
-                        rows.append(tuple(run.metrics.get(m) for m in metrics))
-                if len(rows) < 2 or all(v is None for v in rows[0]):
+                other_rerun = min(rerun, manifest.system_reruns(other) - 1)
+                own = _task_runs(table, system, task, rerun, manifest.seeds)
+                theirs = _task_runs(table, other, task, other_rerun, manifest.seeds)
+                if len(own) < 2:
                     continue
-                if all(row == rows[0] for row in rows[1:]):
-                    shown = ", ".join(
-                        f"{m} = {v!r}"
-                        for m, v in zip(metrics, rows[0], strict=True)
-                        if v is not None
-                    )
-                    add(
-                        "identical_across_seeds",
-                        "shortcut: metrics vary across seeds",
-                        RunKey(system, task, -1, rerun),
-                        None,
-                        f"{system}/{task}/rerun={rerun}: all {len(rows)} seeds report identical "
-                        f"metrics ({shown})",
-                    )
+                test = identical_runs_test(
+                    [_metrics_label(r, metrics) for r in own],
+                    [_metrics_label(r, metrics) for r in theirs],
+                )
+                raw.append((system, other, task, rerun, other_rerun, test, own[0]))
+    adjusted, _ = _holm_family([r[5].min_pvalue for r in raw], [r[5].pvalue for r in raw], alpha)
+    out: list[SeedCoincidence] = []
+    for (system, other, task, rerun, other_rerun, t, first), adj in zip(raw, adjusted, strict=True):
+        c = SeedCoincidence(
+            system=system,
+            task=task,
+            rerun=rerun,
+            other_rerun=other_rerun,
+            seeds=t.n,
+            other_seeds=t.n_other,
+            all_identical=t.all_identical,
+            other_matches=t.other_matches,
+            pvalue=t.pvalue,
+            min_pvalue=t.min_pvalue,
+            adjusted_pvalue=adj,
+            flagged=t.all_identical and adj is not None and adj <= alpha,
+        )
+        out.append(c)
+        if not c.all_identical:
+            continue
+        shown = ", ".join(
+            f"{m} = {first.metrics[m]!r}" for m in metrics if first.metrics.get(m) is not None
+        )
+        chance = (
+            f"the {other} reports the same on {c.other_matches} of {c.other_seeds} seeds, so "
+            f"{c.seeds} runs drawn from both systems' runs are all equal with p = {_g(c.pvalue, 3)}"
+        )
+        if c.flagged:
+            add(
+                "identical_across_seeds",
+                "shortcut: metrics vary across seeds beyond chance",
+                RunKey(system, task, -1, rerun),
+                None,
+                f"{system}/{task}/rerun={rerun}: all {c.seeds} seeds report identical metrics "
+                f"({shown}); {chance} (Holm-adjusted {_g(adj, 3)} ≤ α = {_g(alpha)})",
+            )
+        else:
+            adjusted_text = (
+                f"Holm-adjusted {_g(adj, 3)}"
+                if adj is not None
+                else f"it cannot reach α = {_g(alpha)}"
+            )
+            notes.append(
+                f"identical_across_seeds on {task}: all {c.seeds} seeds of {system} (rerun "
+                f"{rerun}) report identical metrics ({shown}), no more than chance explains: "
+                f"{chance} "
+                f"({adjusted_text}); a system that ignores its seed cannot be told from chance "
+                "on this task."
+            )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
