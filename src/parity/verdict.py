@@ -3,10 +3,12 @@
 The verdict is
 
 * ``fail`` when the family two-sample test (min-p over the statistics, on shared permutations)
-  rejects at ``alpha``, or an embodied metric (jerk, motion energy, path length) regressed;
+  rejects at ``alpha``, or an embodied metric (jerk, motion energy, path length) regressed (its
+  ratio CI lies above ``1 + tolerance``);
 * ``inconclusive`` when nothing failed but the data cannot support a pass: fewer than
   ``min_samples`` action samples on a side, a smallest attainable p-value above ``alpha`` (no
-  result could have rejected), an embodied metric whose CI straddles its tolerance band, or a
+  result could have rejected), an embodied metric whose CI straddles ``1 + tolerance`` (or,
+  with ``embodied="equivalence"``, either edge of its tolerance band), or a
   test too insensitive for the shift asked about: its minimum detectable shift (80% power at
   ``alpha``, :func:`parity.stats.sensitivity.min_detectable_effect`) above
   ``max_detectable_shift``;
@@ -124,6 +126,7 @@ def compare(
     method: str = "auto",
     device: str | None = None,
     by_observation: bool = False,
+    embodied: str = "regression",
     **test_options: Any,
 ) -> ParityVerdict:
     """Decide whether a candidate policy's actions (and motion) match a reference policy's.
@@ -144,7 +147,7 @@ def compare(
     seed : int or None
         Seed of every random draw; the same seed gives a byte-identical ``to_json()``.
     tolerance : float
-        Embodied band: a ratio within [1/(1+tol), 1+tol] is ``ok``.
+        Embodied tolerance: a ratio CI above 1 + tol is a regression (see ``embodied``).
     dt : float
         Seconds between steps of the episodes.
     embodied_metrics : sequence of str
@@ -176,6 +179,11 @@ def compare(
         ``reference`` and ``candidate`` are (observations × k × d) actions on the same
         observations: test with :func:`parity.stats.conditional_two_sample_test` (labels
         permuted within each observation). The sensitivity is not simulated for this design.
+    embodied : {"regression", "equivalence"}
+        How the embodied ratio CIs decide (:func:`parity.trajectory.compare_embodied`):
+        ``"regression"`` fails a rise beyond 1 + tol and passes anything at most 1 + tol (a
+        fall below 1/(1 + tol) is reported as ``changed``); ``"equivalence"`` passes only a
+        CI inside [1/(1 + tol), 1 + tol]. Recorded in ``settings["embodied"]``.
     **test_options
         Passed to the test (bandwidths, kl_bins, precision, n_features, …).
 
@@ -190,9 +198,10 @@ def compare(
     >>> compare(ref, cand, statistics=("energy",), n_permutations=199).verdict
     'fail'
     """
-    from parity.trajectory.embodied import compare_embodied
+    from parity.trajectory.embodied import check_rule, compare_embodied
 
     alpha = check_probability("alpha", alpha)
+    rule = check_rule(embodied)
     if alpha >= 0.5:
         raise ParityInputError(f"`alpha` must be in (0, 0.5) (CIs are at 1 − 2α); got {alpha!r}")
     for name, value in (("tolerance", tolerance), ("dt", dt)):
@@ -233,10 +242,10 @@ def compare(
     test = run_test(
         ref, cand, statistics, n_permutations, test_rng, standardize=standardize, **test_options
     )
-    embodied: dict[str, EmbodiedResult] = {}
+    motion: dict[str, EmbodiedResult] = {}
     record = {"reference": array_summary(ref), "candidate": array_summary(cand)}
     if reference_episodes is not None and metrics:
-        embodied = compare_embodied(
+        motion = compare_embodied(
             reference_episodes,
             candidate_episodes,
             dt=dt,
@@ -245,6 +254,7 @@ def compare(
             metrics=metrics,
             n_resamples=n_bootstrap,
             rng=boot_rng,
+            rule=rule,
         )
         record["reference_episodes"] = _episodes_summary(reference_episodes)
         record["candidate_episodes"] = _episodes_summary(candidate_episodes)
@@ -260,7 +270,7 @@ def compare(
         )
     verdict, reasons = decide(
         test,
-        embodied,
+        motion,
         alpha,
         min_samples,
         sensitivity=sens,
@@ -268,20 +278,21 @@ def compare(
     )
     if switch_note:
         reasons += (switch_note,)
-    warnings = test.warnings + tuple(w for r in embodied.values() for w in r.warnings)
+    warnings = test.warnings + tuple(w for r in motion.values() for w in r.warnings)
     warnings += () if sens is None else sens.warnings
     return ParityVerdict(
         verdict=verdict,
         alpha=alpha,
         family_pvalue=test.pvalue,
         two_sample=test,
-        embodied=embodied,
+        embodied=motion,
         reasons=reasons,
         inputs=record,
         settings={
             "statistics": list(test.results),
             "n_permutations": int(n_permutations),
             "tolerance": float(tolerance),
+            "embodied": rule,
             "dt": float(dt),
             "standardize": bool(standardize),
             "min_samples": min_samples,

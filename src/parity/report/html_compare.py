@@ -50,6 +50,7 @@ from parity.report.html import (
     table,
     verdict_banner,
 )
+from parity.report.markdown import RULE_TEXT, embodied_rule
 
 __all__ = ["MAX_MARGINALS", "comparison_html", "comparison_parts", "comparisons_html"]
 
@@ -212,13 +213,13 @@ def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
     with plot_style():
         fig = new_figure(6.4, 0.5 + 0.42 * len(names))
         ax = fig.add_subplot()
+        shades = []
         for i, name in enumerate(names):
             r = embodied[name]
             y = len(names) - 1 - i
             lo_band, hi_band = (_num(v) for v in r["band"])
-            ax.fill_betweenx(
-                [y - 0.38, y + 0.38], lo_band, hi_band, color=VERDICT_COLOURS["pass"], alpha=0.12
-            )
+            shades.append((y, lo_band, hi_band, embodied_rule(r) == "regression"))
+            ax.plot([lo_band, hi_band], [y, y], lw=0)  # the band is inside the axis limits
             lo, hi = (_num(v) for v in r["confidence_interval"])
             colour = VERDICT_COLOURS[STATUS_COLOURS.get(r["status"], "inconclusive")]
             ax.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt")
@@ -226,8 +227,18 @@ def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
         ax.axvline(1.0, color="#59636e", lw=0.8, ls=":")
         ax.set_yticks(range(len(names)), names[::-1])
         ax.set_ylim(-0.6, len(names) - 0.4)
-        ax.set_xlabel("candidate / reference (shaded: tolerance band; bar: confidence interval)")
+        ax.set_xlabel("candidate / reference (shaded: where the interval is ok; bar: its CI)")
         ax.margins(x=0.08)
+        left = ax.get_xlim()
+        for y, lo_band, hi_band, one_sided in shades:  # regression: ok anywhere up to 1 + tol
+            ax.fill_betweenx(
+                [y - 0.38, y + 0.38],
+                left[0] if one_sided else lo_band,
+                hi_band,
+                color=VERDICT_COLOURS["pass"],
+                alpha=0.12,
+            )
+        ax.set_xlim(left)
     return fig
 
 
@@ -371,26 +382,40 @@ def _embodied_section(record: Mapping[str, Any], level: int) -> str:
         lo, hi = (_num(v) for v in r["confidence_interval"])
         blo, bhi = (_num(v) for v in r["band"])
         level_pct = f"{100 * _num(r['confidence_level']):.3g}%"
+        region = f"≤ {fmt(bhi, 3)}"
+        if embodied_rule(r) == "equivalence":
+            region = f"{fmt(blo, 3)} – {fmt(bhi, 3)}"
         rows.append(
             [
                 name,
                 fmt(_num(r["ratio"])),
                 f"{level_pct}: {fmt(lo)} – {fmt(hi)}",
-                f"{fmt(blo, 3)} – {fmt(bhi, 3)}",
+                region,
                 fmt(_num(r["reference_mean"])),
                 fmt(_num(r["candidate_mean"])),
                 f"{r['n_reference']} / {r['n_candidate']}",
                 Raw(badge(STATUS_COLOURS.get(r["status"], "inconclusive"), r["status"])),
             ]
         )
-    headers = ("metric", "ratio", "CI", "band", "ref. mean", "cand. mean", "episodes", "status")
+    headers = (
+        "metric",
+        "ratio",
+        "CI",
+        "ok when the CI is",
+        "ref. mean",
+        "cand. mean",
+        "episodes",
+        "status",
+    )
     method = sorted({r.get("method", "") for r in embodied.values()})
+    rules = sorted({embodied_rule(r) for r in embodied.values()})
     return section(
         title,
+        *[paragraph(RULE_TEXT[rule].replace("`", "")) for rule in rules],
         figure(
             embodied_figure(embodied),
             "ratio and confidence interval per metric; "
-            "shaded: the tolerance band; dotted: no change",
+            "shaded: where the interval is ok; dotted: no change",
         ),
         table(headers, rows, (1, 4, 5)),
         paragraph(f"Intervals: {', '.join(method)}.", muted=True),
