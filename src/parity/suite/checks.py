@@ -242,7 +242,10 @@ class MetricTest(ResultMixin):
     the scale of ``estimate`` (a difference ``μc − μr``, or a ratio ``μc/μr`` for relative
     margins). ``confidence_interval`` is the unadjusted ``(1 − 2α)`` interval (one-sided
     ``(1 − α)`` for non-inferiority). ``passed`` uses the Holm-adjusted p-value; ``error`` says
-    why a test could not be run (then ``pvalue = 1``).
+    why a test could not be run (then ``pvalue = 1``). ``attainable`` is ``False`` only for an
+    equivalence test that no observed means could pass at this n and the observed spread (a
+    non-inferiority test always can); ``n_for_power`` is the number of seeds per system with
+    80% power at ``α`` when there is no true difference (:func:`~parity.stats.tost`).
     """
 
     task: str
@@ -268,6 +271,7 @@ class MetricTest(ResultMixin):
     method: str
     notes: tuple[str, ...] = ()
     error: str | None = None
+    n_for_power: int | None = None
 
     @property
     def null_effect(self) -> float:
@@ -313,6 +317,7 @@ class AggregateResult(ResultMixin):
     method: str
     notes: tuple[str, ...] = ()
     error: str | None = None
+    n_for_power: int | None = None
 
     @property
     def null_effect(self) -> float:
@@ -1003,6 +1008,7 @@ def _one_test(
         attainable=bool(res.attainable),
         method=res.method,
         notes=tuple(res.notes),
+        n_for_power=res.n_for_power,
     )
 
 
@@ -1848,8 +1854,13 @@ def _describe_test(t: MetricTest, alpha: float) -> str:
         f"{alpha:g}"
     )
     if not t.attainable:
-        text += " (cannot succeed at this n"
+        text += " (cannot succeed at this n whatever the results"
         text += "; the interval lies outside the margin)" if not _overlaps(t) else ")"
+    if t.n_for_power is not None:
+        text += (
+            f"; about {t.n_for_power} seeds per system would give 80% power to show it with no "
+            f"true difference at α = {alpha:g} (more under the Holm adjustment)"
+        )
     return text + "."
 
 
@@ -1936,8 +1947,9 @@ def _reasons(manifest, coverage, validity, eq, components, verdict) -> list[str]
                 )
     if verdict == "inconclusive":
         out.append(
-            "inconclusive: everything is present and valid, but the failing tests could not "
-            "succeed with this many seeds whatever the results (see `attainable`)."
+            "inconclusive: everything is present and valid, but the failing equivalence tests "
+            "could not succeed with this many seeds and the observed spread whatever the "
+            "observed means (see `attainable`)."
         )
     return out
 
