@@ -608,15 +608,27 @@ def test_decide_exact_says_splits():
 
 
 def test_decide_fail_names_only_the_rejecting_statistics():
-    res = two_sample_result({"mmd": 0.001, "energy": 0.2, "kl": 0.03}, 0.003)
+    res = two_sample_result({"mmd": 0.001, "energy": 0.2, "kl": 0.01}, 0.003)
     verdict, reasons = decide(res, {}, 0.05)
     assert verdict == "fail"
     assert len(reasons) == 3
     assert reasons[0].startswith("MMD² differs (p = 0.001 < 0.05)")
-    assert reasons[1].startswith("binned KL differs (p = 0.03 < 0.05)")
+    assert reasons[1].startswith("binned KL differs (p = 0.01 < 0.05)")  # 3 × 0.01 < 0.05
     assert "energy distance" not in " ".join(reasons)
     assert "min-p adjusted p = 0.003 < 0.05" in reasons[2]
     assert "mmd, energy, kl" in reasons[2]
+
+
+def test_decide_claims_a_statistic_only_after_the_family_adjustment():
+    # kl's own p = 0.03 is below α, but its adjusted p may be up to 3 × 0.03: not claimed
+    res = two_sample_result({"mmd": 0.001, "energy": 0.2, "kl": 0.03}, 0.003)
+    verdict, reasons = decide(res, {}, 0.05)
+    assert verdict == "fail" and len(reasons) == 2
+    assert reasons[0].startswith("MMD² differs (p = 0.001 < 0.05)")
+    assert "binned KL differs" not in " ".join(reasons)
+    # a pass whose family p is 0.058 claims no statistic, whatever their unadjusted p-values
+    verdict, reasons = decide(two_sample_result({"mmd": 0.043, "energy": 0.045}, 0.058), {}, 0.05)
+    assert verdict == "pass" and "differs" not in " ".join(reasons)
 
 
 def test_decide_respects_alpha():

@@ -555,8 +555,11 @@ def decide(
     failed, unsure, notes = [], [], []
     n, m = test.n_x, test.n_y
     if test.pvalue < alpha:
+        differing = differing_statistics(
+            {name: r.pvalue for name, r in test.results.items()}, test.pvalue, alpha
+        )
         for name, r in test.results.items():
-            if r.pvalue < alpha:
+            if name in differing:
                 failed.append(
                     f"{STATISTIC_LABELS.get(name, name)} differs (p = {r.pvalue:.3g} < "
                     f"{alpha:g}): {DIFFERENCE.get(test.details.get('design'), DIFFERENCE[None])}"
@@ -591,6 +594,34 @@ def decide(
     if unsure:
         return "inconclusive", tuple(unsure + notes)
     return "pass", tuple(notes)
+
+
+def differing_statistics(
+    pvalues: Mapping[str, float], family_pvalue: float, alpha: float
+) -> tuple[str, ...]:
+    """The statistics shown to differ after the family's Westfall–Young min-p adjustment.
+
+    None when the family does not reject (``family_pvalue ≥ alpha``): a statistic's own
+    unadjusted p below α is then no evidence of a difference. When it rejects, the statistic(s)
+    with the smallest unadjusted p have the family p as their adjusted p (single-step min-p),
+    so they differ; another statistic differs when its adjusted p is below α, which is certain
+    when ``k·p < α`` for ``k`` statistics (its single-step adjusted p is at most ``k·p``, a
+    union bound over the statistics' permutation p-values). Statistics in between are not
+    claimed: their adjusted p needs the joint null, which the record does not keep.
+
+    Examples
+    --------
+    A pass whose family p is 0.058 claims no statistic, whatever their own p-values:
+
+    >>> differing_statistics({"mmd": 0.043, "energy": 0.045, "kl": 0.6}, 0.058, 0.05)
+    ()
+    >>> differing_statistics({"mmd": 0.004, "energy": 0.01, "kl": 0.03}, 0.009, 0.05)
+    ('mmd', 'energy')
+    """
+    if not family_pvalue < alpha or not pvalues:
+        return ()
+    smallest, k = min(pvalues.values()), len(pvalues)
+    return tuple(name for name, p in pvalues.items() if p == smallest or k * p < alpha)
 
 
 DIFFERENCE = {
@@ -643,6 +674,7 @@ __all__ = [
     "compare",
     "compare_text",
     "decide",
+    "differing_statistics",
     "insensitivity_reason",
     "too_insensitive",
 ]

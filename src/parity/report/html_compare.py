@@ -127,11 +127,12 @@ def _samples(name: str, values: Any, dim: int) -> np.ndarray:
 # figures
 
 
-def null_figure(name: str, result: Mapping[str, Any], alpha: float):
+def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: bool | None = None):
     """Histogram of one statistic's null distribution with the observed value marked.
 
     An observed value far outside the null (more than half the null's range beyond it) is
-    shown as an arrow at the edge, so that the null's shape stays readable.
+    shown as an arrow at the edge, so that the null's shape stays readable. The p-value is red
+    when the statistic ``differs`` (after the family's adjustment; by default when p < α).
     """
     null = np.array([_num(v) for v in result["null_distribution"]], dtype=np.float64)
     null = null[np.isfinite(null)]
@@ -175,7 +176,8 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float):
                 bbox=_BOX,
                 arrowprops={"arrowstyle": "-|>", "color": red, "lw": 1.6},
             )
-        colour = VERDICT_COLOURS["fail" if pvalue < alpha else "pass"]
+        differs = pvalue < alpha if differs is None else differs
+        colour = VERDICT_COLOURS["fail" if differs else "pass"]
         ax.set_title(_label(name), loc="left")
         ax.set_title(f"p = {fmt(pvalue, 3)}", loc="right", color=colour, fontweight="bold")
         ax.set_xlabel("statistic over permuted splits")
@@ -269,25 +271,28 @@ def _banner(record: Mapping[str, Any]) -> str:
 
 
 def _tests_section(record: Mapping[str, Any], level: int) -> str:
+    from parity.verdict import differing_statistics
+
     test = record["two_sample"]
     alpha = _num(record["alpha"])
+    pvalues = {name: _num(r["pvalue"]) for name, r in test["results"].items()}
+    differing = differing_statistics(pvalues, _num(test["pvalue"]), alpha)
     rows, figures = [], []
     for name, r in test["results"].items():
-        p = _num(r["pvalue"])
-        verdict = "fail" if p < alpha else "pass"
+        p = pvalues[name]
         rows.append(
             [
                 _label(name),
                 fmt(_num(r["statistic"])),
                 fmt(p, 3),
                 r.get("method", ""),
-                Raw(badge(verdict, "differs" if p < alpha else "no difference")),
+                Raw(_result_badge(name in differing, p < alpha)),
             ]
         )
         if r.get("null_distribution"):
             figures.append(
                 figure(
-                    null_figure(name, r, alpha),
+                    null_figure(name, r, alpha, differs=name in differing),
                     f"{len(r['null_distribution'])} splits; observed {fmt(_num(r['statistic']))}",
                 )
             )
@@ -296,11 +301,22 @@ def _tests_section(record: Mapping[str, Any], level: int) -> str:
     intro = paragraph(
         f"{test.get('method', '')}: family p-value {fmt(_num(test['pvalue']), 3)} at "
         f"α = {fmt(record['alpha'])}. Each statistic's p-value is the share of permuted splits "
-        "at least as large as the observed value, (1 + #{null ≥ observed}) / (1 + B)."
+        "at least as large as the observed value, (1 + #{null ≥ observed}) / (1 + B), before "
+        "any adjustment; a statistic is marked “differs” only when the family test rejects and "
+        "the statistic is significant after its Westfall–Young adjustment."
     )
     summary = table(("statistic", "observed", "p-value", "method", "result"), rows, (1, 2))
     nulls = section("Null distributions", grid(*figures), level=level + 1)
     return section("Action distributions: two-sample tests", intro, summary, nulls, level=level)
+
+
+def _result_badge(differs: bool, raw_significant: bool) -> str:
+    """``differs`` (after the family adjustment), ``p < α unadjusted`` or ``no difference``."""
+    if differs:
+        return badge("fail", "differs")
+    if raw_significant:  # no claim: the family's adjustment does not support it
+        return badge("inconclusive", "not significant after adjustment")
+    return badge("pass", "no difference")
 
 
 def _flat(data: Mapping[str, Any]) -> list[tuple[str, str]]:
