@@ -160,7 +160,9 @@ class MissingRun(ResultMixin):
     """An expected run without an ``ok`` record.
 
     ``status`` is ``"absent"`` (never recorded), ``"failed"`` or ``"timeout"``; ``detail``
-    gives the exit code, attempts and the last line of stderr when there was a run.
+    gives the exit code, attempts and the command's own last stderr line when there was a run
+    (parity's note, e.g. a timeout or a missing ``metrics.json``, when the command printed
+    nothing).
     """
 
     system: str
@@ -666,10 +668,8 @@ def _failure_detail(run: RunRecord) -> str:
         parts.append(f"with exit code {run.exit_code}")
     parts.append(f"after {run.attempts} attempt{'s' if run.attempts != 1 else ''}")
     text = " ".join(parts)
-    tail = [line.strip() for line in (run.stderr_tail or "").splitlines() if line.strip()]
-    if tail:
-        text += f": {tail[-1][:200]}"
-    return text
+    why = run.failure_reason(notes=False)  # the exit code is said already
+    return f"{text}: {why}" if why else text
 
 
 # --------------------------------------------------------------------------------------------
