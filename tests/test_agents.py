@@ -583,4 +583,7 @@ def test_comparison_payloads(same_comparison):
     record = json.loads(files["compare.json"])
     assert record["verdict"] == "unchanged" and record["exit_code"] == 0
     assert files["compare.csv"].startswith("metric,kind,description,n_old,n_new")
-    assert ">pass</span>" in files["report.html"]
+    # the headline says the result's own word (as compare.json does), in the pass colour
+    assert (
+        ">unchanged</span>" in files["report.html"] and ">pass</span>" not in files["report.html"]
+    )

@@ -189,6 +189,36 @@ def test_embodied_regression_from_files(files, tmp_path):
     assert "regressed" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("rule", "code", "status"), [(None, 0, "ok"), ("equivalence", 3, "inconclusive")]
+)
+def test_embodied_rule_option(files, tmp_path, rule, code, status):
+    # rollouts whose ratio CIs reach below 1/(1 + tol) but stay under 1 + tol
+    rng = np.random.default_rng(2)
+    walk = lambda: np.cumsum(rng.normal(size=(12, 50, 2)), axis=1)  # noqa: E731
+    np.save(tmp_path / "r.npy", rng.lognormal(0, 0.15, size=(12, 1, 1)) * walk())
+    np.save(tmp_path / "c.npy", 0.96 * rng.lognormal(0, 0.15, size=(12, 1, 1)) * walk())
+    args = ["compare", files["ref"], files["same"], "--ref-episodes", tmp_path / "r.npy"]
+    args += ["--cand-episodes", tmp_path / "c.npy", "--dt", "0.1", "--permutations", B]
+    args += ["--no-sensitivity", "--out", tmp_path / "out"] + (["--embodied", rule] if rule else [])
+    result = invoke(args)
+    assert result.exit_code == code, result.output
+    record = strict_loads((tmp_path / "out" / "verdict.json").read_text(encoding="utf-8"))
+    assert record["settings"]["embodied"] == (rule or "regression")
+    assert {r["status"] for r in record["embodied"].values()} == {status}
+    assert {r["rule"] for r in record["embodied"].values()} == {rule or "regression"}
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert ("Equivalence rule:" if rule else "Regression rule:") in summary
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert ("Equivalence rule:" if rule else "Regression rule:") in html
+
+
+def test_unknown_embodied_rule_is_a_usage_error(files):
+    result = invoke(["compare", files["ref"], files["same"], "--embodied", "both"])
+    assert result.exit_code == 2
+    assert "'both' is not one of 'regression', 'equivalence'" in result.stderr
+
+
 # --------------------------------------------------------------------------------------------
 # input errors: exit 2, one line ``error: …``, no traceback
 

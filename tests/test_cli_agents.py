@@ -173,6 +173,11 @@ def test_compare_the_example_agents_exits_1_and_names_the_changes(tmp_path):
     record = json.loads((tmp_path / "compare.json").read_text())
     assert record["verdict"] == "changed" and record["exit_code"] == 1
     assert "loop" in record["changed"] and "degenerate" not in record["changed"]
+    # the HTML headline says the result's own word, as the CLI and compare.json do
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    word = re.search(r'<span class="word"[^>]*>([^<]*)</span>', page).group(1)
+    assert word == "changed"
+    assert ">fail<" not in page
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "compare.csv",
         "compare.json",
@@ -188,6 +193,8 @@ def test_compare_identical_agents_exits_0(tmp_path):
                  "--bootstrap", 50, "--permutations", 99)  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["verdict"] == "unchanged"
+    page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert re.search(r'<span class="word"[^>]*>unchanged</span>', page)
 
 
 def test_compare_bad_input_exits_2(tmp_path):

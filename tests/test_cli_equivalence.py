@@ -83,10 +83,54 @@ def test_not_equivalent_exits_1(files):
 
 
 def test_too_few_runs_exits_3_and_says_so(files):
-    result = invoke(files["ref.npy"], files["few.npy"], "--margin", "0.01")
+    # TOST whose 90% interval is wider than the ±0.01 band at any observed means: truly undecidable
+    result = invoke(files["ref.npy"], files["few.npy"], "--margin", "0.01", "--json", "-")
     assert result.exit_code == 3, result.output
     assert "INCONCLUSIVE" in result.stderr
-    assert "too small" in result.stderr and "would be needed" in result.stderr
+    assert "cannot be shown with these data whatever the observed means" in result.stderr
+    assert "would be needed" in result.stderr and "would give 80% power" in result.stderr
+    payload = strict_loads(result.stdout)
+    assert payload["result"]["attainable"] is False
+    assert payload["detectability"]["attainable"] is False
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "equivalence"
+
+
+def test_noninferiority_on_the_shipped_example_is_not_shown_not_inconclusive(tmp_path):
+    # the case: exit 3 claimed "n is too small … whatever the observed means", yet the
+    # same n with the candidate 12 higher is non-inferior (p = 0.041)
+    official = f"{EXAMPLE / 'official.csv'}:episode_return"
+    reimpl = f"{EXAMPLE / 'reimplementation.csv'}:episode_return"
+    result = invoke(official, reimpl, "--margin", "5", "--noninferiority", "--json", "-")
+    assert result.exit_code == 1, result.output
+    assert "NON-INFERIORITY NOT SHOWN" in result.stderr
+    assert "whatever the observed means" not in result.stderr
+    payload = strict_loads(result.stdout)
+    assert payload["verdict"] == "non-inferiority not shown"
+    assert payload["detectability"]["attainable"] is True
+    n = payload["result"]["n_for_power"]
+    assert f"about {n} runs per system would give 80% power" in " ".join(result.stderr.split())
+    table = np.genfromtxt(EXAMPLE / "reimplementation.csv", delimiter=",", names=True)
+    better = tmp_path / "better.npy"
+    np.save(better, table["episode_return"] + 12)
+    shown = invoke(official, better, "--margin", "5", "--noninferiority", "--json", "-")
+    assert shown.exit_code == 0, shown.output
+    assert strict_loads(shown.stdout)["result"]["pvalue"] == pytest.approx(0.041, abs=5e-4)
+
+
+def test_equivalence_that_a_better_result_could_show_exits_1_with_the_runs_needed(files):
+    result = invoke(files["ref.npy"], files["worse.npy"], "--margin", "0.03", "--json", "-")
+    payload = strict_loads(result.stdout)
+    assert payload["result"]["attainable"] is True and not payload["result"]["equivalent"]
+    assert result.exit_code == 1, result.output
+    assert "would give 80% power to show equivalence" in " ".join(result.stderr.split())
+
+
+def test_noninferiority_never_exits_3_even_with_three_runs(files):
+    result = invoke(files["ref.npy"], files["few.npy"], "--margin", "0.001", "--noninferiority")
+    assert result.exit_code == 1, result.output
+    assert "INCONCLUSIVE" not in result.stderr
 
 
 def test_relative_margin(files):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -85,6 +86,26 @@ def test_paired_decides_on_twelve_items():
     assert "paired gate (soft) on 12 items: ACCEPT" in res.stderr
     res = invoke("--candidate", CAND12, "--incumbent", INC12, "--paired", "--quiet")
     assert res.exit_code == 1 and res.stderr == ""
+
+
+def test_paired_not_shown_on_twelve_items_is_a_reject_not_inconclusive(tmp_path):
+    # an improvement that more wins on these 12 items could show: exit 1 with the items needed
+    rng = np.random.default_rng(3)
+    inc = rng.uniform(0.2, 0.7, 12)
+    cand = np.clip(inc + 0.03 + rng.normal(0, 0.1, 12), 0, 1)
+    for name, scores in (("c.jsonl", cand), ("i.jsonl", inc)):
+        rows = [
+            json.dumps({"id": f"q{i}", "hard": 1, "soft": float(v)}) for i, v in enumerate(scores)
+        ]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    res = invoke("--candidate", tmp_path / "c.jsonl", "--incumbent", tmp_path / "i.jsonl",
+                 "--paired", "--metric", "soft", "--json", "-")  # fmt: skip
+    assert res.exit_code == 1, res.output
+    payload = strict_loads(res.stdout)
+    assert payload["action"] == "reject" and payload["result"]["pvalue"] > 0.05
+    need = payload["result"]["items_for_power"]
+    assert need > 12
+    assert f"about {need} items (now 12) would give 80% power" in " ".join(res.stderr.split())
 
 
 def test_summary_explains_why_four_items_cannot_decide():

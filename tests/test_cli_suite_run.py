@@ -30,6 +30,10 @@ time.sleep(float(os.environ.get("SLEEP", "0")))
 if task == "fail":
     print("boom", file=sys.stderr)
     sys.exit(3)
+if task == "oom":
+    print("step 1 of 3", file=sys.stderr)
+    print("RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB", file=sys.stderr)
+    sys.exit(3)
 json.dump({"score": seed + 0.5}, open(os.path.join(out, "metrics.json"), "w"))
 """
 
@@ -112,12 +116,30 @@ def test_run_exit_1_when_some_fail_and_status_shows_the_tail(tmp_path):
     manifest = write_suite(tmp_path, tasks=("a", "fail"), seeds=(0,))
     result = invoke("run", manifest, "--workers", 4)
     assert result.exit_code == 1, result.stderr
-    assert "failed candidate fail seed 0 rerun 0: parity: the command exited with code 3" in (
+    assert "failed candidate fail seed 0 rerun 0: boom (the command exited with code 3)" in (
         result.stderr
     )
     status = invoke("status", manifest)
     assert status.exit_code == 0
     assert "| boom" in status.stderr and "failed or timed out (2)" in status.stderr
+
+
+def test_a_failed_runs_own_last_stderr_line_reaches_the_summary_and_the_coverage(tmp_path):
+    # docs/suites.md: failed runs are listed "with their exit code and the last line of their
+    # stderr" — the command's own line, not only parity's "the command exited with code 3"
+    oom = "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    manifest = write_suite(tmp_path, tasks=("a", "oom"), seeds=(0,))
+    result = invoke("run", manifest)
+    assert result.exit_code == 1, result.stderr
+    assert f"failed candidate oom seed 0 rerun 0: {oom} (the command exited with code 3)" in (
+        " ".join(result.stderr.split())
+    )
+    report = invoke("report", manifest, "--out", tmp_path / "reports")
+    assert report.exit_code == 1, report.stderr
+    coverage = json.loads((tmp_path / "reports" / "coverage_report.json").read_text())
+    details = {(m["system"], m["task"]): m["detail"] for m in coverage["missing"]}
+    assert details[("candidate", "oom")] == f"failed with exit code 3 after 1 attempt: {oom}"
+    assert details[("reference", "oom")] == f"failed with exit code 3 after 1 attempt: {oom}"
 
 
 def test_bad_manifest_prints_every_error_on_its_own_line(tmp_path):

@@ -637,6 +637,112 @@ def test_min_detectable_noninferiority_at_no_difference():
 
 
 # --------------------------------------------------------------------------------------------
+# exit 3 only when true: power and the runs that would make a success likely
+
+
+def test_noninferiority_is_always_attainable_a_better_candidate_passes():
+    # the issue's case: at n = 20 a candidate observed equal to the reference is not shown
+    # non-inferior, yet the same n with the candidate 12 higher is (p = 0.041)
+    ref = np.loadtxt("examples/equivalence/official.csv", delimiter=",", skiprows=1)[:, 1]
+    cand = np.loadtxt("examples/equivalence/reimplementation.csv", delimiter=",", skiprows=1)[:, 1]
+    res = noninferiority(ref, cand, margin=5)
+    assert not res.noninferior and res.attainable
+    assert not any("cannot be shown" in n for n in res.notes)
+    (note,) = [n for n in res.notes if "would give 80% power" in n]
+    assert f"about {res.n_for_power} runs per system" in note
+    assert "a true difference of 0 (no difference)" in note
+    better = noninferiority(ref, cand + 12, margin=5)
+    assert better.noninferior and better.pvalue == pytest.approx(0.041, abs=5e-4)
+    assert better.n_for_power == res.n_for_power  # the spread decides it, not the means
+    assert not any("power to show" in n for n in better.notes)
+    det = min_detectable(ref, cand, margin=5, test="non-inferiority")
+    assert det.attainable and det.best_case_pvalue >= 0.05  # equal means would not pass
+    assert (det.power, det.n_for_power) == (res.power, res.n_for_power)
+
+
+@quiet
+@pytest.mark.parametrize("kind", ["pooled", "paired"])
+def test_noninferiority_power_matches_statsmodels(kind):
+    power_mod = pytest.importorskip("statsmodels.stats.power")
+    rng = np.random.default_rng(5)
+    ref = rng.normal(10, 2, 15)
+    cand = ref + rng.normal(0, 1.5, 15) if kind == "paired" else rng.normal(10, 2, 15)
+    opts = {"paired": kind == "paired", "equal_var": kind == "pooled"}
+    res = noninferiority(ref, cand, margin=0.8, **opts)
+    if kind == "paired":
+        sd = float(np.std(cand - ref, ddof=1))
+        oracle = power_mod.TTestPower().power(0.8 / sd, nobs=15, alpha=0.05, alternative="larger")
+    else:
+        sd = math.sqrt((np.var(ref, ddof=1) + np.var(cand, ddof=1)) / 2)
+        oracle = power_mod.TTestIndPower().power(
+            0.8 / sd, nobs1=15, ratio=1.0, alpha=0.05, alternative="larger"
+        )
+    assert res.power == pytest.approx(oracle, rel=1e-6)
+
+
+def _power_at(k: int, sd: float, test: str) -> float:
+    """The pooled power at ``k`` runs a side, from two samples with standard deviation ``sd``."""
+    same = np.array([-1.0, 1.0] * (k // 2) + [0.0] * (k % 2))
+    same = same / np.std(same, ddof=1) * sd
+    return min_detectable(same, same.copy(), margin=0.1, test=test, equal_var=True).power
+
+
+def test_n_for_power_is_the_smallest_n_reaching_80_percent():
+    rng = np.random.default_rng(6)
+    ref, cand = rng.normal(1.0, 0.3, 10), rng.normal(1.0, 0.3, 10)
+    for test in ("equivalence", "non-inferiority"):
+        det = min_detectable(ref, cand, margin=0.1, test=test, equal_var=True)
+        sd = math.sqrt((np.var(ref, ddof=1) + np.var(cand, ddof=1)) / 2)
+        n = det.n_for_power
+
+        assert _power_at(n, sd, test) >= 0.8 > _power_at(n - 1, sd, test)
+
+
+def test_tost_power_is_a_safe_lower_bound_by_simulation():
+    # a pilot with standard deviation exactly 1 a side; then 4000 pooled TOSTs of fresh
+    # N(0, 1) samples (true difference 0) at the n said to give 80% power
+    pilot = np.tile([-1.0, 1.0], 10) * math.sqrt(19 / 20)
+    det = min_detectable(pilot, pilot.copy(), margin=0.6, equal_var=True)
+    n = det.n_for_power
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(0, 1, (4000, n)), rng.normal(0, 1, (4000, n))
+    d = y.mean(axis=1) - x.mean(axis=1)
+    se = np.sqrt((x.var(axis=1, ddof=1) + y.var(axis=1, ddof=1)) / 2 * (2 / n))
+    t = stats.t.ppf(0.95, 2 * n - 2)
+    power = np.mean(((d + 0.6) / se > t) & ((d - 0.6) / se < -t))
+    noise = 3 * math.sqrt(0.8 * 0.2 / 4000)
+    assert 0.8 - noise <= power <= 0.8 + 0.05  # not optimistic, and not far too cautious
+    assert det.power < 0.8  # at the pilot's n = 20
+
+
+@quiet
+def test_tost_unattainable_only_when_the_interval_is_wider_than_the_band():
+    # absolute margin: attainable exactly when 2·t_{1−α,df}·SE < high − low
+    for n, expected in ((4, False), (40, True)):
+        ref = np.tile([-1.0, 1.0], n // 2)
+        res = tost(ref, ref + 0.3, margin=0.5, equal_var=True)
+        se = math.sqrt(np.var(ref, ddof=1) * 2 / n)
+        width = 2 * stats.t.ppf(0.95, 2 * n - 2) * se
+        assert res.attainable == expected == bool(width < 1.0)
+        assert not res.equivalent or expected
+    far = tost(np.tile([-1.0, 1.0], 20), np.tile([-1.0, 1.0], 20) + 0.6, margin=0.5)
+    assert far.attainable and not far.equivalent  # a better observed mean could pass: exit 1
+    assert any("would give 80% power to show equivalence" in n for n in far.notes)
+
+
+def test_superiority_power_is_at_the_observed_effect():
+    ref = np.tile([0.0, 2.0], 4)
+    cand = ref + 0.5  # observed 0.5 better; t ≈ 0.94 at n = 8: not shown
+    res = superiority(ref, cand)
+    assert not res.superior and res.attainable and res.estimate > 0
+    assert res.n_for_power is not None and res.n_for_power > 8
+    assert any("equal to the observed" in n for n in res.notes)
+    worse = superiority(ref, cand - 2.0)
+    assert worse.n_for_power is None
+    assert any("unlikely to be shown at any n" in n for n in worse.notes)
+
+
+# --------------------------------------------------------------------------------------------
 # degenerate data
 
 

@@ -447,10 +447,14 @@ class TestPairedGate:
         assert res.action is GateAction.REJECT and res.confidence_interval[1] < 0.05
         assert "excludes every improvement above min_delta = 0.05" in res.reasons[-1]
         assert "although the improvement itself is significant" in res.reasons[-1]
-        # significant, mean below min_delta, CI reaching above it: cannot tell
+        # significant, mean below min_delta, CI reaching above it: not shown, though a better
+        # result could be, so reject (exit 1), not inconclusive
         res = evaluate_gate_paired(cand_items, inc_items, metric="soft", min_delta=0.0205, rng=0)
         assert res.confidence_interval[1] > 0.0205 > res.statistic
-        assert res.action is GateAction.INCONCLUSIVE
+        assert res.action is GateAction.REJECT and res.exit_code is ExitCode.FAIL
+        assert "does not exceed min_delta = 0.0205" in res.reasons[-1]
+        assert "no number of items makes an acceptance likely" in res.reasons[-1]
+        assert res.items_for_power is None
 
     def test_identical_items_are_rejected(self):
         res = evaluate_gate_paired(items(INC4 * 3, "a"), items(INC4 * 3, "a")[::-1], rng=0)
@@ -463,8 +467,43 @@ class TestPairedGate:
         rows_i = [(1, 1.0)] * 9 + [(0, 0.0), (0, 0.0), (1, 1.0)]
         res = evaluate_gate_paired(items(rows_c), items(rows_i), rng=0)
         assert not res.too_small and res.n_nonzero == 3
-        assert res.action is GateAction.INCONCLUSIVE
+        # more items differing could still give an acceptance: not shown (exit 1), not exit 3
+        assert res.action is GateAction.REJECT and res.exit_code is ExitCode.FAIL
         assert "only 3 of the 12 items differ" in " ".join(res.reasons)
+        assert res.reasons[-1].startswith("reject: the improvement is not significant")
+
+    def test_not_significant_is_a_reject_with_the_items_that_would_decide(self):
+        # 12 items, a modest noisy improvement: a better result on 12 items could be accepted
+        rng = np.random.default_rng(3)
+        inc = rng.uniform(0.2, 0.7, 12)
+        cand = np.clip(inc + 0.03 + rng.normal(0, 0.1, 12), 0, 1)
+        res = evaluate_gate_paired(
+            items(zip([1] * 12, cand, strict=True)),
+            items(zip([1] * 12, inc, strict=True)),
+            metric="soft",
+            rng=0,
+        )
+        assert res.pvalue > 0.05 and res.statistic > 0 and not res.too_small
+        assert res.action is GateAction.REJECT and res.exit_code is ExitCode.FAIL
+        need = res.items_for_power
+        assert need is not None and need > 12
+        assert f"about {need} items (now 12) would give 80% power to accept it" in res.reasons[-1]
+
+    def test_items_for_power_by_simulation(self):
+        # differences N(0.1, 0.2²): at the items said to give 80% power the sign-flip test
+        # (two-sided, α = 0.05) with a positive mean accepts about 80% of the time
+        from parity.gate import items_for_power
+
+        pilot = np.tile([-1.0, 1.0], 10) * 0.2 * math.sqrt(19 / 20) + 0.1  # sd 0.2 exactly
+        n = items_for_power(pilot, alpha=0.05)
+        rng = np.random.default_rng(4)
+        hits = 0
+        for _ in range(300):
+            d = rng.normal(0.1, 0.2, n)
+            test = sign_flip_test(d, n_resamples=999, max_exact=12, rng=rng)
+            hits += test.pvalue <= 0.05 and d.mean() > 0
+        assert 0.8 - 0.08 <= hits / 300 <= 0.8 + 0.12
+        assert items_for_power(pilot[:2] * 0 + 0.1, alpha=0.05) == 6  # no spread: 2/2^n ≤ α
 
     def test_matching_by_id_and_order(self):
         cand = items(CAND4)

@@ -74,6 +74,32 @@ def svgs(text: str) -> list[str]:
     return re.findall(r"<svg.*?</svg>", text, re.S)
 
 
+def _badges(text: str) -> list[str]:
+    return re.findall(r'<span class="badge"[^>]*>([^<]*)</span>', text)
+
+
+@pytest.mark.parametrize(
+    ("family", "pvalues", "expected"),
+    [
+        # the case: a PASS with family p = 0.058, MMD² and energy at 0.043 and 0.045
+        (0.058, (0.043, 0.045, 0.6), ["not significant after adjustment"] * 2 + ["no difference"]),
+        # the family rejects: the smallest p differs; 0.03 is not significant after adjustment
+        # (3 × 0.03 ≥ 0.05), 0.01 is (3 × 0.01 < 0.05)
+        (0.004, (0.002, 0.03, 0.01), ["differs", "not significant after adjustment", "differs"]),
+    ],
+)
+def test_statistic_badges_follow_the_family_decision(family, pvalues, expected):
+    rng = np.random.default_rng(0)
+    record = parity.compare(
+        rng.normal(size=(40, 2)), rng.normal(size=(40, 2)), n_permutations=99
+    ).to_dict()
+    record["family_pvalue"] = record["two_sample"]["pvalue"] = family
+    for r, p in zip(record["two_sample"]["results"].values(), pvalues, strict=True):
+        r["pvalue"] = p
+    text = comparison_html(record)
+    assert _badges(text)[: len(expected)] == expected
+
+
 @pytest.fixture(scope="module")
 def episodes():
     g = np.random.default_rng(3)

@@ -607,6 +607,20 @@ def test_too_few_seeds_is_inconclusive_exit_3():
     assert (far.verdict, far.exit_code) == ("fail", 1)
 
 
+def test_noninferiority_with_few_seeds_fails_with_the_seeds_needed_never_exit_3():
+    # quick mode tests non-inferiority, which a candidate observed better by enough always
+    # passes: too few seeds is a "not shown" (exit 1) with the seeds that would make it likely
+    m = make_manifest(mode="quick", tasks=["a"], seeds=[0, 1, 2])
+    v = judge(m, make_runs(m, normal_value(sd=20.0)))
+    (t,) = v.equivalence.tests
+    assert t.test == "non-inferiority" and t.attainable and not t.passed
+    assert (v.verdict, v.exit_code) == ("fail", 1)
+    assert t.n_for_power is not None and t.n_for_power > 3
+    text = " ".join(v.reasons)
+    assert f"about {t.n_for_power} seeds per system would give 80% power" in text
+    assert "cannot succeed" not in text
+
+
 # --------------------------------------------------------------------------------------------
 # aggregates
 

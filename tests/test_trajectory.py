@@ -19,6 +19,7 @@ from parity.trajectory import (
     motion_energy,
     path_length,
 )
+from parity.trajectory.embodied import classify
 
 # Any parity warning that a test does not expect with pytest.warns is a failure.
 pytestmark = pytest.mark.filterwarnings("error::parity.errors.ParityWarning")
@@ -206,7 +207,8 @@ def test_identical_episodes_are_ok():
         assert res.band[0] <= res.confidence_interval[0] <= 1.0 <= res.confidence_interval[1]
         assert res.confidence_level == pytest.approx(0.90)
         assert res.method == "bootstrap BCa"
-        assert "inside the 0.91×–1.10× tolerance band" in res.reason
+        assert res.rule == "regression"
+        assert "at or below the 1.10× tolerance: no regression" in res.reason
 
 
 def test_doubled_jerk_is_regressed():
@@ -225,8 +227,68 @@ def test_halved_jerk_is_changed():
     out = compare_embodied(ref, cand, dt=0.05, n_resamples=1999, rng=0)
     assert {r.status for r in out.values()} == {"changed"}
     assert out["motion_energy"].ratio == pytest.approx(0.25, rel=0.1)
-    assert "below the 0.91× tolerance" in out["jerk_rms"].reason
-    assert "check that this change is intended" in out["jerk_rms"].reason
+    assert "below 0.91×" in out["jerk_rms"].reason
+    assert "not a regression (it does not block a pass)" in out["jerk_rms"].reason
+    strict = compare_embodied(ref, cand, dt=0.05, n_resamples=1999, rng=0, rule="equivalence")
+    assert {r.status for r in strict.values()} == {"changed"}
+    assert "below the 0.91× tolerance" in strict["jerk_rms"].reason
+    assert "check that this change is intended" in strict["jerk_rms"].reason
+
+
+@pytest.mark.parametrize(
+    ("ci", "regression", "equivalence"),
+    [
+        ((0.89, 1.03), "ok", "inconclusive"),  # the real SAC case: nothing changed
+        ((0.95, 1.05), "ok", "ok"),
+        ((0.95, 1.1), "ok", "ok"),  # the upper end on 1 + tol still shows no regression
+        ((1.05, 1.2), "inconclusive", "inconclusive"),
+        ((0.8, 1.2), "inconclusive", "inconclusive"),
+        ((1.1000001, 1.3), "regressed", "regressed"),
+        ((0.5, 0.8), "changed", "changed"),
+        ((0.5, 0.95), "ok", "inconclusive"),
+        ((math.nan, 1.0), "inconclusive", "inconclusive"),
+    ],
+)
+def test_classify_under_both_rules(ci, regression, equivalence):
+    band = (1 / 1.1, 1.1)
+    assert classify(ci, band, "regression") == regression
+    assert classify(ci, band, "equivalence") == equivalence
+
+
+def _slightly_lower_energy():
+    """12 episodes a side whose motion-energy CI reaches below 1/1.1 but stays under 1.1."""
+    g = np.random.default_rng(16)
+    ref = random_walks(116, episodes=12, steps=40, dim=2) * g.lognormal(0, 0.15, (12, 1, 1))
+    cand = random_walks(216, episodes=12, steps=40, dim=2, scale=0.96)
+    return ref, cand * g.lognormal(0, 0.15, (12, 1, 1))
+
+
+def test_a_ci_below_the_lower_edge_is_ok_under_regression_and_unsure_under_equivalence():
+    ref, cand = _slightly_lower_energy()
+    options = dict(dt=0.05, metrics="motion_energy", n_resamples=999, rng=0)
+    gate = compare_embodied(ref, cand, **options)["motion_energy"]
+    lo, hi = gate.confidence_interval
+    assert lo < 1 / 1.1 < hi < 1.1  # the case of the issue: less evidence of lower energy
+    assert (gate.rule, gate.status) == ("regression", "ok")
+    assert "stays at or below the 1.10× tolerance: no regression" in gate.reason
+    strict = compare_embodied(ref, cand, **options, rule="equivalence")["motion_energy"]
+    assert strict.confidence_interval == gate.confidence_interval  # same draws, other rule
+    assert (strict.rule, strict.status) == ("equivalence", "inconclusive")
+    assert "neither inside the 0.91×–1.10× tolerance band" in strict.reason
+
+
+def test_a_ci_across_the_upper_edge_is_inconclusive_under_regression():
+    ref, cand = _slightly_lower_energy()
+    res = compare_embodied(cand, ref, dt=0.05, metrics="motion_energy", n_resamples=999, rng=0)
+    lo, hi = res["motion_energy"].confidence_interval
+    assert lo < 1.1 < hi
+    assert res["motion_energy"].status == "inconclusive"
+    assert "straddles the 1.10× tolerance" in res["motion_energy"].reason
+
+
+def test_unknown_rule_is_refused():
+    with pytest.raises(ParityInputError, match=r"`embodied` rule must be one of .*got 'both'"):
+        compare_embodied(random_walks(1), random_walks(2), dt=0.1, rule="both")
 
 
 def test_tiny_noisy_samples_are_inconclusive():

@@ -254,8 +254,7 @@ def test_inconclusive_when_embodied_ci_straddles_the_band():
     )
     jerk = v.embodied["jerk_rms"]
     lo, hi = jerk.confidence_interval
-    band_lo, band_hi = jerk.band
-    assert (lo < band_lo < hi) or (lo < band_hi < hi), "the CI straddles a band edge"
+    assert lo < jerk.band[1] < hi, "the CI straddles 1 + tol"
     assert jerk.status == "inconclusive"
     assert v.family_pvalue >= 0.05
     assert v.verdict == "inconclusive"
@@ -285,6 +284,44 @@ def test_pass_with_matching_embodied_metrics():
     for r in v.embodied.values():
         assert r.reason in v.reasons
         assert f"{r.ratio:.2f}×" in r.reason
+
+
+def test_lower_motion_is_a_pass_under_regression_and_unsure_under_equivalence():
+    # a candidate that may move a little less: its CIs reach below 1/(1 + tol), not above 1 + tol
+    ref, cand = samples(10)
+    rng = np.random.default_rng(2)
+    ref_eps = rng.lognormal(0, 0.15, size=(12, 1, 1)) * walks(rng, 12)
+    cand_eps = 0.96 * rng.lognormal(0, 0.15, size=(12, 1, 1)) * walks(rng, 12)
+    options = dict(
+        reference_episodes=ref_eps,
+        candidate_episodes=cand_eps,
+        n_permutations=B,
+        n_bootstrap=NB,
+        dt=0.1,
+        seed=0,
+        sensitivity=False,
+    )
+    gate = compare(ref, cand, **options)
+    strict = compare(ref, cand, **options, embodied="equivalence")
+    for r in gate.embodied.values():
+        assert r.confidence_interval[0] < 1 / 1.1 < r.confidence_interval[1] <= 1.1
+    assert gate.settings["embodied"] == "regression"
+    assert {r.rule for r in gate.embodied.values()} == {"regression"}
+    assert {r.status for r in gate.embodied.values()} == {"ok"}
+    assert gate.verdict == "pass"
+    assert strict.settings["embodied"] == "equivalence"
+    assert json.loads(strict.to_json())["embodied"]["jerk_rms"]["rule"] == "equivalence"
+    assert {r.status for r in strict.embodied.values()} == {"inconclusive"}
+    assert strict.verdict == "inconclusive"
+    assert [r.confidence_interval for r in strict.embodied.values()] == [
+        r.confidence_interval for r in gate.embodied.values()
+    ]
+
+
+def test_unknown_embodied_rule_is_refused():
+    ref, cand = samples(10)
+    with pytest.raises(ParityInputError, match=r"`embodied` rule must be one of"):
+        compare(ref, cand, n_permutations=B, embodied="two-sided")
 
 
 def test_ragged_episode_lists_are_recorded_with_lengths():
@@ -532,6 +569,7 @@ def embodied_result(metric: str, status: str, reason: str | None = None) -> Embo
     return EmbodiedResult(
         metric=metric,
         status=status,  # type: ignore[arg-type]
+        rule="regression",
         ratio=1.0,
         confidence_interval=(0.9, 1.1),
         confidence_level=0.9,
@@ -570,15 +608,27 @@ def test_decide_exact_says_splits():
 
 
 def test_decide_fail_names_only_the_rejecting_statistics():
-    res = two_sample_result({"mmd": 0.001, "energy": 0.2, "kl": 0.03}, 0.003)
+    res = two_sample_result({"mmd": 0.001, "energy": 0.2, "kl": 0.01}, 0.003)
     verdict, reasons = decide(res, {}, 0.05)
     assert verdict == "fail"
     assert len(reasons) == 3
     assert reasons[0].startswith("MMD² differs (p = 0.001 < 0.05)")
-    assert reasons[1].startswith("binned KL differs (p = 0.03 < 0.05)")
+    assert reasons[1].startswith("binned KL differs (p = 0.01 < 0.05)")  # 3 × 0.01 < 0.05
     assert "energy distance" not in " ".join(reasons)
     assert "min-p adjusted p = 0.003 < 0.05" in reasons[2]
     assert "mmd, energy, kl" in reasons[2]
+
+
+def test_decide_claims_a_statistic_only_after_the_family_adjustment():
+    # kl's own p = 0.03 is below α, but its adjusted p may be up to 3 × 0.03: not claimed
+    res = two_sample_result({"mmd": 0.001, "energy": 0.2, "kl": 0.03}, 0.003)
+    verdict, reasons = decide(res, {}, 0.05)
+    assert verdict == "fail" and len(reasons) == 2
+    assert reasons[0].startswith("MMD² differs (p = 0.001 < 0.05)")
+    assert "binned KL differs" not in " ".join(reasons)
+    # a pass whose family p is 0.058 claims no statistic, whatever their unadjusted p-values
+    verdict, reasons = decide(two_sample_result({"mmd": 0.043, "energy": 0.045}, 0.058), {}, 0.05)
+    assert verdict == "pass" and "differs" not in " ".join(reasons)
 
 
 def test_decide_respects_alpha():
@@ -698,9 +748,10 @@ def test_markdown_embodied_section_and_paths():
     lines = text.splitlines()
     assert lines[0] == "# Arm check: FAIL"
     assert "## Embodied metrics (candidate / reference)" in lines
-    assert "| metric | ratio | CI | band | status |" in lines
+    assert "| metric | ratio | CI | ok when the CI is | status |" in lines
+    assert any(line.startswith("Regression rule: a ratio CI above 1 + tol") for line in lines)
     jerk = [line for line in lines if line.startswith("| jerk_rms |")]
-    assert len(jerk) == 1 and jerk[0].endswith("| regressed |")
+    assert len(jerk) == 1 and jerk[0].endswith("| ≤ 1.1 | regressed |")
     assert "| reference (ref.npy) | [200, 2] |" in text
     assert f"`{v.inputs['reference_episodes']['sha256']}`" in text
 

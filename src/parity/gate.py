@@ -9,10 +9,12 @@ must decide whether to keep it. Two gates answer, both with every number behind 
   not the best, ``reject`` otherwise (ties are rejected).
 * :func:`evaluate_gate_paired`, the **statistical gate**: per-item scores of candidate and
   incumbent on the same items; an exact sign-flip permutation test of the paired differences
-  and a bootstrap CI of the mean improvement. ``accept`` only for a significant improvement,
-  ``reject`` for a significantly worse candidate or a CI that excludes improvements above
-  ``min_delta``, ``inconclusive`` otherwise — with a sentence when the set is too small for any
-  result to be significant at this α.
+  and a bootstrap CI of the mean improvement. ``accept`` only for a significant improvement
+  above ``min_delta``; ``inconclusive`` only when no result on this many items could be
+  significant at this α (and the CI does not exclude improvements); ``reject`` otherwise — a
+  significantly worse candidate, a CI that excludes improvements above ``min_delta``, or an
+  improvement not shown, with a sentence saying how many items would make accepting an
+  improvement as large as the observed one likely.
 
 **Metrics** (:class:`GateMetric`, :func:`select_gate_score`): ``hard`` (exact-match accuracy),
 ``soft`` (partial credit, F1, …) or ``mixed`` = ``(1 − w)·hard + w·soft``. Hard and soft scores
@@ -51,6 +53,7 @@ from parity.errors import (
     check_probability,
 )
 from parity.stats._common import ResultMixin, RngLike, as_generator, to_jsonable
+from parity.stats.equivalence import TARGET_POWER, smallest_n
 from parity.stats.sign_flip import MAX_EXACT, SignFlipResult, sign_flip_test
 
 __all__ = [
@@ -881,6 +884,10 @@ class PairedGateResult(_GateDecision):
         (``2 / 2**n_items`` when exact).
     too_small : bool
         ``min_attainable_pvalue > alpha``: no data on this many items can be significant.
+    items_for_power : int or None
+        Fewest items at which accepting is likely (80% power) if the true mean improvement and
+        the spread of the differences were the observed ones; ``None`` when the observed mean
+        improvement does not exceed ``min_delta`` (no number of items makes it likely).
     candidate_score, incumbent_score : float
         Mean per-item score of each system in ``metric``.
     candidate_hard, candidate_soft, incumbent_hard, incumbent_soft : float or None
@@ -929,6 +936,42 @@ class PairedGateResult(_GateDecision):
     reasons: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     alternative: str = "two-sided"
+    items_for_power: int | None = None
+
+
+def items_for_power(d: np.ndarray, alpha: float, min_delta: float = 0.0) -> int | None:
+    """Fewest items at which the paired gate likely accepts (80% power) if the true mean
+    improvement and the spread of the differences were those of ``d``.
+
+    Acceptance needs a significant two-sided sign-flip test and a mean above ``min_delta``.
+    The test is approximated by the t-test of the mean (its large-sample equivalent); the power
+    is the lower bound ``P(significant) + P(mean > min_delta) − 1``, with the noncentral t for
+    the first; at least :func:`_items_needed` items are needed for any p ≤ α. ``None`` when
+    the observed mean does not exceed ``min_delta``.
+
+    Examples
+    --------
+    >>> items_for_power(np.array([0.1, -0.05, 0.2, 0.0, 0.15, 0.05]), alpha=0.05)
+    15
+    >>> items_for_power(np.array([0.1, -0.1]), alpha=0.05) is None
+    True
+    """
+    from scipy import stats
+
+    mean, floor = float(np.mean(d)), max(2, _items_needed(alpha))
+    if not mean > min_delta + SCORE_TOL:
+        return None
+    sd = float(np.std(d, ddof=1)) if d.size > 1 else 0.0
+    if sd == 0.0:
+        return floor
+
+    def likely(n: int) -> bool:
+        se, df = sd / math.sqrt(n), n - 1
+        significant = stats.nct.sf(stats.t.ppf(1 - alpha / 2, df), df, mean / se)
+        above = stats.t.cdf((mean - min_delta) / se, df)
+        return significant + above - 1.0 >= TARGET_POWER
+
+    return smallest_n(likely, floor, 2**31)
 
 
 def evaluate_gate_paired(
@@ -966,7 +1009,12 @@ def evaluate_gate_paired(
          when the one measured is real;
       3. ``accept`` when the improvement is significant (``p ≤ α`` and ``T > 0``) and the
          mean improvement exceeds ``min_delta``;
-      4. ``inconclusive`` otherwise.
+      4. ``inconclusive`` when the set is too small for any result to be significant (see
+         below): no data on these items could accept;
+      5. ``reject`` otherwise: the improvement is not shown, although a better result on
+         these items could be. A reason says how many items would make acceptance likely
+         (``items_for_power``: 80% power if the true mean improvement and the spread of the
+         differences were the observed ones; a t approximation of the sign-flip test).
 
     **Calibration.** Under the null (candidate and incumbent exchangeable on each item) the
     exact test has ``P(p ≤ α) ≤ α`` and, by the symmetry of sign flips, half of that mass has
@@ -1118,24 +1166,22 @@ def evaluate_gate_paired(
             f"accept: the improvement {_signed(t)} is significant (p = {test.pvalue:.4g} ≤ {a:g})"
             + (f" and exceeds min_delta = {md:g}" if md > 0 else "")
         )
-    else:
+    elif too_small:
         action = GateAction.INCONCLUSIVE
+        reasons.append(
+            f"inconclusive: no result on {n} items can be significant at α = {a:g}, and the "
+            f"CI does not exclude improvements above min_delta = {md:g}"
+        )
+    else:
+        action = GateAction.REJECT
         if significant:
             why = (
                 f"the improvement is significant but its mean {_signed(t)} does not exceed "
-                f"min_delta = {md:g}, and the CI does not rule out more"
-            )
-        elif too_small:
-            why = (
-                f"no result on {n} items can be significant at α = {a:g}, and the CI does not "
-                f"exclude improvements above min_delta = {md:g}"
+                f"min_delta = {md:g}"
             )
         else:
-            why = (
-                "the difference is not significant and the CI does not exclude improvements "
-                f"above min_delta = {md:g}"
-            )
-        reasons.append(f"inconclusive: {why}")
+            why = f"the improvement is not significant (p = {test.pvalue:.4g} > {a:g})"
+        reasons.append(f"reject: {why}; {_power_sentence(d, a, md, n)}")
 
     for note in notes:
         warnings.warn(note, DegenerateDataWarning, stacklevel=2)
@@ -1171,6 +1217,23 @@ def evaluate_gate_paired(
         differences=tuple(float(x) for x in d),
         reasons=tuple(reasons),
         warnings=tuple(notes),
+        items_for_power=items_for_power(d, a, md),
+    )
+
+
+def _power_sentence(d: np.ndarray, alpha: float, min_delta: float, n: int) -> str:
+    """Whether, and with how many items, a better result could still be accepted."""
+    need = items_for_power(d, alpha, min_delta)
+    mean = _signed(float(np.mean(d)))
+    if need is None:
+        return (
+            f"the observed mean improvement {mean} is not above min_delta = {min_delta:g}, so "
+            "no number of items makes an acceptance likely unless the candidate is truly better"
+        )
+    return (
+        f"a better result could still be accepted: if the true mean improvement were the "
+        f"observed {mean} with the observed spread, about {need} items (now {n}) would give "
+        f"{TARGET_POWER:.0%} power to accept it"
     )
 
 

@@ -3,10 +3,12 @@
 The verdict is
 
 * ``fail`` when the family two-sample test (min-p over the statistics, on shared permutations)
-  rejects at ``alpha``, or an embodied metric (jerk, motion energy, path length) regressed;
+  rejects at ``alpha``, or an embodied metric (jerk, motion energy, path length) regressed (its
+  ratio CI lies above ``1 + tolerance``);
 * ``inconclusive`` when nothing failed but the data cannot support a pass: fewer than
   ``min_samples`` action samples on a side, a smallest attainable p-value above ``alpha`` (no
-  result could have rejected), an embodied metric whose CI straddles its tolerance band, or a
+  result could have rejected), an embodied metric whose CI straddles ``1 + tolerance`` (or,
+  with ``embodied="equivalence"``, either edge of its tolerance band), or a
   test too insensitive for the shift asked about: its minimum detectable shift (80% power at
   ``alpha``, :func:`parity.stats.sensitivity.min_detectable_effect`) above
   ``max_detectable_shift``;
@@ -126,6 +128,7 @@ def compare(
     device: str | None = None,
     by_observation: bool = False,
     aggregation: str = DEFAULT_AGGREGATION,
+    embodied: str = "regression",
     **test_options: Any,
 ) -> ParityVerdict:
     """Decide whether a candidate policy's actions (and motion) match a reference policy's.
@@ -146,7 +149,7 @@ def compare(
     seed : int or None
         Seed of every random draw; the same seed gives a byte-identical ``to_json()``.
     tolerance : float
-        Embodied band: a ratio within [1/(1+tol), 1+tol] is ``ok``.
+        Embodied tolerance: a ratio CI above 1 + tol is a regression (see ``embodied``).
     dt : float
         Seconds between steps of the episodes.
     embodied_metrics : sequence of str
@@ -181,6 +184,11 @@ def compare(
     aggregation : {"agg", "fuse", "sum"}
         How the MMD uses its kernel collection, in every engine (see
         :func:`parity.stats.two_sample_test`); recorded in ``settings``.
+    embodied : {"regression", "equivalence"}
+        How the embodied ratio CIs decide (:func:`parity.trajectory.compare_embodied`):
+        ``"regression"`` fails a rise beyond 1 + tol and passes anything at most 1 + tol (a
+        fall below 1/(1 + tol) is reported as ``changed``); ``"equivalence"`` passes only a
+        CI inside [1/(1 + tol), 1 + tol]. Recorded in ``settings["embodied"]``.
     **test_options
         Passed to the test (bandwidths, kl_bins, precision, n_features, …).
 
@@ -195,9 +203,10 @@ def compare(
     >>> compare(ref, cand, statistics=("energy",), n_permutations=199).verdict
     'fail'
     """
-    from parity.trajectory.embodied import compare_embodied
+    from parity.trajectory.embodied import check_rule, compare_embodied
 
     alpha = check_probability("alpha", alpha)
+    rule = check_rule(embodied)
     if alpha >= 0.5:
         raise ParityInputError(f"`alpha` must be in (0, 0.5) (CIs are at 1 − 2α); got {alpha!r}")
     for name, value in (("tolerance", tolerance), ("dt", dt)):
@@ -240,10 +249,10 @@ def compare(
     test = run_test(
         ref, cand, statistics, n_permutations, test_rng, standardize=standardize, **test_options
     )
-    embodied: dict[str, EmbodiedResult] = {}
+    motion: dict[str, EmbodiedResult] = {}
     record = {"reference": array_summary(ref), "candidate": array_summary(cand)}
     if reference_episodes is not None and metrics:
-        embodied = compare_embodied(
+        motion = compare_embodied(
             reference_episodes,
             candidate_episodes,
             dt=dt,
@@ -252,6 +261,7 @@ def compare(
             metrics=metrics,
             n_resamples=n_bootstrap,
             rng=boot_rng,
+            rule=rule,
         )
         record["reference_episodes"] = _episodes_summary(reference_episodes)
         record["candidate_episodes"] = _episodes_summary(candidate_episodes)
@@ -267,7 +277,7 @@ def compare(
         )
     verdict, reasons = decide(
         test,
-        embodied,
+        motion,
         alpha,
         min_samples,
         sensitivity=sens,
@@ -275,20 +285,21 @@ def compare(
     )
     if switch_note:
         reasons += (switch_note,)
-    warnings = test.warnings + tuple(w for r in embodied.values() for w in r.warnings)
+    warnings = test.warnings + tuple(w for r in motion.values() for w in r.warnings)
     warnings += () if sens is None else sens.warnings
     return ParityVerdict(
         verdict=verdict,
         alpha=alpha,
         family_pvalue=test.pvalue,
         two_sample=test,
-        embodied=embodied,
+        embodied=motion,
         reasons=reasons,
         inputs=record,
         settings={
             "statistics": list(test.results),
             "n_permutations": int(n_permutations),
             "tolerance": float(tolerance),
+            "embodied": rule,
             "dt": float(dt),
             "standardize": bool(standardize),
             "min_samples": min_samples,
@@ -556,8 +567,11 @@ def decide(
     failed, unsure, notes = [], [], []
     n, m = test.n_x, test.n_y
     if test.pvalue < alpha:
+        differing = differing_statistics(
+            {name: r.pvalue for name, r in test.results.items()}, test.pvalue, alpha
+        )
         for name, r in test.results.items():
-            if r.pvalue < alpha:
+            if name in differing:
                 failed.append(
                     f"{STATISTIC_LABELS.get(name, name)} differs (p = {r.pvalue:.3g} < "
                     f"{alpha:g}): {DIFFERENCE.get(test.details.get('design'), DIFFERENCE[None])}"
@@ -592,6 +606,34 @@ def decide(
     if unsure:
         return "inconclusive", tuple(unsure + notes)
     return "pass", tuple(notes)
+
+
+def differing_statistics(
+    pvalues: Mapping[str, float], family_pvalue: float, alpha: float
+) -> tuple[str, ...]:
+    """The statistics shown to differ after the family's Westfall–Young min-p adjustment.
+
+    None when the family does not reject (``family_pvalue ≥ alpha``): a statistic's own
+    unadjusted p below α is then no evidence of a difference. When it rejects, the statistic(s)
+    with the smallest unadjusted p have the family p as their adjusted p (single-step min-p),
+    so they differ; another statistic differs when its adjusted p is below α, which is certain
+    when ``k·p < α`` for ``k`` statistics (its single-step adjusted p is at most ``k·p``, a
+    union bound over the statistics' permutation p-values). Statistics in between are not
+    claimed: their adjusted p needs the joint null, which the record does not keep.
+
+    Examples
+    --------
+    A pass whose family p is 0.058 claims no statistic, whatever their own p-values:
+
+    >>> differing_statistics({"mmd": 0.043, "energy": 0.045, "kl": 0.6}, 0.058, 0.05)
+    ()
+    >>> differing_statistics({"mmd": 0.004, "energy": 0.01, "kl": 0.03}, 0.009, 0.05)
+    ('mmd', 'energy')
+    """
+    if not family_pvalue < alpha or not pvalues:
+        return ()
+    smallest, k = min(pvalues.values()), len(pvalues)
+    return tuple(name for name, p in pvalues.items() if p == smallest or k * p < alpha)
 
 
 DIFFERENCE = {
@@ -644,6 +686,7 @@ __all__ = [
     "compare",
     "compare_text",
     "decide",
+    "differing_statistics",
     "insensitivity_reason",
     "too_insensitive",
 ]

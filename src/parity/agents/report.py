@@ -545,7 +545,7 @@ def comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None =
     """The self-contained HTML report of a comparison."""
     from parity.report.html import figure, page, paragraph, section, table, verdict_banner
 
-    word = {"changed": "fail", "unchanged": "pass", "inconclusive": "inconclusive"}
+    tone = {"changed": "fail", "unchanged": "pass", "inconclusive": "inconclusive"}
     n_changed = len(comparison.changed)
     headline = (
         f"{n_changed} of {sum(m.pvalue is not None for m in comparison.metrics)} behaviours "
@@ -553,7 +553,10 @@ def comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None =
         if comparison.verdict != "inconclusive"
         else "no metric could be tested"
     )
-    banner = verdict_banner(word[comparison.verdict], headline, comparison.reasons)
+    # the result's own word (as the CLI and compare.json say it), in the colour of its meaning
+    banner = verdict_banner(
+        comparison.verdict, headline, comparison.reasons, tone=tone[comparison.verdict]
+    )
     intro = paragraph(
         f"old: {comparison.old_label} ({comparison.n_old_runs} runs); new: "
         f"{comparison.new_label} ({comparison.n_new_runs} runs). Steps of both agents embedded "

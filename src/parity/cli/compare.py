@@ -247,7 +247,16 @@ def sensitivity_line(s) -> str:
     default=0.10,
     show_default=True,
     type=click.FloatRange(0, min_open=True),
-    help="Embodied ratio band.",
+    help="Embodied tolerance: a ratio CI above 1 + tol is a regression.",
+)
+@click.option(
+    "--embodied",
+    "embodied_rule",
+    default="regression",
+    show_default=True,
+    type=click.Choice(["regression", "equivalence"]),
+    help="Embodied rule: regression fails only a rise above 1 + tol; equivalence also needs "
+    "the CI above 1/(1 + tol).",
 )
 @click.option(
     "--dt",
@@ -340,6 +349,7 @@ def compare_command(
     permutations: int,
     seed: int,
     tolerance: float,
+    embodied_rule: str,
     dt: float,
     max_detectable_shift: float,
     by_observation: bool,
@@ -386,6 +396,7 @@ def compare_command(
         n_permutations=permutations,
         seed=seed,
         tolerance=tolerance,
+        embodied=embodied_rule,
         dt=dt,
         sensitivity=not no_sensitivity,
         max_detectable_shift=max_detectable_shift or None,

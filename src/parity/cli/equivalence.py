@@ -4,8 +4,12 @@ Each input holds one number per seed or run (``.npy``, ``FILE.csv:column``,
 ``FILE.jsonl:field``, …; see :func:`parity.io.load_samples`). The verdict, both one-sided tests
 and the confidence interval are printed on stderr; ``--json PATH|-`` writes the full result.
 
-Exit codes: 0 equivalent (or non-inferior), 1 not shown, 3 the sample is too small for the test
-to succeed at this α and margin whatever the observed means, 2 bad input.
+Exit codes: 0 equivalent (or non-inferior), 1 not shown, 3 (TOST only) no observed means could
+show equivalence with these sample sizes and standard deviations at this α and margin (the
+``1 − 2α`` interval is at least as wide as the margin band), 2 bad input. A non-inferiority test
+is never undecidable — a candidate observed better by enough passes it — so it answers 0 or 1.
+Whenever the answer is "not shown", a note says how many runs per system would make a success
+likely (80% power with the observed standard deviations and no true difference).
 """
 
 from __future__ import annotations
@@ -106,8 +110,8 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
         console.print(f"  [yellow]note[/yellow]: {note}", soft_wrap=True)
     if code == ExitCode.INCONCLUSIVE:
         console.print(
-            "  [yellow]inconclusive[/yellow]: n is too small for this test to succeed at this "
-            "α and margin, whatever the observed means",
+            "  [yellow]inconclusive[/yellow]: with this n and the observed standard deviations "
+            "no observed means could show equivalence at this α and margin",
             soft_wrap=True,
         )
 
@@ -157,8 +161,8 @@ def equivalence_command(
     FILE.jsonl:field. TOST (two one-sided t-tests, Welch by default) of the difference, or of
     the ratio of means with --relative.
 
-    Exit code 0 equivalent / non-inferior, 1 not shown, 3 n too small for the test to ever
-    succeed at this α and margin, 2 bad input.
+    Exit code 0 equivalent / non-inferior, 1 not shown, 3 (TOST) no observed means could show
+    equivalence at this n, α and margin with the observed spread, 2 bad input.
     """
     from parity.stats import equivalence as eq
 

@@ -10,7 +10,8 @@ score unless ``--best-hard``/``--best-soft`` give the best. With ``--paired`` th
 **statistical gate** (:func:`parity.gate.evaluate_gate_paired`): an exact sign-flip test of
 the per-item differences and a bootstrap CI of the mean improvement.
 
-Exit codes: 0 accept (or accept_new_best), 1 reject, 3 inconclusive, 2 bad input.
+Exit codes: 0 accept (or accept_new_best), 1 reject, 3 inconclusive (the statistical gate
+only, when no result on this many items could be significant), 2 bad input.
 """
 
 from __future__ import annotations
@@ -217,7 +218,8 @@ def gate_command(
     --min-delta. With --paired: an exact sign-flip test of the per-item differences and a
     bootstrap CI of the mean improvement.
 
-    Exit code 0 accept, 1 reject, 3 inconclusive (--paired), 2 bad input.
+    Exit code 0 accept, 1 reject, 3 inconclusive (--paired, when no result on this many items
+    could be significant), 2 bad input.
     """
     from parity.gate import (
         GateRecord,

@@ -99,11 +99,6 @@ def _label(key) -> str:
     return f"{key.system} {key.task} seed {key.seed} rerun {key.rerun}"
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in (text or "").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
-
-
 class ProgressReporter:
     """A rich progress bar on stderr (done / failed / remaining, ETA); on a non-terminal, or
     with ``live=False``, nothing until the final summary line."""
@@ -165,7 +160,7 @@ class ProgressReporter:
             remaining=self.total - done,
         )
         if record is not None and record.status != "ok":
-            why = _last_line(record.stderr_tail)
+            why = record.failure_reason()
             self.progress.console.print(
                 f"[red]{record.status}[/red] {_label(key)}" + (f": {why}" if why else "")
             )
@@ -183,7 +178,7 @@ class ProgressReporter:
                 "written; runs recorded under the old one were kept"
             )
         for record in result.not_ok[:10]:
-            why = _last_line(record.stderr_tail)
+            why = record.failure_reason()
             console.print(f"  [red]{record.status}[/red] {_label(record.key)}: {why or '—'}")
         if len(result.not_ok) > 10:
             console.print(f"  … and {len(result.not_ok) - 10} more (see `parity suite status`)")

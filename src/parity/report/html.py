@@ -142,9 +142,21 @@ def badge(verdict: str, label: str | None = None) -> str:
     return f'<span class="badge" style="background:{colour}">{escape(text)}</span>'
 
 
-def verdict_banner(verdict: str, headline: str, reasons: Iterable[str] = ()) -> str:
-    """The verdict at the top of a page: the word in its colour, a headline and the reasons."""
-    colour = VERDICT_COLOURS.get(verdict, "#59636e")
+def verdict_banner(
+    verdict: str, headline: str, reasons: Iterable[str] = (), tone: str | None = None
+) -> str:
+    """The verdict at the top of a page: the word in its colour, a headline and the reasons.
+
+    ``verdict`` is the result's own status word, shown as it is; ``tone`` (``pass``, ``fail``
+    or ``inconclusive``, by default ``verdict``) chooses its colour.
+
+    Examples
+    --------
+    >>> banner = verdict_banner("changed", "2 of 9 behaviours changed", tone="fail")
+    >>> '">changed</span>' in banner and VERDICT_COLOURS["fail"] in banner
+    True
+    """
+    colour = VERDICT_COLOURS.get(verdict if tone is None else tone, "#59636e")
     items = "".join(f"<li>{escape(r)}</li>" for r in reasons)
     listing = f'<ul class="reasons">{items}</ul>' if items else ""
     return (

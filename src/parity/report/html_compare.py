@@ -50,6 +50,7 @@ from parity.report.html import (
     table,
     verdict_banner,
 )
+from parity.report.markdown import RULE_TEXT, embodied_rule
 
 __all__ = ["MAX_MARGINALS", "comparison_html", "comparison_parts", "comparisons_html"]
 
@@ -126,11 +127,12 @@ def _samples(name: str, values: Any, dim: int) -> np.ndarray:
 # figures
 
 
-def null_figure(name: str, result: Mapping[str, Any], alpha: float):
+def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: bool | None = None):
     """Histogram of one statistic's null distribution with the observed value marked.
 
     An observed value far outside the null (more than half the null's range beyond it) is
-    shown as an arrow at the edge, so that the null's shape stays readable.
+    shown as an arrow at the edge, so that the null's shape stays readable. The p-value is red
+    when the statistic ``differs`` (after the family's adjustment; by default when p < α).
     """
     null = np.array([_num(v) for v in result["null_distribution"]], dtype=np.float64)
     null = null[np.isfinite(null)]
@@ -174,7 +176,8 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float):
                 bbox=_BOX,
                 arrowprops={"arrowstyle": "-|>", "color": red, "lw": 1.6},
             )
-        colour = VERDICT_COLOURS["fail" if pvalue < alpha else "pass"]
+        differs = pvalue < alpha if differs is None else differs
+        colour = VERDICT_COLOURS["fail" if differs else "pass"]
         ax.set_title(_label(name), loc="left")
         ax.set_title(f"p = {fmt(pvalue, 3)}", loc="right", color=colour, fontweight="bold")
         ax.set_xlabel("statistic over permuted splits")
@@ -212,13 +215,13 @@ def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
     with plot_style():
         fig = new_figure(6.4, 0.5 + 0.42 * len(names))
         ax = fig.add_subplot()
+        shades = []
         for i, name in enumerate(names):
             r = embodied[name]
             y = len(names) - 1 - i
             lo_band, hi_band = (_num(v) for v in r["band"])
-            ax.fill_betweenx(
-                [y - 0.38, y + 0.38], lo_band, hi_band, color=VERDICT_COLOURS["pass"], alpha=0.12
-            )
+            shades.append((y, lo_band, hi_band, embodied_rule(r) == "regression"))
+            ax.plot([lo_band, hi_band], [y, y], lw=0)  # the band is inside the axis limits
             lo, hi = (_num(v) for v in r["confidence_interval"])
             colour = VERDICT_COLOURS[STATUS_COLOURS.get(r["status"], "inconclusive")]
             ax.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt")
@@ -226,8 +229,18 @@ def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
         ax.axvline(1.0, color="#59636e", lw=0.8, ls=":")
         ax.set_yticks(range(len(names)), names[::-1])
         ax.set_ylim(-0.6, len(names) - 0.4)
-        ax.set_xlabel("candidate / reference (shaded: tolerance band; bar: confidence interval)")
+        ax.set_xlabel("candidate / reference (shaded: where the interval is ok; bar: its CI)")
         ax.margins(x=0.08)
+        left = ax.get_xlim()
+        for y, lo_band, hi_band, one_sided in shades:  # regression: ok anywhere up to 1 + tol
+            ax.fill_betweenx(
+                [y - 0.38, y + 0.38],
+                left[0] if one_sided else lo_band,
+                hi_band,
+                color=VERDICT_COLOURS["pass"],
+                alpha=0.12,
+            )
+        ax.set_xlim(left)
     return fig
 
 
@@ -258,25 +271,28 @@ def _banner(record: Mapping[str, Any]) -> str:
 
 
 def _tests_section(record: Mapping[str, Any], level: int) -> str:
+    from parity.verdict import differing_statistics
+
     test = record["two_sample"]
     alpha = _num(record["alpha"])
+    pvalues = {name: _num(r["pvalue"]) for name, r in test["results"].items()}
+    differing = differing_statistics(pvalues, _num(test["pvalue"]), alpha)
     rows, figures = [], []
     for name, r in test["results"].items():
-        p = _num(r["pvalue"])
-        verdict = "fail" if p < alpha else "pass"
+        p = pvalues[name]
         rows.append(
             [
                 _label(name),
                 fmt(_num(r["statistic"])),
                 fmt(p, 3),
                 r.get("method", ""),
-                Raw(badge(verdict, "differs" if p < alpha else "no difference")),
+                Raw(_result_badge(name in differing, p < alpha)),
             ]
         )
         if r.get("null_distribution"):
             figures.append(
                 figure(
-                    null_figure(name, r, alpha),
+                    null_figure(name, r, alpha, differs=name in differing),
                     f"{len(r['null_distribution'])} splits; observed {fmt(_num(r['statistic']))}",
                 )
             )
@@ -285,11 +301,22 @@ def _tests_section(record: Mapping[str, Any], level: int) -> str:
     intro = paragraph(
         f"{test.get('method', '')}: family p-value {fmt(_num(test['pvalue']), 3)} at "
         f"α = {fmt(record['alpha'])}. Each statistic's p-value is the share of permuted splits "
-        "at least as large as the observed value, (1 + #{null ≥ observed}) / (1 + B)."
+        "at least as large as the observed value, (1 + #{null ≥ observed}) / (1 + B), before "
+        "any adjustment; a statistic is marked “differs” only when the family test rejects and "
+        "the statistic is significant after its Westfall–Young adjustment."
     )
     summary = table(("statistic", "observed", "p-value", "method", "result"), rows, (1, 2))
     nulls = section("Null distributions", grid(*figures), level=level + 1)
     return section("Action distributions: two-sample tests", intro, summary, nulls, level=level)
+
+
+def _result_badge(differs: bool, raw_significant: bool) -> str:
+    """``differs`` (after the family adjustment), ``p < α unadjusted`` or ``no difference``."""
+    if differs:
+        return badge("fail", "differs")
+    if raw_significant:  # no claim: the family's adjustment does not support it
+        return badge("inconclusive", "not significant after adjustment")
+    return badge("pass", "no difference")
 
 
 def _flat(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -371,26 +398,40 @@ def _embodied_section(record: Mapping[str, Any], level: int) -> str:
         lo, hi = (_num(v) for v in r["confidence_interval"])
         blo, bhi = (_num(v) for v in r["band"])
         level_pct = f"{100 * _num(r['confidence_level']):.3g}%"
+        region = f"≤ {fmt(bhi, 3)}"
+        if embodied_rule(r) == "equivalence":
+            region = f"{fmt(blo, 3)} – {fmt(bhi, 3)}"
         rows.append(
             [
                 name,
                 fmt(_num(r["ratio"])),
                 f"{level_pct}: {fmt(lo)} – {fmt(hi)}",
-                f"{fmt(blo, 3)} – {fmt(bhi, 3)}",
+                region,
                 fmt(_num(r["reference_mean"])),
                 fmt(_num(r["candidate_mean"])),
                 f"{r['n_reference']} / {r['n_candidate']}",
                 Raw(badge(STATUS_COLOURS.get(r["status"], "inconclusive"), r["status"])),
             ]
         )
-    headers = ("metric", "ratio", "CI", "band", "ref. mean", "cand. mean", "episodes", "status")
+    headers = (
+        "metric",
+        "ratio",
+        "CI",
+        "ok when the CI is",
+        "ref. mean",
+        "cand. mean",
+        "episodes",
+        "status",
+    )
     method = sorted({r.get("method", "") for r in embodied.values()})
+    rules = sorted({embodied_rule(r) for r in embodied.values()})
     return section(
         title,
+        *[paragraph(RULE_TEXT[rule].replace("`", "")) for rule in rules],
         figure(
             embodied_figure(embodied),
             "ratio and confidence interval per metric; "
-            "shaded: the tolerance band; dotted: no change",
+            "shaded: where the interval is ok; dotted: no change",
         ),
         table(headers, rows, (1, 4, 5)),
         paragraph(f"Intervals: {', '.join(method)}.", muted=True),

@@ -11,6 +11,41 @@ def _num(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if isinstance(value, int | float) else str(value)
 
 
+#: One sentence per embodied rule, for the reports.
+RULE_TEXT = {
+    "regression": (
+        "Regression rule: a ratio CI above 1 + tol is `regressed` (fails), one straddling "
+        "1 + tol is `inconclusive`, one at most 1 + tol is `ok` (`changed` when it lies "
+        "entirely below 1/(1 + tol): reported, not a failure)."
+    ),
+    "equivalence": (
+        "Equivalence rule: a ratio CI inside [1/(1 + tol), 1 + tol] is `ok`, above it "
+        "`regressed` (fails), below it `changed`, across an edge `inconclusive`."
+    ),
+}
+
+
+def embodied_rule(result: dict[str, Any]) -> str:
+    """The rule of an embodied result record (records before the rule existed: equivalence)."""
+    return result.get("rule", "equivalence")
+
+
+def ok_region(result: dict[str, Any]) -> str:
+    """Where the CI must lie for ``ok``: ``≤ 1.1`` (regression) or ``0.9091 – 1.1``.
+
+    Examples
+    --------
+    >>> ok_region({"rule": "regression", "band": [1 / 1.1, 1.1]})
+    '≤ 1.1'
+    >>> ok_region({"rule": "equivalence", "band": [1 / 1.1, 1.1]})
+    '0.9091 – 1.1'
+    """
+    blo, bhi = result["band"]
+    if embodied_rule(result) == "regression":
+        return f"≤ {_num(bhi)}"
+    return f"{_num(blo)} – {_num(bhi)}"
+
+
 def sensitivity_markdown(sens: dict[str, Any], settings: dict[str, Any]) -> list[str]:
     """Lines of the "Sensitivity" section from a ``SensitivityResult`` record.
 
@@ -90,20 +125,22 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     if record.get("sensitivity"):
         lines += sensitivity_markdown(record["sensitivity"], record["settings"])
     if record["embodied"]:
+        rules = {embodied_rule(r) for r in record["embodied"].values()}
         lines += [
             "",
             "## Embodied metrics (candidate / reference)",
             "",
-            "| metric | ratio | CI | band | status |",
+            *[RULE_TEXT[rule] for rule in sorted(rules)],
+            "",
+            "| metric | ratio | CI | ok when the CI is | status |",
             "|---|---:|---|---|---|",
         ]
         for name, r in record["embodied"].items():
             lo, hi = r["confidence_interval"]
-            blo, bhi = r["band"]
             level = _num(100 * r["confidence_level"], 3)
             lines.append(
                 f"| {name} | {_num(r['ratio'])} | {level}%: {_num(lo)} – {_num(hi)} "
-                f"| {_num(blo)} – {_num(bhi)} | {r['status']} |"
+                f"| {ok_region(r)} | {r['status']} |"
             )
     lines += ["", "## Inputs", "", "| input | shape | sha256 |", "|---|---|---|"]
     for name, info in record["inputs"].items():

@@ -29,7 +29,13 @@ clearly above 0. So ``equivalent`` holds exactly when the interval lies inside t
 each side of the estimate, which is every case short of contrived ones).
 
 :func:`min_detectable` says whether a test can succeed at all with the sample sizes and
-standard deviations at hand (the CLI's "inconclusive"), and :func:`posterior_equivalence`
+standard deviations at hand (the CLI's "inconclusive"): for TOST only when the ``(1 − 2α)``
+interval is at least as wide as the margin band whatever the observed means; a one-sided test
+(non-inferiority, superiority) can always succeed, since a candidate observed better by enough
+passes it. Every result also gives ``power`` and ``n_for_power``: the probability of a success
+at this n, and the common n per system (or pairs) that gives 80% (:data:`TARGET_POWER`), with
+the observed standard deviations when the true effect is "no difference" (superiority: the
+observed effect). :func:`posterior_equivalence`
 gives the flat-prior posterior probability of the same hypothesis, computed without random
 numbers, so that a suite can flag a Bayesian/frequentist disagreement.
 
@@ -59,6 +65,7 @@ from parity.errors import DegenerateDataWarning, ParityInputError
 from parity.stats._common import ResultMixin, as_values
 
 __all__ = [
+    "TARGET_POWER",
     "DetectabilityResult",
     "OneSidedResult",
     "OneSidedTest",
@@ -76,6 +83,8 @@ __all__ = [
 _MIN_RELIABLE_N = 5
 #: Largest sample size the ``n_required`` search of :func:`min_detectable` tries.
 _MAX_N = 2**31
+#: Power at which ``n_for_power`` makes a success likely.
+TARGET_POWER = 0.8
 _EPS = float(np.finfo(float).eps)
 _TESTS = ("equivalence", "non-inferiority", "superiority")
 
@@ -172,9 +181,17 @@ class TOSTResult(ResultMixin):
     attainable : bool
         Whether equivalence could be shown at all with these sample sizes and standard
         deviations at this α and margin, whatever the observed means (see
-        :func:`min_detectable`).
+        :func:`min_detectable`): ``False`` exactly when the ``(1 − 2α)`` interval at these
+        standard deviations is at least as wide as the margin band.
     notes : tuple of str
-        Degenerate data, an unbounded interval, an unattainable test; one sentence each.
+        Degenerate data, an unbounded interval, an unattainable test, and (when equivalence
+        is not shown) how many runs would make it likely; one sentence each.
+    power : float
+        Probability of showing equivalence at this n with the observed standard deviations
+        when the true effect is "no difference" (a lower bound, see :func:`min_detectable`).
+    n_for_power : int or None
+        Smallest common n (runs per system, or pairs) at which ``power`` reaches
+        :data:`TARGET_POWER`; ``None`` above 2**31.
     """
 
     statistic: float
@@ -205,6 +222,8 @@ class TOSTResult(ResultMixin):
     alpha: float
     attainable: bool
     notes: tuple[str, ...] = ()
+    power: float = math.nan
+    n_for_power: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -257,11 +276,18 @@ class OneSidedResult(ResultMixin):
     alpha : float
         Level of the test.
     attainable : bool
-        Non-inferiority: whether a candidate observed *equal* to the reference would be shown
-        non-inferior with these sample sizes and standard deviations. Always ``True`` for
-        superiority (a large enough observed effect shows it).
+        Always ``True``: a candidate observed better by enough shows a one-sided test at any
+        n ≥ 2, so the test can never be impossible to pass.
     notes : tuple of str
-        One sentence per degenerate feature or caveat.
+        One sentence per degenerate feature or caveat, and (when H0 is not rejected) how many
+        runs would make a rejection likely.
+    power : float
+        Probability of rejecting H0 at this n with the observed standard deviations, when the
+        true effect is "no difference" (non-inferiority) or the observed effect (superiority).
+    n_for_power : int or None
+        Smallest common n (runs per system, or pairs) at which ``power`` reaches
+        :data:`TARGET_POWER`; ``None`` when no n does (superiority with an observed effect
+        not beyond the bound) or above 2**31.
     """
 
     test: str
@@ -296,6 +322,8 @@ class OneSidedResult(ResultMixin):
     alpha: float
     attainable: bool
     notes: tuple[str, ...] = ()
+    power: float = math.nan
+    n_for_power: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -347,20 +375,31 @@ class DetectabilityResult(ResultMixin):
     test : {"equivalence", "non-inferiority"}
         The test asked about.
     attainable : bool
-        ``best_case_pvalue < alpha``.
+        Whether some observed means would pass the test at these sample sizes and standard
+        deviations: ``best_case_pvalue < alpha`` for equivalence; always ``True`` for
+        non-inferiority (a candidate observed better by enough passes).
     best_case_pvalue : float
-        Smallest p-value the test can reach with the observed standard deviations and sample
-        sizes: equivalence at the most favourable observed means (for a symmetric absolute
-        margin, a difference of 0); non-inferiority at an observed candidate mean equal to the
-        reference mean.
+        Equivalence: the smallest p-value the test can reach with the observed standard
+        deviations and sample sizes, at the most favourable observed means (for a symmetric
+        absolute margin, a difference of 0). Non-inferiority: the p-value of a candidate
+        observed *equal* to the reference.
     best_case_estimate : float
         The estimate (difference or ratio) at which ``best_case_pvalue`` is reached.
     min_margin : float
-        Smallest symmetric margin (same units as ``margin``) at which the test is attainable;
-        ``inf`` when no relative margin below 1 is.
+        Smallest symmetric margin (same units as ``margin``) at which ``best_case_pvalue``
+        would be below α; ``inf`` when no relative margin below 1 is.
     n_required : int or None
-        Smallest common sample size (runs per system, or pairs) at which the test is
-        attainable with the observed standard deviations; ``None`` above 2**31.
+        Smallest common sample size (runs per system, or pairs) at which ``best_case_pvalue``
+        would be below α with the observed standard deviations; ``None`` above 2**31.
+    power : float
+        Probability that the test succeeds at these sample sizes with the observed standard
+        deviations when the true effect is "no difference" (difference 0, ratio 1). For a
+        one-sided test, the noncentral t power (exact for pooled and paired designs, Welch's
+        with its Satterthwaite df); for TOST the lower bound ``P_lower + P_upper − 1`` of its
+        two one-sided tests, so that ``n_for_power`` never understates what is needed.
+    n_for_power : int or None
+        Smallest common sample size at which ``power`` reaches :data:`TARGET_POWER`;
+        ``None`` above 2**31.
     margin : tuple of float
         The margin asked about, ``(low, high)``; ``±inf`` on the unbounded side of a
         non-inferiority margin.
@@ -388,6 +427,8 @@ class DetectabilityResult(ResultMixin):
     equal_var: bool
     alpha: float
     notes: tuple[str, ...] = ()
+    power: float = math.nan
+    n_for_power: int | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -705,9 +746,10 @@ def min_detectable(
     taken as given; the candidate mean is set to its most favourable value. For TOST with an
     absolute margin the smallest reachable p-value is at the centre of the bounds, where the
     ``(1 − 2α)`` interval half-width ``t_{1−α,df}·SE`` must be below half the width of the
-    margin; for a relative margin it is where the two one-sided p-values are equal. For
-    non-inferiority, a candidate mean equal to the reference mean is used (a candidate can
-    always be shown non-inferior by being clearly better).
+    margin; for a relative margin it is where the two one-sided p-values are equal. A
+    non-inferiority test is always attainable (a candidate observed clearly better passes);
+    its ``best_case_pvalue`` is that of a candidate observed equal to the reference. Both
+    report the power at "no difference" and the n for 80% of it.
 
     Parameters
     ----------
@@ -729,8 +771,11 @@ def min_detectable(
     Examples
     --------
     >>> res = min_detectable([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5)
-    >>> res.attainable, res.n_required
-    (False, 23)
+    >>> res.attainable, res.n_required, res.n_for_power
+    (False, 23, 70)
+    >>> ni = min_detectable([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5, test="non-inferiority")
+    >>> ni.attainable, ni.n_for_power
+    (True, 51)
     """
     ref, cand = as_values("reference", reference), as_values("candidate", candidate)
     a = _check_alpha(alpha)
@@ -1285,6 +1330,8 @@ def _tost_core(
     det = _detectability(design, "equivalence", low, high, relative, alpha, full=False)
     if not det.attainable:
         notes.extend(det.notes)
+    if not pvalue < alpha:
+        notes.append(_power_note(design, "equivalence", relative, det.power, det.n_for_power))
     return TOSTResult(
         statistic=binding.statistic,
         pvalue=pvalue,
@@ -1310,6 +1357,8 @@ def _tost_core(
         alpha=alpha,
         attainable=det.attainable,
         notes=tuple(notes),
+        power=det.power,
+        n_for_power=det.n_for_power,
     )
 
 
@@ -1364,12 +1413,15 @@ def _one_sided_core(
     if not (math.isfinite(lo) and math.isfinite(hi)):
         ci = (-math.inf, math.inf)
     notes = [*notes, *ci_notes]
-    attainable = True
-    if test == "non-inferiority":
-        det = _detectability(design, test, *region, relative, alpha, full=False)
-        attainable = det.attainable
-        if not attainable:
-            notes.extend(det.notes)
+    # a one-sided test is never impossible: a candidate observed better by enough passes it.
+    # Non-inferiority is judged at "no difference"; superiority, which no n shows when there
+    # is none, at the observed effect.
+    effect = 0.0 if test == "non-inferiority" else _margin_units(estimate, relative)
+    power = _power(design, region, relative, alpha, effect)
+    n_power = _n_for_power(design, region, relative, alpha, effect)
+    if not t.rejected:
+        at = None if test == "non-inferiority" else estimate
+        notes.append(_power_note(design, test, relative, power, n_power, at))
     return OneSidedResult(
         test=test,
         statistic=t.statistic,
@@ -1395,8 +1447,10 @@ def _one_sided_core(
         relative=relative,
         equal_var=design.kind == "pooled",
         alpha=alpha,
-        attainable=attainable,
+        attainable=True,
         notes=tuple(notes),
+        power=power,
+        n_for_power=n_power,
     )
 
 
@@ -1466,37 +1520,45 @@ def _detectability(
 ) -> DetectabilityResult:
     """Attainability of the test; ``full`` also searches ``min_margin`` and ``n_required``."""
     p, at = _best_case(design, test, low, high, relative)
-    attainable = bool(p < alpha)
+    reached = bool(p < alpha)
+    attainable = reached or test != "equivalence"
     min_margin, n_req = math.nan, None
-    if full or not attainable:
+    if full or not reached:
         n_req = _n_required(design, test, low, high, relative, alpha)
     if full:
         min_margin = _min_margin(design, test, low, high, relative, alpha)
+    power = _power(design, (low, high), relative, alpha, 0.0)
+    n_power = _n_for_power(design, (low, high), relative, alpha, 0.0)
     effect = "ratio" if relative else "difference"
-    name = "equivalence" if test == "equivalence" else "non-inferiority"
-    units = "runs per system" if design.kind != "paired" else "pairs"
-    if attainable:
+    units = _units(design)
+    need = (
+        f"; with the same standard deviations about {n_req} {units} would be needed"
+        if n_req is not None
+        else ""
+    )
+    if test == "equivalence" and reached:
         note = (
-            f"{name} is attainable: with the observed standard deviations the smallest "
+            f"equivalence is attainable: with the observed standard deviations the smallest "
             f"reachable p-value is {p:.3g} < α = {alpha:g} (at an observed {effect} of {at:.4g})"
         )
-    else:
-        need = (
-            f"; with the same standard deviations about {n_req} {units} would be needed"
-            if n_req is not None
-            else ""
-        )
-        if test == "equivalence":
-            lead = "equivalence cannot be shown with these data whatever the observed means"
-        else:
-            lead = (
-                "non-inferiority cannot be shown with these data unless the candidate is "
-                "observed to be better than the reference"
-            )
+    elif test == "equivalence":
         note = (
-            f"{lead}: n = {design.n_r}/{design.n_c} is too small for this α and margin "
-            f"(the smallest reachable p-value is {p:.3g} ≥ α = {alpha:g}, at an observed "
-            f"{effect} of {at:.4g}){need}"
+            "equivalence cannot be shown with these data whatever the observed means: with "
+            f"n = {design.n_r}/{design.n_c} and the observed standard deviations the "
+            f"{1 - 2 * alpha:.0%} interval is at least as wide as the margin band (the smallest "
+            f"reachable p-value is {p:.3g} ≥ α = {alpha:g}, at an observed {effect} of "
+            f"{at:.4g}){need}"
+        )
+    elif reached:
+        note = (
+            "non-inferiority is attainable: a candidate observed equal to the reference would "
+            f"be shown non-inferior (p = {p:.3g} < α = {alpha:g})"
+        )
+    else:
+        note = (
+            "non-inferiority is attainable (a candidate observed better by enough is shown "
+            f"non-inferior at any n), but at n = {design.n_r}/{design.n_c} one observed equal "
+            f"to the reference would not be (p = {p:.3g} ≥ α = {alpha:g}){need}"
         )
     return DetectabilityResult(
         test=test,
@@ -1512,7 +1574,90 @@ def _detectability(
         relative=relative,
         equal_var=design.kind == "pooled",
         alpha=alpha,
-        notes=(note,),
+        notes=(note, _power_note(design, test, relative, power, n_power)),
+        power=power,
+        n_for_power=n_power,
+    )
+
+
+def _units(design: _Design) -> str:
+    return "runs per system" if design.kind != "paired" else "pairs"
+
+
+def _margin_units(estimate: float, relative: bool) -> float:
+    """An estimate (difference, or ratio) in margin units (difference, or ratio − 1)."""
+    return estimate - 1.0 if relative else estimate
+
+
+def _power(
+    design: _Design, region: tuple[float, float], relative: bool, alpha: float, effect: float
+) -> float:
+    """Probability that the test of H1 ``effect ∈ region`` succeeds when the true effect (in
+    margin units) is ``effect``, with the design's n and standard deviations.
+
+    Each finite bound ``b`` is a one-sided t-test of a contrast whose true value is
+    ``s·(effect − b)`` (``s`` the reference mean for a relative margin, else 1): its power is
+    the noncentral t tail ``P(T' > t_{1−α,ν})`` with noncentrality ``s·|effect − b|/SE``
+    signed toward H1. Two bounds (TOST) give ``max(0, P_lower + P_upper − 1)``, a lower bound
+    of the probability that both reject.
+    """
+    from scipy import stats
+
+    low, high = region
+    scale = design.mean_r if relative else 1.0
+    powers = []
+    for bound, sign in ((low, 1.0), (high, -1.0)):
+        if not math.isfinite(bound):
+            continue
+        tau, _ = _contrast_params(bound, relative)
+        se = float(math.sqrt(design.variance(tau)))
+        shift = sign * scale * (effect - bound)
+        if se == 0.0:
+            powers.append(1.0 if shift > 0 else 0.0)
+            continue
+        df = float(design.df(tau))
+        powers.append(float(stats.nct.sf(stats.t.ppf(1.0 - alpha, df), df, shift / se)))
+    return max(0.0, sum(powers) - (len(powers) - 1))
+
+
+def _n_for_power(
+    design: _Design, region: tuple[float, float], relative: bool, alpha: float, effect: float
+) -> int | None:
+    """Smallest common n (per system, or pairs) at which :func:`_power` reaches the target."""
+    if not region[0] < effect < region[1]:
+        return None
+
+    def ok(n: int) -> bool:
+        resized = dataclasses.replace(design, n_r=n, n_c=n)
+        return _power(resized, region, relative, alpha, effect) >= TARGET_POWER
+
+    return smallest_n(ok, 2, _MAX_N)
+
+
+def _power_note(
+    design: _Design,
+    test: str,
+    relative: bool,
+    power: float,
+    n_power: int | None,
+    at: float | None = None,
+) -> str:
+    """How many runs would make the test likely to succeed, in one sentence."""
+    effect = "ratio" if relative else "difference"
+    truth = (
+        f"a true {effect} of {1.0 if relative else 0.0:g} (no difference)"
+        if at is None
+        else f"a true {effect} equal to the observed {at:.4g}"
+    )
+    now = f"{power:.0%} at n = {design.n_r}/{design.n_c}"
+    if n_power is None:
+        return (
+            f"{test} is unlikely to be shown at any n with {truth} and the observed standard "
+            f"deviations (power {now})"
+        )
+    return (
+        f"with {truth} and the observed standard deviations, about {n_power} "
+        f"{_units(design)} would give {TARGET_POWER:.0%} power to show {test} (power {now})"
     )
 
 
@@ -1525,11 +1670,18 @@ def _n_required(
         resized = dataclasses.replace(design, n_r=n, n_c=n)
         return _best_case(resized, test, low, high, relative)[0] < alpha
 
-    return _smallest(ok, 2, _MAX_N)
+    return smallest_n(ok, 2, _MAX_N)
 
 
-def _smallest(ok: Callable[[int], bool], start: int, stop: int) -> int | None:
-    """Smallest integer in [start, stop] where the monotone predicate ``ok`` holds."""
+def smallest_n(ok: Callable[[int], bool], start: int, stop: int) -> int | None:
+    """Smallest integer in [start, stop] where the monotone predicate ``ok`` holds (None when
+    it does not hold at ``stop``'s doubling bound).
+
+    Examples
+    --------
+    >>> smallest_n(lambda n: n * n >= 50, 2, 2**31)
+    8
+    """
     if ok(start):
         return start
     lo, hi = start, start

@@ -176,7 +176,9 @@ class MissingRun(ResultMixin):
     """An expected run without an ``ok`` record.
 
     ``status`` is ``"absent"`` (never recorded), ``"failed"`` or ``"timeout"``; ``detail``
-    gives the exit code, attempts and the last line of stderr when there was a run.
+    gives the exit code, attempts and the command's own last stderr line when there was a run
+    (parity's note, e.g. a timeout or a missing ``metrics.json``, when the command printed
+    nothing).
     """
 
     system: str
@@ -331,7 +333,10 @@ class MetricTest(ResultMixin):
     the scale of ``estimate`` (a difference ``μc − μr``, or a ratio ``μc/μr`` for relative
     margins). ``confidence_interval`` is the unadjusted ``(1 − 2α)`` interval (one-sided
     ``(1 − α)`` for non-inferiority). ``passed`` uses the Holm-adjusted p-value; ``error`` says
-    why a test could not be run (then ``pvalue = 1``).
+    why a test could not be run (then ``pvalue = 1``). ``attainable`` is ``False`` only for an
+    equivalence test that no observed means could pass at this n and the observed spread (a
+    non-inferiority test always can); ``n_for_power`` is the number of seeds per system with
+    80% power at ``α`` when there is no true difference (:func:`~parity.stats.tost`).
     """
 
     task: str
@@ -357,6 +362,7 @@ class MetricTest(ResultMixin):
     method: str
     notes: tuple[str, ...] = ()
     error: str | None = None
+    n_for_power: int | None = None
 
     @property
     def null_effect(self) -> float:
@@ -402,6 +408,7 @@ class AggregateResult(ResultMixin):
     method: str
     notes: tuple[str, ...] = ()
     error: str | None = None
+    n_for_power: int | None = None
 
     @property
     def null_effect(self) -> float:
@@ -750,10 +757,8 @@ def _failure_detail(run: RunRecord) -> str:
         parts.append(f"with exit code {run.exit_code}")
     parts.append(f"after {run.attempts} attempt{'s' if run.attempts != 1 else ''}")
     text = " ".join(parts)
-    tail = [line.strip() for line in (run.stderr_tail or "").splitlines() if line.strip()]
-    if tail:
-        text += f": {tail[-1][:200]}"
-    return text
+    why = run.failure_reason(notes=False)  # the exit code is said already
+    return f"{text}: {why}" if why else text
 
 
 # --------------------------------------------------------------------------------------------
@@ -1284,6 +1289,7 @@ def _one_test(
         attainable=bool(res.attainable),
         method=res.method,
         notes=tuple(res.notes),
+        n_for_power=res.n_for_power,
     )
 
 
@@ -2129,8 +2135,13 @@ def _describe_test(t: MetricTest, alpha: float) -> str:
         f"{alpha:g}"
     )
     if not t.attainable:
-        text += " (cannot succeed at this n"
+        text += " (cannot succeed at this n whatever the results"
         text += "; the interval lies outside the margin)" if not _overlaps(t) else ")"
+    if t.n_for_power is not None:
+        text += (
+            f"; about {t.n_for_power} seeds per system would give 80% power to show it with no "
+            f"true difference at α = {alpha:g} (more under the Holm adjustment)"
+        )
     return text + "."
 
 
@@ -2217,8 +2228,9 @@ def _reasons(manifest, coverage, validity, eq, components, verdict) -> list[str]
                 )
     if verdict == "inconclusive":
         out.append(
-            "inconclusive: everything is present and valid, but the failing tests could not "
-            "succeed with this many seeds whatever the results (see `attainable`)."
+            "inconclusive: everything is present and valid, but the failing equivalence tests "
+            "could not succeed with this many seeds and the observed spread whatever the "
+            "observed means (see `attainable`)."
         )
     return out
 

@@ -8,6 +8,8 @@ from typing import Any
 from parity.stats._common import ResultMixin
 
 RUN_STATUSES = ("ok", "failed", "timeout")
+#: Prefix of the lines parity adds to a run's ``stderr_tail`` (why it judged the run not ok).
+NOTE_PREFIX = "parity: "
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,8 @@ class RunRecord(ResultMixin):
     the arrays of ``samples.npz`` when there is one, each with its shape (the arrays themselves
     stay on disk at ``out_dir``). ``out_dir`` is relative to the manifest's folder when it lies
     inside it (POSIX separators), else absolute, so ``Path(manifest).parent / out_dir`` is the
-    folder in both cases.
+    folder in both cases. ``stderr_tail`` is the end of the command's stderr followed by
+    parity's own notes, one per line, each starting with :data:`NOTE_PREFIX`.
     """
 
     key: RunKey
@@ -45,3 +48,27 @@ class RunRecord(ResultMixin):
     attempts: int = 1
     source: str = "run"  # "run" (executed) or "ingest" (existing result files)
     samples: dict[str, list[int]] = field(default_factory=dict)  # array name → shape
+
+    def failure_reason(self, notes: bool = True, limit: int = 200) -> str:
+        """Why the run is not ok, in one line: the command's own last stderr line (at most
+        ``limit`` characters), with parity's notes after it in parentheses (``notes=False``
+        leaves them out unless the command printed nothing); ``""`` when there is neither.
+
+        Examples
+        --------
+        >>> tail = "step 1\\nCUDA out of memory\\nparity: the command exited with code 3"
+        >>> run = RunRecord(RunKey("candidate", "t", 0), "failed", exit_code=3, stderr_tail=tail)
+        >>> run.failure_reason()
+        'CUDA out of memory (the command exited with code 3)'
+        >>> run.failure_reason(notes=False)
+        'CUDA out of memory'
+        >>> RunRecord(run.key, "timeout", stderr_tail="parity: timed out").failure_reason()
+        'timed out'
+        """
+        lines = [line.strip() for line in (self.stderr_tail or "").splitlines() if line.strip()]
+        ours = [line[len(NOTE_PREFIX) :] for line in lines if line.startswith(NOTE_PREFIX)]
+        own = [line for line in lines if not line.startswith(NOTE_PREFIX)]
+        if not own:
+            return "; ".join(ours)
+        last = own[-1] if len(own[-1]) <= limit else own[-1][: limit - 1] + "…"
+        return f"{last} ({'; '.join(ours)})" if ours and notes else last

@@ -23,7 +23,9 @@ One run of a ``command`` system (:func:`execute_run`)
   run's token, which finds descendants that called ``setsid()`` or were re-parented (only a
   process that also clears its environment escapes: run hostile commands in a container).
 * The run is ``ok`` when the command exits 0 and ``{out}/metrics.json`` is a JSON object;
-  otherwise ``failed`` (or ``timeout``), with the reason as the last line of ``stderr_tail``.
+  otherwise ``failed`` (or ``timeout``). ``stderr_tail`` keeps the end of the command's stderr
+  and then parity's reason (lines starting ``parity: ``); :meth:`RunRecord.failure_reason`
+  gives both in one line, the command's own last line first.
   Every file in ``{out}`` is hashed (sha256) and the arrays of ``samples.npz`` are listed.
 * A run that is not ok is tried again up to ``run.retries`` more times; ``attempts`` says how
   many it took and the record keeps the last attempt.
@@ -74,7 +76,7 @@ from parity.suite.ingest import (
     results_location,
     substitute,
 )
-from parity.suite.records import RunKey, RunRecord
+from parity.suite.records import NOTE_PREFIX, RunKey, RunRecord
 
 KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL of a run's process group
 POLL = 0.05  # seconds between checks of a running command
@@ -566,7 +568,7 @@ def execute_run(job: RunJob, stop=None) -> RunRecord | None:
             if status != "ok" and attempt > 1:
                 problems.append(f"not ok on any of {attempt} attempts")
             tail = _tail(job.stderr_path)
-            notes = "\n".join(f"parity: {p}" for p in problems)
+            notes = "\n".join(f"{NOTE_PREFIX}{p}" for p in problems)
             record = RunRecord(
                 key=job.key,
                 status=status,

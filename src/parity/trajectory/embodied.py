@@ -6,7 +6,18 @@ A 2-D array is refused (is it one episode or T one-dimensional episodes?): add t
 
 Each metric returns one float64 value per episode. :func:`compare_embodied` compares the mean of a
 metric over candidate episodes to its mean over reference episodes with a bootstrap interval on the
-ratio and classifies the ratio against a tolerance band. Pure numerics: no I/O.
+ratio and classifies the ratio against a tolerance ``tol``, by one of two rules
+(:data:`EMBODIED_RULES`):
+
+* ``"regression"`` (default): a higher jerk, motion energy or path length is the regression, so
+  only the upper edge ``1 + tol`` decides. ``regressed`` when the interval's lower end is above
+  it, ``inconclusive`` when the interval straddles it, else ``ok`` — or ``changed`` (reported,
+  not a failure) when the interval lies entirely below ``1/(1 + tol)``.
+* ``"equivalence"``: the metric must not move either way. ``ok`` only when the interval lies
+  inside ``[1/(1 + tol), 1 + tol]``; ``regressed`` above it, ``changed`` below it, else
+  ``inconclusive``.
+
+Pure numerics: no I/O.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from parity.stats.bootstrap import _ratio_interval
 
 __all__ = [
     "EMBODIED_METRICS",
+    "EMBODIED_RULES",
     "EmbodiedMetric",
     "EmbodiedResult",
     "compare_embodied",
@@ -39,6 +51,9 @@ __all__ = [
 ]
 
 Status = Literal["ok", "regressed", "changed", "inconclusive"]
+#: How a ratio interval is read against the tolerance: a one-sided regression gate (default)
+#: or two-sided equivalence.
+EMBODIED_RULES = ("regression", "equivalence")
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,8 +235,13 @@ class EmbodiedResult(ResultMixin):
     metric : str
         Metric name (a key of ``EMBODIED_METRICS``).
     status : {"ok", "regressed", "changed", "inconclusive"}
-        ``ok``: the interval lies inside ``band``; ``regressed``: its lower end is above
-        ``band[1]``; ``changed``: its upper end is below ``band[0]``; else ``inconclusive``.
+        Under ``rule="regression"``: ``regressed`` when the interval's lower end is above
+        ``band[1]``, ``inconclusive`` when it straddles ``band[1]``, ``changed`` when its upper
+        end is below ``band[0]``, else ``ok``. Under ``rule="equivalence"``: ``ok`` when it lies
+        inside ``band``, ``regressed`` above, ``changed`` below, else ``inconclusive``.
+        ``regressed`` fails a verdict, ``inconclusive`` blocks a pass, ``changed`` is reported.
+    rule : {"regression", "equivalence"}
+        The rule that gave ``status``.
     ratio : float
         ``candidate_mean / reference_mean``.
     confidence_interval : tuple of float
@@ -250,6 +270,7 @@ class EmbodiedResult(ResultMixin):
 
     metric: str
     status: Status
+    rule: str
     ratio: float
     confidence_interval: tuple[float, float]
     confidence_level: float
@@ -278,15 +299,23 @@ def compare_embodied(
     metrics: str | Sequence[str] = ("jerk_rms", "motion_energy", "path_length"),
     n_resamples: int = 9999,
     rng: RngLike = None,
+    rule: str = "regression",
 ) -> dict[str, EmbodiedResult]:
     """Compare embodied metrics of candidate episodes with reference episodes.
 
     For each metric, the ratio of means (candidate / reference) gets a (1 − 2·alpha) bootstrap
-    interval over episodes (:func:`parity.stats.bootstrap.bootstrap_ratio_of_means`, BCa). The
-    interval lying inside ``[1/(1+tolerance), 1+tolerance]`` is an equivalence test at level
-    ``alpha`` (``ok``); its lower end above ``1+tolerance`` is a one-sided test at ``alpha``
-    (``regressed``); its upper end below ``1/(1+tolerance)`` likewise (``changed``); anything
-    else is ``inconclusive``.
+    interval over episodes (:func:`parity.stats.bootstrap.bootstrap_ratio_of_means`, BCa), read
+    against ``1 + tolerance`` and ``1/(1 + tolerance)``. Each end of the interval is a one-sided
+    test at level ``alpha``:
+
+    * ``rule="regression"``: its lower end above ``1 + tolerance`` shows a regression
+      (``regressed``); its upper end at most ``1 + tolerance`` shows there is none (``ok``, or
+      ``changed`` when the upper end is even below ``1/(1 + tolerance)``: the metric fell,
+      which is reported but is not a regression); an interval across ``1 + tolerance`` is
+      ``inconclusive``. Higher jerk, motion energy and path length are the regressions.
+    * ``rule="equivalence"``: the interval inside ``[1/(1+tolerance), 1+tolerance]`` is an
+      equivalence test at ``alpha`` (``ok``); its lower end above the band ``regressed``; its
+      upper end below the band ``changed``; anything else ``inconclusive``.
 
     Parameters
     ----------
@@ -304,6 +333,8 @@ def compare_embodied(
         Bootstrap resamples per metric.
     rng : None, int or numpy.random.Generator
         One generator serves all metrics in order: the same seed gives the same results.
+    rule : {"regression", "equivalence"}, default "regression"
+        How the interval is read (see above); recorded in each result.
 
     Returns
     -------
@@ -324,8 +355,14 @@ def compare_embodied(
     >>> out = compare_embodied(ref, 2.0 * cand, dt=0.1, metrics=["jerk_rms"], rng=1)
     >>> out["jerk_rms"].status
     'regressed'
+
+    A smoother candidate is no regression; under the equivalence rule it is a change:
+
+    >>> compare_embodied(ref, 0.5 * cand, dt=0.1, metrics=["jerk_rms"], rng=1)["jerk_rms"].status
+    'changed'
     """
     dt = _check_dt(dt)
+    rule = check_rule(rule)
     tol = _check_tolerance(tolerance)
     alpha = _check_alpha(alpha)
     n_resamples = check_positive_int("n_resamples", n_resamples)
@@ -348,10 +385,11 @@ def compare_embodied(
         r = _ratio_interval(ref_values, cand_values, level, n_resamples, "BCa", gen)
         for note in r.warnings:
             warnings.warn(f"{name}: {note}", DegenerateDataWarning, stacklevel=2)
-        status = _classify(r.confidence_interval, band)
+        status = classify(r.confidence_interval, band, rule)
         results[name] = EmbodiedResult(
             metric=name,
             status=status,
+            rule=rule,
             ratio=r.statistic,
             confidence_interval=r.confidence_interval,
             confidence_level=level,
@@ -367,21 +405,57 @@ def compare_embodied(
             reference_values=tuple(float(v) for v in ref_values),
             candidate_values=tuple(float(v) for v in cand_values),
             warnings=r.warnings,
-            reason=_reason(spec, status, r.statistic, r.confidence_interval, level, band, r),
+            reason=_reason(spec, status, rule, r.statistic, r.confidence_interval, level, band, r),
         )
     return results
 
 
-def _classify(ci: tuple[float, float], band: tuple[float, float]) -> Status:
-    """Status of a ratio interval against the tolerance band (NaN ends → inconclusive)."""
+def check_rule(rule: Any) -> str:
+    """``rule`` checked against :data:`EMBODIED_RULES`.
+
+    Examples
+    --------
+    >>> check_rule("equivalence")
+    'equivalence'
+    """
+    if not isinstance(rule, str) or rule not in EMBODIED_RULES:
+        raise ParityInputError(
+            f"`embodied` rule must be one of {EMBODIED_RULES} (regression: only a rise fails; "
+            f"equivalence: no change either way); got {rule!r}"
+        )
+    return rule
+
+
+def classify(ci: tuple[float, float], band: tuple[float, float], rule: str) -> Status:
+    """Status of a ratio interval against the tolerance band under ``rule``.
+
+    A NaN end gives ``inconclusive``.
+
+    Examples
+    --------
+    The commonest real case, nothing changed (a real SAC policy against itself with another
+    noise seed): the interval reaches below the band but stays under ``1 + tol``.
+
+    >>> band = (1 / 1.1, 1.1)
+    >>> classify((0.89, 1.03), band, "regression"), classify((0.89, 1.03), band, "equivalence")
+    ('ok', 'inconclusive')
+    >>> classify((1.05, 1.2), band, "regression"), classify((1.12, 1.3), band, "regression")
+    ('inconclusive', 'regressed')
+    >>> classify((0.5, 0.8), band, "regression")
+    'changed'
+    """
     low, high = ci
-    if band[0] <= low and high <= band[1]:
-        return "ok"
+    if math.isnan(low) or math.isnan(high):
+        return "inconclusive"
     if low > band[1]:
         return "regressed"
+    if rule == "regression":
+        if high > band[1]:
+            return "inconclusive"
+        return "changed" if high < band[0] else "ok"
     if high < band[0]:
         return "changed"
-    return "inconclusive"
+    return "ok" if band[0] <= low and high <= band[1] else "inconclusive"
 
 
 def _fmt(x: float) -> str:
@@ -395,6 +469,7 @@ def _fmt(x: float) -> str:
 def _reason(
     spec: EmbodiedMetric,
     status: Status,
+    rule: str,
     ratio: float,
     ci: tuple[float, float],
     level: float,
@@ -415,13 +490,29 @@ def _reason(
             )
         if status == "ok":
             return f"{m} is 0 in every reference and candidate episode: they match."
+    if status == "regressed":
+        return f"{m} rose {_fmt(ratio)}× ({interval}), above the {hi}× tolerance: {spec.rose}."
+    if rule == "regression":
+        if status == "ok":
+            return (
+                f"{m} ratio {_fmt(ratio)}× ({interval}) stays at or below the {hi}× tolerance: "
+                "no regression on this metric."
+            )
+        if status == "changed":
+            return (
+                f"{m} fell to {_fmt(ratio)}× ({interval}), below {lo}×: {spec.fell}; not a "
+                "regression (it does not block a pass), but check that it is intended."
+            )
+        return (
+            f"{m} ratio {_fmt(ratio)}× ({interval}) straddles the {hi}× tolerance: it may have "
+            f"regressed or not; record more episodes (now {r.n_reference} reference, "
+            f"{r.n_candidate} candidate) or widen the tolerance."
+        )
     if status == "ok":
         return (
             f"{m} ratio {_fmt(ratio)}× ({interval}) lies inside the {lo}×–{hi}× tolerance "
             "band: the candidate matches the reference on this metric."
         )
-    if status == "regressed":
-        return f"{m} rose {_fmt(ratio)}× ({interval}), above the {hi}× tolerance: {spec.rose}."
     if status == "changed":
         return (
             f"{m} fell to {_fmt(ratio)}× ({interval}), below the {lo}× tolerance: {spec.fell}; "
