@@ -7,14 +7,17 @@ sampled on 200 fixed observations (8 a side each: ``by_observation`` 200 × 8 ×
 1600 × 2) and the actions of 200 rollouts on fixed environment seeds (``actions`` 200 × 50 × 2),
 with the control timestep in ``corpus.json`` (``dt`` = 0.02 s).
 
-The expected verdicts are the truth about each variant, not what the code gives today:
+Two designs: *pooled* compares the actions a deployment logs along its rollouts (every 5th control
+step of the 200 rollouts, 2000 a side) with the rollouts' embodied metrics; *by observation*
+compares the actions sampled on the fixed observations (within-observation permutations).
+The expected verdicts are the truth about each variant:
 
 * ``reseeded`` (same actor, another noise seed) and ``float16`` (weights and activations in
   float16): nothing a user cares about changed → **pass**, pooled with rollouts and by observation.
-* ``temperature`` (std × 1.5), ``int4`` (weight-only int4, per tensor): the policy changed →
+* ``temperature`` (std × 1.5), ``int4`` (weight-only int4, per output channel): the policy changed →
   **fail**, in both designs.
 * ``late`` (each action applied one control step late): the network is unchanged, the control
-  loop is not → **fail** pooled with rollouts (the rollouts see it); by observation the actions
+  loop is not → **fail** pooled (the logged actions see it); by observation the actions
   are draws of the unchanged network, so there the truth is **pass** (that design cannot see a
   control loop, which is why rollouts exist).
 
@@ -49,19 +52,25 @@ CASES = [
     ("temperature", "by_observation", "fail"),
     ("int4", "pooled", "fail"),
     ("int4", "by_observation", "fail"),
-    # FAILS TODAY (kept on purpose: it states the true verdict). The one-step delay costs 4.4% of
-    # the return (−6.86 vs −6.57, paired t over the 200 shared seeds p ≈ 1e-11) and changes how
-    # the arm is commanded, but in the direction the embodied gate reads as harmless: the
-    # commands get *smoother* (jerk 0.79×, CI 0.77–0.80; motion energy 0.84×, CI 0.81–0.87:
-    # `changed`), path length 0.91× (CI 0.895–0.927) straddles the lower band edge, and the
-    # actions on fixed observations are those of the unchanged network (family p = 0.36).
-    # Today's verdict: inconclusive (from the straddle). Under the regression-only embodied rule
-    # being adopted (issue 13, item 1) it would be `pass`: a control-timing bug that only shows
-    # as less motion is missed unless `changed` counts (e.g. the two-sided `--embodied
-    # equivalence`). Not tuned away here: the corpus is the evidence.
+    # The one-step delay costs 4.4% of the return (−6.86 vs −6.57, paired t over the 200 shared
+    # seeds p ≈ 1e-11). The network is unchanged, so actions on fixed observations cannot show
+    # it; the logged rollout actions do (the arm visits other states), and the commands get
+    # smoother (jerk 0.79×: `changed`, reported; the regression gate fails only rises).
     ("late", "pooled", "fail"),
     ("late", "by_observation", "pass"),  # the network is unchanged; only rollouts see the bug
 ]
+
+
+LOG_EVERY = 5  # the rollouts' actions as a deployment logs them: every 5th step (10 Hz)
+
+
+def logged_actions(name: str, folder: Path) -> Path:
+    """The actions a deployment logs along its rollouts, written as a user's .npy file."""
+    with np.load(DATA / f"{name}.npz") as f:
+        actions = f["actions"][:, ::LOG_EVERY].reshape(-1, f["actions"].shape[-1])
+    path = folder / f"{name}_logged.npy"
+    np.save(path, actions)
+    return path
 
 
 def cli_args(variant: str, design: str, out: Path) -> list[str]:
@@ -72,10 +81,12 @@ def cli_args(variant: str, design: str, out: Path) -> list[str]:
             "compare", f"{ref}:by_observation", f"{cand}:by_observation",
             "--paired-by-observation", "--out", str(out), "--quiet",
         ]  # fmt: skip
+    logs = out / "logs"
+    logs.mkdir()
     return [
-        "compare", f"{ref}:pooled", f"{cand}:pooled",
+        "compare", str(logged_actions("reference", logs)), str(logged_actions(variant, logs)),
         "--ref-episodes", f"{ref}:actions", "--cand-episodes", f"{cand}:actions",
-        "--dt", str(DT), "--out", str(out), "--quiet",
+        "--dt", str(DT), "--out", str(out / "report"), "--quiet",
     ]  # fmt: skip
 
 
@@ -117,7 +128,8 @@ def test_cli_verdict(variant, design, expected, tmp_path):
     # The assertion states the true verdict, whatever the code gives today (see CASES).
     result = CliRunner().invoke(cli, cli_args(variant, design, tmp_path))
     assert result.exit_code in EXIT.values(), result.output
-    record = json.loads((tmp_path / "verdict.json").read_text())
+    report = tmp_path / ("report" if design == "pooled" else "")
+    record = json.loads((report / "verdict.json").read_text())
     assert record["verdict"] == expected, describe(record)
     assert result.exit_code == EXIT[expected]
 
