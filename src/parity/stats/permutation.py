@@ -62,9 +62,12 @@ from parity.stats.two_sample import (
     bandwidth_collection,
     check_kernels,
     energy_from_sums,
+    for_row_blocks,
     kernel_rows,
     kl_from_counts,
     mmd2_from_sums,
+    pairwise_distances,
+    pairwise_sq_distances,
     resolve_bandwidths,
     shared_bins,
     unit_scale,
@@ -81,7 +84,7 @@ STATISTIC_LABELS = {
 PRECISIONS = ("auto", "float32", "float64")
 AUTO_FLOAT32_FROM = 2048  # pooled sample size from which precision="auto" picks float32
 BLOCK_BYTES = 256 * 2**20  # memory budget of one block of splits (its (N × b) arrays)
-ROW_BLOCK_BYTES = 32 * 2**20  # float64 distances of one row block of the pooled sample
+GRAM_CACHE_BYTES = 2 * 2**30  # Gram matrices kept across blocks of splits, at most
 MIN_SAMPLES_WARNING = 5
 
 
@@ -152,7 +155,7 @@ def mmd_components(
     if options["bandwidths"] is None:
         rows = min(z.shape[0], MEDIAN_MAX_ROWS)
         parameters["bandwidth_rule"] = (
-            f"powers of 2 from half the 5% to twice the 95% quantile of the pairwise "
+            f"powers of 2 from half the 5% quantile up to twice the 95% of the pairwise "
             f"distances over {rows} of {z.shape[0]} pooled rows"
         )
     return kernels, parameters
@@ -233,52 +236,67 @@ class _BinnedPlan:
         return kl, np.abs(kl)
 
 
-def _row_slices(n_total: int) -> list[slice]:
-    """Row blocks of the pooled sample whose float64 distances fill about ROW_BLOCK_BYTES."""
-    step = max(64, ROW_BLOCK_BYTES // (8 * n_total))
-    return [slice(i, min(i + step, n_total)) for i in range(0, n_total, step)]
+class _Grams:
+    """The quadratic components' Gram matrices, built from the pooled distances on demand.
+
+    The squared Euclidean (and, for Laplace kernels, L1) distances are computed once, in float64
+    from exact differences and stored in the products' dtype; each component's N × N Gram matrix
+    is built from them row block by row block on all cores when first asked for, and kept for
+    later blocks of splits only when ``keep`` (several blocks, and all of them fit in
+    GRAM_CACHE_BYTES), else rebuilt: one Gram matrix at a time is in memory beside the distances.
+    """
+
+    def __init__(self, z: np.ndarray, components: list, dtype: type, keep: bool) -> None:
+        self.z, self.components, self.dtype, self.keep = z, components, dtype, keep
+        self.sq = pairwise_sq_distances(z, dtype)
+        self.l1 = None
+        if any(c.needs_l1 for c in components):
+            self.l1 = pairwise_distances(z, "cityblock", dtype)
+        self.cache: dict[int, np.ndarray] = {}
+        self.totals = np.zeros((len(components), 2))  # 1'G1 and trace(G) per component
+
+    def __getitem__(self, c: int) -> np.ndarray:
+        if c in self.cache:
+            return self.cache[c]
+        n_total = self.sq.shape[0]
+        gram = np.empty((n_total, n_total), dtype=self.dtype)
+        rows_of = self.components[c].rows
+
+        def work(rows: slice) -> None:
+            gram[rows] = rows_of(self.sq[rows], None if self.l1 is None else self.l1[rows])
+
+        for_row_blocks(n_total, n_total, work)
+        self.totals[c] = gram.sum(dtype=np.float64), np.trace(gram, dtype=np.float64)
+        if self.keep:
+            self.cache[c] = gram
+        return gram
 
 
-def _quadratic_values(z, n, components, splits, backend, slices, totals):
+def _quadratic_values(grams: _Grams, n: int, splits, backend):
     """Every quadratic component's values and gross magnitudes (C × b) on a block of splits.
 
-    Row block by row block of the pooled sample: the distances of its rows to all rows (float64,
-    exact differences), each component's Gram rows from them, one product with the splits per
-    component; the N × N Gram matrices are never stored. ``totals`` (C × 2: ``1'G1``, trace)
-    is filled on the first call and reused.
+    One product ``G @ A`` per component (A the 0/1 splits); by the symmetry of ``G`` the column
+    sums of the product are ``a'G1``, and ``a'Ga`` is the column sum of ``A ⊙ GA``, both in
+    float64. The diagonal of every component is constant (1 for kernels, 0 for distances), so
+    ``a'diag(G) = n·G_ii``.
     """
-    from scipy.spatial.distance import cdist
-
     n_total, b = splits.shape
     device_splits = backend.put(splits)
-    need_l1 = any(c.needs_l1 for c in components)
-    fill = not np.any(totals)
-    xx = [0.0] * len(components)
-    x_rows = [0.0] * len(components)
-    for rows in slices:
-        sq = cdist(z[rows], z, "sqeuclidean")
-        l1 = cdist(z[rows], z, "cityblock") if need_l1 else None
-        for c, component in enumerate(components):
-            gram = component.rows(sq, l1)
-            if fill:
-                totals[c, 0] += gram.sum(dtype=np.float64)
-                totals[c, 1] += float(np.trace(gram[:, rows.start : rows.stop], dtype=np.float64))
-            part_xx, part_x = backend.row_products(gram, device_splits, rows)
-            xx[c] = xx[c] + part_xx
-            x_rows[c] = x_rows[c] + part_x
-    values = np.empty((len(components), b))
-    scales = np.empty((len(components), b))
-    diag = totals[:, 1] / n_total
-    for c, component in enumerate(components):
-        xx_c, x_c = backend.numpy(xx[c]), backend.numpy(x_rows[c])
-        # The diagonal is constant (1 for kernels, 0 for distances), so a'diag(G) = n·G_ii.
-        trace_x = np.full(b, n * diag[c])
+    everything = slice(0, n_total)
+    values = np.empty((len(grams.components), b))
+    scales = np.empty_like(values)
+    for c, component in enumerate(grams.components):
+        xx, x_rows = (
+            backend.numpy(v) for v in backend.row_products(grams[c], device_splits, everything)
+        )
+        total, trace = grams.totals[c]
+        trace_x = np.full(b, n * trace / n_total)
         sums = SplitSums(
-            xx=xx_c,
-            yy=totals[c, 0] - 2 * x_c + xx_c,
-            xy=x_c - xx_c,
+            xx=xx,
+            yy=total - 2 * x_rows + xx,
+            xy=x_rows - xx,
             trace_x=trace_x,
-            trace_y=totals[c, 1] - trace_x,
+            trace_y=trace - trace_x,
             n=n,
             m=n_total - n,
         )
@@ -521,16 +539,19 @@ def two_sample_test(
     if block_size is None:
         block_size = max(16, BLOCK_BYTES // (8 * n_total * 3))
     block_size = check_positive_int("block_size", block_size, minimum=2)
-    z_unit = z / unit_scale(z)
-    slices = _row_slices(n_total)
-    totals = np.zeros((len(quadratic), 2))
+    n_values = n_splits if exact else n_permutations + 1
+    several = n_values > block_size
+    fits = len(quadratic) * n_total**2 * np.dtype(dtype).itemsize <= GRAM_CACHE_BYTES
+    grams = (
+        _Grams(z / unit_scale(z), quadratic, dtype, keep=several and fits) if quadratic else None
+    )
     columns, scales = [], None
     for block in split_blocks(
         n_total, n, n_permutations, exact=exact, rng=generator, block_size=block_size, dtype=dtype
     ):
         parts = []
         if quadratic:
-            parts.append(_quadratic_values(z_unit, n, quadratic, block, backend, slices, totals))
+            parts.append(_quadratic_values(grams, n, block, backend))
         parts += [tuple(np.atleast_2d(v) for v in plan.evaluate(block)) for plan in binned]
         if scales is None:
             scales = np.concatenate([np.atleast_2d(p[1])[:, 0] for p in parts])

@@ -43,7 +43,7 @@ Direction = Literal["forward", "reverse", "symmetric"]
 # --------------------------------------------------------------------------- distances, kernels
 
 
-def _for_row_blocks(n_rows: int, n_cols: int, work) -> None:
+def for_row_blocks(n_rows: int, n_cols: int, work) -> None:
     """Call ``work(rows)`` for row slices of about 2^17 elements, on all cores.
 
     The slices are disjoint, so ``work`` may write its rows of a shared output array; numpy
@@ -82,7 +82,29 @@ def pairwise_sq_distances(z: np.ndarray, dtype: type = np.float64) -> np.ndarray
     def work(rows: slice) -> None:
         out[rows] = cdist(z[rows], z, "sqeuclidean")
 
-    _for_row_blocks(n, n, work)
+    for_row_blocks(n, n, work)
+    return out
+
+
+def pairwise_distances(z: np.ndarray, metric: str, dtype: type = np.float64) -> np.ndarray:
+    """Distances (a ``scipy.spatial.distance.cdist`` metric) between all rows of ``z``, as an
+    (N × N) array of ``dtype``, computed in float64 row block by row block on all cores.
+
+    Examples
+    --------
+    >>> pairwise_distances(np.array([[0.0, 0.0], [1.0, 2.0]]), "cityblock")
+    array([[0., 3.],
+           [3., 0.]])
+    """
+    from scipy.spatial.distance import cdist
+
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty((z.shape[0], z.shape[0]), dtype=dtype)
+
+    def work(rows: slice) -> None:
+        out[rows] = cdist(z[rows], z, metric)
+
+    for_row_blocks(z.shape[0], z.shape[0], work)
     return out
 
 
@@ -240,16 +262,16 @@ def spread_rows(z: np.ndarray, max_rows: int = MEDIAN_MAX_ROWS) -> np.ndarray:
 
 
 def geometric_collection(low: float, high: float) -> tuple[float, ...]:
-    """Bandwidths ``low · r^j`` from ``low`` until one reaches ``high`` (r = 2, widened so that
-    there are at most 12).
+    """Bandwidths ``low · 2^j`` from ``low`` up to the last one at or below ``high`` (the ratio
+    widened, ends kept, when that would make more than 12).
 
     Examples
     --------
     >>> geometric_collection(0.5, 3.0)
-    (0.5, 1.0, 2.0, 4.0)
+    (0.5, 1.0, 2.0)
     """
     ratio = COLLECTION_RATIO
-    steps = max(0, math.ceil(math.log(high / low) / math.log(ratio) - 1e-9)) if high > low else 0
+    steps = max(0, math.floor(math.log(high / low) / math.log(ratio) + 1e-9)) if high > low else 0
     if steps + 1 > MAX_COLLECTION:
         ratio = (high / low) ** (1 / (MAX_COLLECTION - 1))
         steps = MAX_COLLECTION - 1
@@ -260,15 +282,15 @@ def collection_from_distances(distances: np.ndarray) -> tuple[float, ...]:
     """The bandwidth collection of a set of pairwise distances (zeros left out).
 
     From half the 5% quantile, where the kernel resolves the finest structure the data has,
-    to twice the 95% quantile, where it is almost linear in the squared distance (beyond that
-    every kernel gives the same test), in factors of 2: the range MMDAgg and MMD-FUSE use,
+    up to twice the 95% quantile, where it is almost linear in the squared distance (beyond
+    that every kernel gives the same test), in factors of 2: the range MMDAgg and MMD-FUSE use,
     on a geometric grid so that fine scales are as well covered as coarse ones.
     Falls back to (1,) when all points coincide (with a DegenerateDataWarning).
 
     Examples
     --------
     >>> collection_from_distances(np.array([1.0, 2.0, 4.0]))
-    (0.55, 1.1, 2.2, 4.4, 8.8)
+    (0.55, 1.1, 2.2, 4.4)
     """
     import warnings
 
@@ -294,7 +316,7 @@ def bandwidth_collection(z: np.ndarray, kernel: str = "gaussian") -> tuple[float
     Examples
     --------
     >>> bandwidth_collection(np.array([[0.0], [1.0], [3.0]]))
-    (0.55, 1.1, 2.2, 4.4, 8.8)
+    (0.55, 1.1, 2.2, 4.4)
     """
     from scipy.spatial.distance import pdist
 
@@ -341,7 +363,7 @@ def rbf_gram(sq_distances: np.ndarray, bandwidths: Sequence[float]) -> np.ndarra
             acc += np.exp(block * c)
         out[rows] = acc
 
-    _for_row_blocks(n, n, work)
+    for_row_blocks(n, n, work)
     return out
 
 
@@ -385,7 +407,7 @@ def gram_matrices(
                 acc += np.exp(sq * c)
             kernel[rows] = acc
 
-    _for_row_blocks(n, n, work)
+    for_row_blocks(n, n, work)
     return kernel, dist
 
 
