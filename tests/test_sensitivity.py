@@ -25,6 +25,7 @@ from parity.errors import DegenerateDataWarning, ParityInputError, ParityWarning
 from parity.report.markdown import verdict_markdown
 from parity.stats.permutation import exceedance_counts, split_blocks, two_sample_test
 from parity.stats.sensitivity import (
+    BATCHED_OPTIONS,
     BUMP_WIDTH,
     EFFECTS,
     SensitivityResult,
@@ -600,8 +601,8 @@ def test_reported_bump_has_the_target_power_in_an_independent_simulation():
 
 
 def test_bump_is_reported_not_gated(small):
-    """A pass stays a pass whatever the bump: only the shift has a threshold; the bump appears
-    in the record, summary.md and the CLI line."""
+    """A pass stays a pass whatever the bump: only the shift has a threshold (the bump is shown
+    in the record, summary.md and the CLI line: tested with the CLI below)."""
     res = two_sample_test(gaussian(22, 40), gaussian(23, 40), "energy", B, 0)
     never = dataclasses.replace(
         small.effects["bump"], value=math.inf, detectable=False, max_value=0.7
@@ -780,3 +781,28 @@ def test_compare_text_reports_sensitivity_without_a_threshold(tmp_path):
         summary
     )
     assert "seconds" not in record["sensitivity"]
+
+
+def test_engine_route_agrees_with_the_batched_test():
+    """``batched=False`` tests every replicate with two_sample_test itself (the route taken for
+    options the batched test does not model): the same replicates and effect draws, other
+    splits, so the estimates agree within Monte Carlo error."""
+    ref = gaussian(60, 60)
+    kwargs = {"rng": 4, "statistics": ("mmd", "energy"), "n_simulations": 40}
+    fast = min_detectable_effect(ref, **kwargs)
+    slow = min_detectable_effect(ref, batched=False, **kwargs)
+    assert "the engine itself" in slow.method and "in batches" in fast.method
+    for name in EFFECTS:
+        a, b = fast.effects[name], slow.effects[name]
+        assert abs(a.value - b.value) < 3 * math.hypot(a.standard_error, b.standard_error), name
+
+
+def test_options_the_batched_test_does_not_model_go_to_the_engine(monkeypatch):
+    import parity.stats.sensitivity as sensitivity
+
+    monkeypatch.setattr(sensitivity, "BATCHED_OPTIONS", BATCHED_OPTIONS - {"block_size"})
+    ref = gaussian(61, 30)
+    res = min_detectable_effect(ref, rng=0, n_simulations=8, block_size=64)
+    assert "the engine itself" in res.method
+    with pytest.raises(ParityInputError, match=r"`batched` True: .*\['block_size'\]"):
+        min_detectable_effect(ref, rng=0, batched=True, block_size=64)

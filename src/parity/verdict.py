@@ -259,7 +259,7 @@ def compare(
     sens = None
     if sensitivity:
         options = {"standardize": standardize}
-        shared = test_options if by_observation else SHARED_TEST_OPTIONS
+        shared = test_options if by_observation else exact_engine_options()
         options.update({k: v for k, v in test_options.items() if k in shared})
         size = cand.shape[1] if by_observation else cand.shape[0]
         sens = _sensitivity(
@@ -488,15 +488,25 @@ def _conditional_engine():
 
 ENGINES = {"exact": _exact_engine, "rff": _rff_engine, "conditional": _conditional_engine}
 METHODS = ("auto", "exact", "rff")
-#: Test options the sensitivity simulation (the exact engine on small subsets) shares.
-SHARED_TEST_OPTIONS = (
-    "bandwidths",
-    "bandwidth_factors",
-    "mmd_estimator",
-    "kl_bins",
-    "kl_smoothing",
-    "kl_direction",
-)
+
+
+def exact_engine_options() -> frozenset[str]:
+    """Test options that the pooled sensitivity simulation (the exact engine on small subsets,
+    on numpy) shares with the test: every keyword of
+    :func:`parity.stats.permutation.two_sample_test` but the device (random-feature options
+    such as ``n_features`` are left out).
+
+    Examples
+    --------
+    >>> {"bandwidths", "kl_bins"} <= exact_engine_options(), "device" in exact_engine_options()
+    (True, False)
+    """
+    import inspect
+
+    from parity.stats.permutation import two_sample_test
+
+    keywords = inspect.signature(two_sample_test).parameters
+    return frozenset(keywords) - {"x", "y", "statistics", "n_permutations", "rng", "device"}
 
 
 def _check_max_shift(value: float | None) -> float | None:

@@ -127,6 +127,22 @@ REFINE_RATIO = 1.25  # the search stops when 80% power is bracketed within this 
 MAX_EVALUATIONS = 6  # effect sizes evaluated per effect, at most
 MIN_SPLITS_PER_LEVEL = 10  # B = ⌈10/α⌉ − 1 splits per simulated test
 BATCH_BYTES = 64 * 2**20  # memory budget of the (replicates × N × N) arrays of one batch
+#: Options of ``two_sample_test`` that the batched simulated test models (or that do not change
+#: its p-values); with any other the replicates are tested by the engine itself.
+BATCHED_OPTIONS = frozenset(
+    {
+        "bandwidths",
+        "bandwidth_factors",
+        "mmd_estimator",
+        "kl_bins",
+        "kl_smoothing",
+        "kl_direction",
+        "precision",
+        "tie_rtol",
+        "block_size",
+        "device",
+    }
+)
 EFFECTS = ("shift", "scale", "bump")  # of action samples (pooled and by observation)
 TEXT_EFFECTS = ("token", "swap")  # of completions (``swap`` needs prompts)
 #: How each effect is named in sentences ("this test detects a mean shift of 0.3σ").
@@ -1009,6 +1025,7 @@ def min_detectable_effect(
     max_rows: int = MAX_ROWS,
     max_shift: float = MAX_SHIFT,
     max_scale: float = MAX_SCALE,
+    batched: bool | None = None,
     **test_options: Any,
 ) -> SensitivityResult:
     """The smallest shift, scale change and bump the two-sample test detects with ``power``.
@@ -1036,6 +1053,12 @@ def min_detectable_effect(
     max_shift, max_scale : float
         Largest shift (σ) and scale factor searched; an effect not detected up to them is
         reported as ``inf`` (not detectable). A bump is searched up to every simulated row.
+    batched : bool, optional
+        Run the replicates' tests in batches (:func:`family_pvalues`, the engine's statistics
+        on the same splits, many times faster) or one by one with
+        :func:`parity.stats.two_sample_test` itself. Default: batched unless ``test_options``
+        hold an option the batched test does not model (then the engine is called, so that the
+        simulated test stays the real one).
     **test_options
         The test's other options (``bandwidths``, ``kl_bins``, ``precision``, …).
 
@@ -1068,6 +1091,13 @@ def min_detectable_effect(
         two_sample_test(ref[:2], ref[:2], statistics, 1, 0, standardize=standardize, **test_options)
     n_sim, m_sim = simulated_sizes(n, m, n, max_rows)
     shrink = math.sqrt(effective_size(n_sim, m_sim) / effective_size(n, m))
+    unmodeled = sorted(set(test_options) - BATCHED_OPTIONS)
+    if batched and unmodeled:
+        raise ParityInputError(
+            f"`batched` True: the batched test does not model the test options {unmodeled}; "
+            "leave `batched` unset (or False) to simulate with the engine itself"
+        )
+    batched = not unmodeled if batched is None else bool(batched)
     spec = _test_spec(statistics, n_sim, m_sim, standardize, test_options, n_sim + m_sim)
     exact = math.comb(n_sim + m_sim, n_sim) <= b
     n_eff = effective_size(n_sim, m_sim)
@@ -1092,8 +1122,29 @@ def min_detectable_effect(
             noise=generator.standard_normal((r, m_sim, d)),
         )
         batch = max(1, BATCH_BYTES // (4 * 8 * (n_sim + m_sim) ** 2))
+        seeds = generator.integers(0, 2**63, size=r)
+        engine = _quiet(two_sample_test)
 
-        def rejects_of(kind: str):
+        def engine_rejects_of(kind: str):
+            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
+                out = []
+                for i in todo:
+                    y = apply_effect(kind, ref[rows[i, n_sim:]][None], t, draws, [i])[0]
+                    test = engine(
+                        ref[rows[i, :n_sim]],
+                        y,
+                        statistics,
+                        b,
+                        int(seeds[i]),
+                        standardize=standardize,
+                        **test_options,
+                    )
+                    out.append(test.pvalue < alpha)
+                return np.array(out)
+
+            return rejects
+
+        def batched_rejects_of(kind: str):
             def rejects(todo: np.ndarray, t: float) -> np.ndarray:
                 out = np.empty(todo.size, dtype=bool)
                 for first in range(0, todo.size, batch):
@@ -1106,6 +1157,8 @@ def min_detectable_effect(
 
             return rejects
 
+        rejects_of = batched_rejects_of if batched else engine_rejects_of
+
     effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
     splits_text = (
         f"all {math.comb(n_sim + m_sim, n_sim)} splits (exact)" if exact else f"{b} splits"
@@ -1113,7 +1166,8 @@ def min_detectable_effect(
     method = (
         f"Power by simulation: {r} replicates, each two disjoint random row subsets of the "
         f"reference, x* ({n_sim} rows) and y* ({m_sim} rows), the effect applied to y*, tested "
-        f"with the same engine (Westfall–Young min-p over {', '.join(statistics)}, "
+        f"with {'the engine’s test in batches' if batched else 'the engine itself'} "
+        f"(Westfall–Young min-p over {', '.join(statistics)}, "
         f"{splits_text}{', standardized' if standardize else ''}); the same replicates at "
         "every effect size, geometric search, then interpolation of the power in log effect. "
         + _ACTION_EFFECTS_TEXT["pooled"]
