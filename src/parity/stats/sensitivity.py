@@ -144,7 +144,6 @@ BATCHED_OPTIONS = frozenset(
     }
 )
 EFFECTS = ("shift", "scale", "bump")  # of action samples (pooled and by observation)
-TEXT_EFFECTS = ("token", "swap")  # of completions (``swap`` needs prompts)
 #: How each effect is named in sentences ("this test detects a mean shift of 0.3σ").
 EFFECT_NOUNS = {
     "shift": "a mean shift",
@@ -1665,7 +1664,6 @@ def text_min_detectable_effect(
 __all__ = [
     "EFFECTS",
     "EFFECT_NOUNS",
-    "TEXT_EFFECTS",
     "DetectableEffect",
     "PowerCurve",
     "SensitivityResult",
