@@ -62,7 +62,8 @@ def crossing(powers: dict[float, float], target: float = 0.8) -> float:
 def report(name: str, estimate: float, power_at: Callable[[float], float], checks: int) -> None:
     powers = {}
     for factor in FACTORS:
-        size = estimate * factor
+        # a scale factor's sizes are spaced on its log (the others are shares or σ)
+        size = estimate**factor if name.startswith("scale") else estimate * factor
         if name.endswith("share") and size > 1:
             continue
         powers[size] = power_at(size)
