@@ -783,7 +783,7 @@ def bench_sensitivity(args: argparse.Namespace) -> None:
         f"({res.n_tests} simulated tests of {res.n_x_simulated} vs {res.n_y_simulated} rows, "
         f"{res.n_simulations} replicates, {res.n_permutations} splits each)"
     )
-    print(f"  detectable: {res.describe_shift()}, {res.describe_scale()} (80% power, α = 0.05)")
+    print(f"  detectable: {res.describe_all()} (80% power, α = 0.05)")
 
 
 def bench_conditional(args: argparse.Namespace) -> None:
@@ -808,6 +808,17 @@ def bench_conditional(args: argparse.Namespace) -> None:
         f"B = {args.permutations}: median {fmt_seconds(t)} s; target < 1 s: "
         + ("PASS" if t < 1.0 else "MISS")
         + fmt_runs(runs)
+    )
+    from parity.stats.sensitivity import conditional_min_detectable_effect
+
+    t_sens, res = median_time(
+        lambda: conditional_min_detectable_effect(x, rng=0, standardize=True), args.repeats
+    )
+    print(
+        f"  its sensitivity (conditional_min_detectable_effect, the engine itself on "
+        f"{res.n_strata_simulated} observations × {res.n_x_simulated // res.n_strata_simulated}"
+        f" + {res.n_y_simulated // res.n_strata_simulated} per replicate): {fmt_seconds(t_sens)} s"
+        f" ({res.n_tests} simulated tests); {res.describe_all()}"
     )
 
 

@@ -37,7 +37,7 @@ def test_by_observation_catches_what_pooling_misses():
     assert paired.verdict == "fail"
     assert paired.settings["engine"] == "conditional"
     assert paired.two_sample.details["design"] == "conditional"
-    assert paired.sensitivity is None
+    assert paired.sensitivity.design == "conditional"  # simulated with the conditional engine
     assert "on the same observations" in paired.reasons[0]
 
 

@@ -253,9 +253,13 @@ def test_sensitivity_section(comparison):
     sens = record["sensitivity"]
     text = comparison_html(record, ref, cand)
     assert "Sensitivity" in headings(text)
-    shift = f"{sens['shift']:.3g}σ"
+    effects = sens["effects"]
+    shift = f"{effects['shift']['value']:.3g}σ"
     assert f"this test detects a mean shift of {shift}" in text
-    undetectable = {**record, "sensitivity": {**sens, "shift_detectable": False, "shift": "inf"}}
+    bump = f"and a bump of {100 * effects['bump']['value']:.3g}%"
+    assert bump in text and "A pass does not rule out smaller effects" in text
+    never = {**effects["shift"], "detectable": False, "value": "inf"}
+    undetectable = {**record, "sensitivity": {**sens, "effects": {**effects, "shift": never}}}
     assert "a mean shift of none up to 8σ" in comparison_html(undetectable, ref, cand)
 
 

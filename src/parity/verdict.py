@@ -10,13 +10,15 @@ The verdict is
   result could have rejected), an embodied metric whose CI straddles ``1 + tolerance`` (or,
   with ``embodied="equivalence"``, either edge of its tolerance band), or a
   test too insensitive for the shift asked about: its minimum detectable shift (80% power at
-  ``alpha``, :func:`parity.stats.sensitivity.min_detectable_effect`) above
-  ``max_detectable_shift``;
+  ``alpha``, :func:`parity.stats.sensitivity.min_detectable_effect`; within-observation σ for
+  the by-observation design) above ``max_detectable_shift``;
 * ``pass`` otherwise.
 
-The sensitivity (smallest detectable shift and scale change) is computed for every comparison
-unless ``sensitivity=False``; it is simulated at no more than 30 rows per side, so it costs about
-the same at any sample size (a few tenths of a second; see ``benchmarks/two_sample.py``).
+The sensitivity (smallest detectable shift, scale change and bump; for text, token-change rate
+and prompt-swap share) is computed for every comparison unless ``sensitivity=False``, with the
+design's own engine; it is simulated at no more than 30 rows per side (and 32 observations or
+prompts), so it costs about the same at any sample size. Only the shift has a threshold: the
+bump and the text effects are reported (what a pass could not have seen), not gated on.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ MAX_DETECTABLE_SHIFT = 0.5  # reference σ; a pass that could only detect larger
 class ParityVerdict(ResultMixin):
     """The answer of :func:`compare`: a verdict, the reasons for it and every number behind it.
 
-    ``sensitivity`` holds the smallest shift and scale change the test detects with 80% power
-    (None when not computed); its wall time is left out of ``to_dict()`` and ``to_json()``.
+    ``sensitivity`` holds the smallest effects the test detects with 80% power (None when not
+    computed); its wall time is left out of ``to_dict()`` and ``to_json()``.
     """
 
     verdict: str
@@ -163,12 +165,15 @@ def compare(
     inputs : mapping, optional
         Extra provenance (file names, file hashes) merged into ``inputs`` of the result.
     sensitivity : bool
-        Estimate the smallest shift and scale change the test detects with 80% power at
-        ``alpha`` (by simulation from the reference; recorded in ``sensitivity``).
+        Estimate the smallest shift, scale change and bump the test detects with 80% power at
+        ``alpha`` (by simulation from the reference with the design's engine; recorded in
+        ``sensitivity``).
     max_detectable_shift : float or None
         A non-rejection whose detectable shift (in reference σ, see
-        :func:`parity.stats.sensitivity.min_detectable_effect`) exceeds this is
-        ``inconclusive``, not ``pass``; None disables the check (as does ``sensitivity=False``).
+        :func:`parity.stats.sensitivity.min_detectable_effect`; by observation in
+        within-observation σ, :func:`parity.stats.sensitivity.conditional_min_detectable_effect`)
+        exceeds this is ``inconclusive``, not ``pass``; None disables the check (as does
+        ``sensitivity=False``).
     method : {"auto", "exact", "rff"}
         Engine of the pooled test: the exact permutation engine, or the random-feature MMD
         (:func:`parity.stats.rff.rff_two_sample_test`, MMD only) for millions of samples.
@@ -180,7 +185,7 @@ def compare(
     by_observation : bool
         ``reference`` and ``candidate`` are (observations × k × d) actions on the same
         observations: test with :func:`parity.stats.conditional_two_sample_test` (labels
-        permuted within each observation). The sensitivity is not simulated for this design.
+        permuted within each observation); the sensitivity is simulated with that engine.
     aggregation : {"agg", "fuse", "sum"}
         How the MMD uses its kernel collection, in every engine (see
         :func:`parity.stats.two_sample_test`); recorded in ``settings``.
@@ -269,11 +274,20 @@ def compare(
         record[key] = {**record.get(key, {}), **extra}
 
     sens = None
-    if sensitivity and not by_observation:
+    if sensitivity:
         options = {"standardize": standardize}
-        options.update({k: v for k, v in test_options.items() if k in SHARED_TEST_OPTIONS})
+        shared = test_options if by_observation else exact_engine_options()
+        options.update({k: v for k, v in test_options.items() if k in shared})
+        size = cand.shape[1] if by_observation else cand.shape[0]
         sens = _sensitivity(
-            ref, cand.shape[0], test, alpha, n_permutations, sensitivity_rng, options
+            "conditional" if by_observation else "pooled",
+            ref,
+            size,
+            test,
+            alpha,
+            n_permutations,
+            sensitivity_rng,
+            options,
         )
     verdict, reasons = decide(
         test,
@@ -331,6 +345,7 @@ def compare_text(
     seed: int | None = 0,
     min_samples: int = MIN_SAMPLES,
     inputs: Mapping[str, Any] | None = None,
+    sensitivity: bool = True,
 ) -> ParityVerdict:
     """Decide whether a candidate LLM serves the same completion distribution as a reference.
 
@@ -338,7 +353,11 @@ def compare_text(
     each; with prompts the MMD² is prompt-stratified (:func:`parity.stats.text_two_sample_test`).
     The verdict follows :func:`decide`: ``fail`` when the test rejects at ``alpha``,
     ``inconclusive`` with fewer than ``min_samples`` completions a side or when no split could
-    reject, else ``pass``. No sensitivity is simulated (a shift in σ has no meaning for text).
+    reject, else ``pass``. With ``sensitivity`` the smallest token-change rate and (with
+    prompts) prompt-swap share the test detects with 80% power are simulated with the same
+    engine (:func:`parity.stats.sensitivity.text_min_detectable_effect`) and reported; no
+    detectability threshold applies to text (a shift in σ has no meaning for it), so they do
+    not change the verdict.
 
     Examples
     --------
@@ -351,7 +370,8 @@ def compare_text(
 
     alpha = check_probability("alpha", alpha)
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+    # spawn(2)'s first child is spawn(1)'s: the test's draws do not depend on the sensitivity.
+    rng, sensitivity_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     test = text_two_sample_test(
         reference,
         candidate,
@@ -370,6 +390,19 @@ def compare_text(
     for key, extra in (inputs or {}).items():
         record[key] = {**record.get(key, {}), **extra}
     verdict, reasons = decide(test, {}, alpha, min_samples)
+    sens = None
+    if sensitivity:
+        sens = _sensitivity(
+            "text",
+            reference,
+            len(candidate),
+            test,
+            alpha,
+            n_permutations,
+            sensitivity_rng,
+            {"kernel": kernel, "ngram": ngram},
+            prompts=(reference_prompts, candidate_prompts),
+        )
     return ParityVerdict(
         verdict=verdict,
         alpha=alpha,
@@ -385,10 +418,12 @@ def compare_text(
             "aggregation": check_aggregation(aggregation),
             "ngram": int(ngram),
             "min_samples": min_samples,
+            "sensitivity": bool(sensitivity),
             "engine": "text",
         },
         seed=seed,
-        warnings=test.warnings,
+        warnings=test.warnings + (() if sens is None else sens.warnings),
+        sensitivity=sens,
     )
 
 
@@ -474,17 +509,25 @@ def _conditional_engine():
 
 ENGINES = {"exact": _exact_engine, "rff": _rff_engine, "conditional": _conditional_engine}
 METHODS = ("auto", "exact", "rff")
-#: Test options the sensitivity simulation (the exact engine on small subsets) shares.
-SHARED_TEST_OPTIONS = (
-    "aggregation",
-    "kernels",
-    "bandwidths",
-    "bandwidth_factors",
-    "mmd_estimator",
-    "kl_bins",
-    "kl_smoothing",
-    "kl_direction",
-)
+
+
+def exact_engine_options() -> frozenset[str]:
+    """Test options that the pooled sensitivity simulation (the exact engine on small subsets,
+    on numpy) shares with the test: every keyword of
+    :func:`parity.stats.permutation.two_sample_test` but the device (random-feature options
+    such as ``n_features`` are left out).
+
+    Examples
+    --------
+    >>> {"bandwidths", "kl_bins"} <= exact_engine_options(), "device" in exact_engine_options()
+    (True, False)
+    """
+    import inspect
+
+    from parity.stats.permutation import two_sample_test
+
+    keywords = inspect.signature(two_sample_test).parameters
+    return frozenset(keywords) - {"x", "y", "statistics", "n_permutations", "rng", "device"}
 
 
 def _check_max_shift(value: float | None) -> float | None:
@@ -499,8 +542,12 @@ def _check_max_shift(value: float | None) -> float | None:
     return float(value)
 
 
-def _sensitivity(ref, m, test, alpha, n_permutations, rng, options) -> SensitivityResult:
-    """The test's minimum detectable effects, simulated with its own statistics and options.
+def _sensitivity(
+    design, ref, m, test, alpha, n_permutations, rng, options, prompts=(None, None)
+) -> SensitivityResult:
+    """The test's minimum detectable effects, simulated with its own design, statistics and
+    options: ``pooled`` (``m`` candidate rows), ``conditional`` (``m`` candidate samples per
+    observation) or ``text`` (``m`` candidate completions, ``prompts`` of both sides).
 
     Each simulated test uses the real test's number of random splits, at most ⌈10/α⌉ − 1 (a
     Monte Carlo test with fewer splits has slightly less power, so this errs on the safe side).
@@ -508,20 +555,27 @@ def _sensitivity(ref, m, test, alpha, n_permutations, rng, options) -> Sensitivi
     import warnings as _warnings
 
     from parity.errors import ParityWarning
-    from parity.stats.sensitivity import MIN_SPLITS_PER_LEVEL, min_detectable_effect
+    from parity.stats import sensitivity as sim
 
-    splits = min(int(n_permutations), math.ceil(MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
+    splits = min(int(n_permutations), math.ceil(sim.MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
+    common = {"alpha": alpha, "n_permutations": splits, "rng": rng}
     with _warnings.catch_warnings():  # recorded in the result's warnings
         _warnings.simplefilter("ignore", ParityWarning)
-        return min_detectable_effect(
-            ref,
-            m,
-            alpha=alpha,
-            statistics=tuple(test.results),
-            n_permutations=splits,
-            rng=rng,
-            **options,
+        if design == "text":
+            return sim.text_min_detectable_effect(
+                ref,
+                m,
+                reference_prompts=prompts[0],
+                candidate_prompts=prompts[1],
+                **common,
+                **options,
+            )
+        run = (
+            sim.conditional_min_detectable_effect
+            if design == "conditional"
+            else sim.min_detectable_effect
         )
+        return run(ref, m, statistics=tuple(test.results), **common, **options)
 
 
 def _plain(value: Any) -> Any:
@@ -656,23 +710,27 @@ def too_insensitive(sensitivity: SensitivityResult | None, max_shift: float | No
     >>> too_insensitive(None, 0.5)
     False
     """
-    return sensitivity is not None and max_shift is not None and sensitivity.shift > max_shift
+    if sensitivity is None or max_shift is None or "shift" not in sensitivity.effects:
+        return False
+    return sensitivity.shift > max_shift
 
 
 def insensitivity_reason(sensitivity: SensitivityResult, max_shift: float) -> str:
-    """The sentence saying that the test could not detect the shift asked about."""
-    s = sensitivity
-    design = f"{100 * s.power:g}% power at α = {s.alpha:g}, n = {s.n_x} vs {s.n_y}"
-    if not s.shift_detectable:
+    """The sentence saying that the test could not detect the shift asked about (in
+    within-observation σ for the by-observation design)."""
+    s, shift = sensitivity, sensitivity.effects["shift"]
+    design = f"{100 * s.power:g}% power at α = {s.alpha:g}, {s.sizes_text()}"
+    sigma = "σ within an observation" if s.design == "conditional" else "σ"
+    if not shift.detectable:
         return (
-            f"this test could not detect any shift up to {s.max_shift:g}σ ({design}), let alone "
-            f"the {max_shift:g}σ you asked for; more samples needed"
+            f"this test could not detect any shift up to {shift.max_value:g}{sigma} ({design}), "
+            f"let alone the {max_shift:g}σ you asked for; more samples needed"
         )
     shown = next(
         f"{s.shift:.{k}g}" for k in (2, 3, 4, 17) if f"{s.shift:.{k}g}" != f"{max_shift:g}"
     )
     return (
-        f"this test could only detect shifts ≥ {shown}σ ({design}), above the "
+        f"this test could only detect shifts ≥ {shown}{sigma} ({design}), above the "
         f"{max_shift:g}σ you asked for; more samples needed"
     )
 

@@ -113,6 +113,7 @@ def _compare_completions(specs: dict, text: list[bool], ref_episodes, options: d
             n_permutations=options["n_permutations"],
             seed=options["seed"],
             inputs=inputs,
+            sensitivity=options.get("sensitivity", True),
         )
 
 
@@ -207,9 +208,9 @@ def print_verdict(verdict, title: str) -> None:
 def sensitivity_line(s) -> str:
     """One line on what the test could detect, with the simulation's size and wall time."""
     return (
-        f"sensitivity ({100 * s.power:g}% power at α = {s.alpha:g}): {s.describe_shift()}, "
-        f"{s.describe_scale()} — {s.n_tests} simulated tests of {s.n_x_simulated} vs "
-        f"{s.n_y_simulated} rows, {s.seconds:.2f} s"
+        f"sensitivity ({100 * s.power:g}% power at α = {s.alpha:g}): {s.describe_all()} — "
+        f"{s.n_tests} simulated tests of {s.n_x_simulated} vs {s.n_y_simulated} samples, "
+        f"{s.seconds:.2f} s"
     )
 
 

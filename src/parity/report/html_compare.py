@@ -51,6 +51,7 @@ from parity.report.html import (
     verdict_banner,
 )
 from parity.report.markdown import RULE_TEXT, embodied_rule
+from parity.stats.sensitivity import EFFECT_NOUNS, format_size, sizes_text
 
 __all__ = ["MAX_MARGINALS", "comparison_html", "comparison_parts", "comparisons_html"]
 
@@ -514,47 +515,68 @@ def _settings_section(record: Mapping[str, Any], level: int) -> str:
 
 
 def sensitivity_figure(sens: Mapping[str, Any]):
-    """Simulated power against effect size (shift, scale change), the target power dashed and
-    the minimum detectable effect marked."""
+    """Simulated power against effect size, one panel per effect (shift, scale change, bump;
+    token changes, prompt swaps), the target power dashed and the minimum detectable effect
+    marked."""
     target = _num(sens["power"])
+    effects = list(sens["effects"].values())
     with plot_style():
-        fig = new_figure(6.4, 2.1)
-        axes = fig.subplots(1, 2)
-        for ax, effect, unit in zip(axes, ("shift", "scale"), ("σ", "×"), strict=True):
-            curve = sens[f"{effect}_curve"]
-            x = [_num(v) for v in curve["values"]]
+        fig = new_figure(2.4 * len(effects) + 0.4, 2.1)
+        axes = np.atleast_1d(fig.subplots(1, len(effects), sharey=True))
+        axes[0].set_ylabel("power")
+        for ax, effect in zip(axes, effects, strict=True):
+            share = 100.0 if effect["unit"] == "share" else 1.0
+            curve = effect["curve"]
+            x = [share * _num(v) for v in curve["values"]]
             y = [_num(v) for v in curve["power"]]
             err = [_num(v) for v in curve["standard_error"]]
             ax.errorbar(x, y, yerr=err, fmt="o-", color=PALETTE["candidate"], ms=3.5, lw=1.2)
             ax.axhline(target, color="#59636e", lw=0.8, ls="--")
-            found = _num(sens[effect])
-            if sens[f"{effect}_detectable"] and math.isfinite(found):
-                ax.axvline(found, color=VERDICT_COLOURS["pass"], lw=1.0)
+            found = _num(effect["value"])
+            if effect["detectable"] and math.isfinite(found):
+                ax.axvline(share * found, color=VERDICT_COLOURS["pass"], lw=1.0)
             ax.set_ylim(0, 1.02)
-            ax.set_xlabel(f"{effect} ({unit})")
-            ax.set_ylabel("power")
+            ax.set_yticks((0, 0.5, 1))
+            ax.locator_params(axis="x", nbins=4)
+            unit = "%" if effect["unit"] == "share" else effect["unit"]
+            ax.set_xlabel(f"{effect['effect']} ({unit})")
     return fig
 
 
 def _sensitivity_section(sens: Mapping[str, Any], level: int) -> str:
-    def effect(name: str, unit: str) -> str:
-        value = _num(sens[name])
-        if not sens[f"{name}_detectable"]:
-            return f"none up to {fmt(_num(sens[f'max_{name}']))}{unit}"
-        return f"{fmt(value, 3)}{unit} (s.e. {fmt(_num(sens[f'{name}_standard_error']), 2)})"
+    def size(e: Mapping[str, Any]) -> str:
+        unit = e["unit"]
+        if not e["detectable"]:
+            return f"none up to {format_size(_num(e['max_value']), unit, 3)}"
+        se = _num(e["standard_error"])
+        shown = fmt(se, 2) if unit == "×" else format_size(se, unit, 2)
+        return f"{format_size(_num(e['value']), unit, 3)} (s.e. {shown})"
 
+    effects = sens["effects"]
+    found = [f"{EFFECT_NOUNS[name]} of {size(e)}" for name, e in effects.items()]
+    listed = ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else found[0]
     summary = (
         f"With {fmt(100 * _num(sens['power']))}% power at α = {fmt(_num(sens['alpha']))} and "
-        f"n = {sens['n_x']} vs {sens['n_y']}, this test detects a mean shift of "
-        f"{effect('shift', 'σ')} and a scale change of ×{effect('scale', '')}."
+        f"{sizes_text(sens)}, this test detects {listed}. A pass does not rule out smaller "
+        f"effects: below these sizes they are missed more than "
+        f"{fmt(100 - 100 * _num(sens['power']))}% of the time."
     )
+    if "shift" not in effects:
+        summary += (
+            " No detectability threshold applies to this design; the verdict does not use it."
+        )
     rows = [
         ("simulated tests", sens["n_tests"]),
         ("replicates", sens["n_simulations"]),
-        ("rows per replicate", f"{sens['n_x_simulated']} vs {sens['n_y_simulated']}"),
+        ("samples per replicate", f"{sens['n_x_simulated']} vs {sens['n_y_simulated']}"),
         ("splits per test", sens["n_permutations"]),
         ("statistics", ", ".join(sens["statistics"])),
+        *((e["effect"], e["label"]) for e in effects.values()),
     ]
+    if sens["n_strata"] > 1:
+        rows.insert(
+            3, ("strata per replicate", f"{sens['n_strata_simulated']} of {sens['n_strata']}")
+        )
     return section(
         "Sensitivity",
         paragraph(summary),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parity.stats.permutation import STATISTIC_LABELS as LABELS
+from parity.stats.sensitivity import format_size, sizes_text
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -59,33 +60,44 @@ def sensitivity_markdown(sens: dict[str, Any], settings: dict[str, Any]) -> list
     '## Sensitivity'
     """
 
-    def smallest(key: str, unit: str) -> str:
-        def size(value: Any) -> str:
-            return f"{_num(value, 3)}σ" if unit == "σ" else f"×{_num(value, 3)}"
+    def smallest(e: dict[str, Any]) -> str:
+        if not e["detectable"]:
+            return f"none up to {format_size(e['max_value'], e['unit'], 3)}"
+        se = e["standard_error"]
+        shown = _num(se, 2) if e["unit"] == "×" else format_size(se, e["unit"], 2)
+        return f"{format_size(e['value'], e['unit'], 3)} (± {shown})"
 
-        if not sens[f"{key}_detectable"]:
-            return f"none up to {size(sens[f'max_{key}'])}"
-        return f"{size(sens[key])} (± {_num(sens[f'{key}_standard_error'], 2)})"
-
-    def curve(key: str) -> str:
-        c = sens[f"{key}_curve"]
+    def curve(e: dict[str, Any]) -> str:
+        c = e["curve"]
         points = zip(c["values"], c["power"], strict=True)
-        return ", ".join(f"{_num(v, 3)}: {_num(p, 2)}" for v, p in points) or "not simulated"
+        shown = (f"{format_size(v, e['unit'], 3)}: {_num(p, 2)}" for v, p in points)
+        return ", ".join(shown) or "not simulated"
 
+    effects = sens["effects"]
     asked = settings.get("max_detectable_shift")
-    check = f" A pass needs shifts ≤ {_num(asked)}σ to be detectable." if asked else ""
+    if "shift" not in effects:
+        check = (
+            " No detectability threshold applies to this design: these sizes are reported, "
+            "not gated on."
+        )
+    elif asked:
+        check = f" A pass needs shifts ≤ {_num(asked)}σ to be detectable."
+    else:
+        check = ""
+    rows = [f"| {e['label']} | {smallest(e)} | {curve(e)} |" for e in effects.values()]
     return [
         "",
         "## Sensitivity",
         "",
         f"Smallest effects this test detects with {_num(100 * sens['power'])}% power at "
-        f"α = {_num(sens['alpha'])} (n = {sens['n_x']} vs {sens['n_y']}), estimated by "
-        f"simulation from the reference ({sens['n_tests']} simulated tests).{check}",
+        f"α = {_num(sens['alpha'])} ({sizes_text(sens)}), estimated by simulation from the "
+        f"reference ({sens['n_tests']} simulated tests).{check} A pass does not rule out "
+        "smaller effects: below these sizes they are missed more than "
+        f"{_num(100 - 100 * sens['power'])}% of the time.",
         "",
         "| effect | smallest detectable | power curve (size: power) |",
         "|---|---|---|",
-        f"| shift (σ, along the diagonal) | {smallest('shift', 'σ')} | {curve('shift')} |",
-        f"| scale (× deviations from the mean) | {smallest('scale', '×')} | {curve('scale')} |",
+        *rows,
         "",
         f"Method: {sens['method']}",
     ]

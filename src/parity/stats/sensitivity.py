@@ -1,4 +1,4 @@
-"""Sensitivity of the two-sample test: the smallest effects that a ``pass`` could have detected.
+"""Sensitivity of the two-sample tests: the smallest effects that a ``pass`` could have detected.
 
 A permutation test that does not reject says nothing about how large a difference it would
 have missed. :func:`min_detectable_effect` answers that by simulation from the reference sample:
@@ -9,7 +9,7 @@ standardization, bandwidth rule, bins and tie tolerance, at the same α; its p-v
 engine's on the same data and splits, checked in the tests). The power at ``t`` is the share of
 replicates that reject; the minimum detectable effect is the smallest ``t`` with 80% power.
 
-Effects, both in the reference's own units:
+Effects, in the reference's own units:
 
 * **shift** ``δ``: every dimension ``j`` moves by ``δ σ_j / √d`` (σ_j the reference's standard
   deviation, d the number of non-constant dimensions): a shift of Euclidean length δ in
@@ -20,6 +20,35 @@ Effects, both in the reference's own units:
   every dimension" would.
 * **scale** ``s`` > 1: the candidate's deviations from the reference mean are multiplied by s,
   ``y ← μ + s (y − μ)``.
+* **bump** ``ε`` in (0, 1], a local alternative: each candidate row is replaced, with
+  probability ε, by a draw from a narrow normal bump ``N(c, (0.1 σ_j)²)`` around one reference
+  row ``c`` (a new one per replicate): a share ε of the samples moved into a cluster a tenth
+  of σ wide (a mode collapse, a stuck or saturated output). Shifts and scale changes are the
+  alternatives that tests tuned to large scales detect best; a bump is concentrated at a fine
+  scale, where they are weakest, so its detectable share says what a pass could not have seen.
+  It is reported, not gated on: ``compare()`` applies ``max_detectable_shift`` to the shift
+  only, because no share is a natural default for "too insensitive" (it depends on what a
+  collapse of that share would cost the user), and a default threshold on it would turn
+  passes that the shift rule accepts into inconclusive ones without a stated reason to.
+  Checked like the shift against fresh samples of the real test (N(0, I₂), bump at a N(0, I₂)
+  point): 40 vs 40: 0.40 estimated vs 0.36 true (80% power on 300 fresh data sets); 400 vs
+  400: 0.117 estimated, 88% power at it (true ≈ 0.105); it errs on the large side.
+
+Other designs, with their own engines (called through their public functions with the real
+test's options, so the simulated test is the real one):
+
+* :func:`conditional_min_detectable_effect` (by observation): the same three effects within
+  each observation, in within-observation σ (the root mean of the observations' variances);
+  each replicate splits every simulated observation's reference samples into two disjoint
+  subsets. Measured on fresh data of the real design (48 observations × 8 vs 8, simulated
+  at 32 × 4 vs 4; ``benchmarks/sensitivity.py``): the real conditional test has 91% power at
+  the reported shift (0.57σ, true 80% size 0.52σ), 88% at the scale change and 99% at the
+  bump (share 0.28, true 0.22), so it errs on the large side.
+* :func:`text_min_detectable_effect` (completions): the share of tokens replaced by tokens
+  drawn from the reference, and, with prompts, the share of completions replaced by another
+  prompt's reference completion. No threshold applies: a share of tokens has no σ. Measured
+  on fresh templated completions (8 prompts × 12 vs 12): 90% power at the reported token
+  share (0.22, true 0.20).
 
 Why disjoint subsets, not resamples with replacement. Drawn with replacement at the real sizes,
 ``x*`` and ``y*`` share many rows; a shift turns each shared row into an exact pair (a, a + δ)
@@ -63,6 +92,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -91,13 +121,65 @@ from parity.stats.two_sample import (
 DEFAULT_SIMULATIONS = 64
 MAX_ROWS = 30  # rows per side simulated at most; the effects found are rescaled to n, m
 MAX_ROWS_LIMIT = 1024  # so that a replicate's pooled rows stay within the all-pairs median
+MAX_STRATA = 32  # observations (prompts) per simulated stratified test at most
 MAX_SHIFT = 8.0  # searched range of the shift, in reference σ
 MAX_SCALE = 8.0  # searched range of the scale factor
+BUMP_WIDTH = 0.1  # standard deviation of the bump, in reference σ per dimension
 REFINE_RATIO = 1.25  # the search stops when 80% power is bracketed within this factor
 MAX_EVALUATIONS = 6  # effect sizes evaluated per effect, at most
 MIN_SPLITS_PER_LEVEL = 10  # B = ⌈10/α⌉ − 1 splits per simulated test
 BATCH_BYTES = 64 * 2**20  # memory budget of the (replicates × N × N) arrays of one batch
-EFFECTS = ("shift", "scale")
+#: Options of ``two_sample_test`` that the batched simulated test models (or that do not change
+#: its p-values); with any other the replicates are tested by the engine itself.
+BATCHED_OPTIONS = frozenset(
+    {
+        "bandwidths",
+        "bandwidth_factors",
+        "mmd_estimator",
+        "kl_bins",
+        "kl_smoothing",
+        "kl_direction",
+        "precision",
+        "tie_rtol",
+        "block_size",
+        "device",
+    }
+)
+EFFECTS = ("shift", "scale", "bump")  # of action samples (pooled and by observation)
+#: How each effect is named in sentences ("this test detects a mean shift of 0.3σ").
+EFFECT_NOUNS = {
+    "shift": "a mean shift",
+    "scale": "a scale change",
+    "bump": "a bump",
+    "token": "token changes",
+    "swap": "prompt swaps",
+}
+_PHRASES = {  # (detectable, not detectable up to the searched end)
+    "shift": ("shifts ≥ {}", "no shift up to {}"),
+    "scale": ("scale changes ≥ {}", "no scale change up to {}"),
+    "bump": ("bumps of ≥ {} of the samples", "no bump up to {} of the samples"),
+    "token": ("token changes ≥ {} of the tokens", "no token change up to {} of the tokens"),
+    "swap": ("prompt swaps ≥ {} of the completions", "no prompt swap up to {} of the completions"),
+}
+
+
+def format_size(value: float, unit: str, digits: int | None = None) -> str:
+    """An effect size with its unit: ``0.32σ``, ``×1.30``, ``12%`` (unit ``share``).
+
+    ``digits`` significant digits (default 2; a factor gets 2 decimals by default).
+
+    Examples
+    --------
+    >>> format_size(0.318, "σ"), format_size(1.3, "×"), format_size(0.123, "share")
+    ('0.32σ', '×1.30', '12%')
+    >>> format_size(8.0, "σ", 3), format_size(1.0123, "×", 3)
+    ('8σ', '×1.01')
+    """
+    if unit == "share":
+        return f"{100 * value:.{digits or 2}g}%"
+    if unit == "×":
+        return f"×{value:.{digits}g}" if digits else f"×{value:.2f}"
+    return f"{value:.{digits or 2}g}{unit}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +187,9 @@ class PowerCurve(ResultMixin):
     """Simulated power of the test at the effect sizes the search evaluated (ascending).
 
     ``values`` are effect sizes at the real sample sizes (σ for a shift, a factor for a scale
-    change); ``simulated_values`` the sizes applied to the replicates' smaller samples, of
-    which ``values`` are the rescaling; ``standard_error`` the binomial Monte Carlo standard
-    error ``√(p(1 − p)/R)`` of each power.
+    change, a share for a bump, token change or prompt swap); ``simulated_values`` the sizes
+    applied to the replicates' smaller samples, of which ``values`` are the rescaling;
+    ``standard_error`` the binomial Monte Carlo standard error ``√(p(1 − p)/R)`` of each power.
     """
 
     effect: str
@@ -118,26 +200,56 @@ class PowerCurve(ResultMixin):
 
 
 @dataclass(frozen=True, slots=True)
-class SensitivityResult(ResultMixin):
-    """The smallest shift and scale change the test detects with the target power.
+class DetectableEffect(ResultMixin):
+    """The smallest size of one effect that the test detects with the target power.
 
-    ``shift`` is a Euclidean length in the reference's standardized units along the diagonal
-    (each dimension moved by ``shift · σ_j / √d``); ``scale`` a factor > 1 on the deviations
-    from the reference mean. Either is ``inf`` with ``*_detectable`` False when no effect up to
-    ``max_shift`` / ``max_scale`` reached the target power. ``*_standard_error`` is the delta-
-    method Monte Carlo error of the estimate (from the power's binomial error and the slope of
-    the power curve); ``n_tests`` the number of simulated tests run; ``seconds`` the wall time
-    (not part of ``to_dict()``, which must not change between identical runs).
+    ``value`` is at the real sample sizes, in ``unit`` (``σ``, ``×`` or ``share``); it is
+    ``inf`` with ``detectable`` False when no size up to ``max_value`` (the searched range's
+    end, at the real sizes) reached the target power. ``standard_error`` is the delta-method
+    Monte Carlo error of ``value``; ``label`` says what the effect is and its unit.
     """
 
-    shift: float
-    shift_detectable: bool
-    shift_standard_error: float
-    scale: float
-    scale_detectable: bool
-    scale_standard_error: float
-    shift_curve: PowerCurve
-    scale_curve: PowerCurve
+    effect: str
+    label: str
+    unit: str
+    value: float
+    detectable: bool
+    standard_error: float
+    max_value: float
+    curve: PowerCurve
+
+    def describe(self) -> str:
+        """The effect as a phrase: ``"shifts ≥ 0.83σ"``, ``"no bump up to 71% of the samples"``.
+
+        Examples
+        --------
+        >>> curve = PowerCurve("shift", (), (), (), ())
+        >>> DetectableEffect("shift", "shift", "σ", 0.834, True, 0.05, 8.0, curve).describe()
+        'shifts ≥ 0.83σ'
+        """
+        found, missing = _PHRASES[self.effect]
+        if not self.detectable:
+            return missing.format(format_size(self.max_value, self.unit, 3))
+        return found.format(format_size(self.value, self.unit))
+
+
+@dataclass(frozen=True, slots=True)
+class SensitivityResult(ResultMixin):
+    """The smallest effects the test detects with the target power, by simulation.
+
+    ``design`` is the test's: ``pooled`` (:func:`min_detectable_effect`), ``conditional``
+    (:func:`conditional_min_detectable_effect`) or ``text``
+    (:func:`text_min_detectable_effect`). ``effects`` maps each simulated effect (``shift``,
+    ``scale``, ``bump``; ``token``, ``swap`` for text) to its :class:`DetectableEffect`.
+    ``n_x``/``n_y`` are the real samples per side and ``n_x_simulated``/``n_y_simulated`` the
+    replicates', both in total over the ``n_strata`` (simulated: ``n_strata_simulated``)
+    observations or prompts of a stratified test (1 for a pooled one). ``n_tests`` counts the
+    simulated tests; ``seconds`` is the wall time (not part of ``to_dict()``, which must not
+    change between identical runs).
+    """
+
+    design: str
+    effects: dict[str, DetectableEffect]
     alpha: float
     power: float
     n_x: int
@@ -145,11 +257,11 @@ class SensitivityResult(ResultMixin):
     dim: int
     n_x_simulated: int
     n_y_simulated: int
+    n_strata: int
+    n_strata_simulated: int
     n_simulations: int
     n_permutations: int
     statistics: tuple[str, ...]
-    max_shift: float
-    max_scale: float
     n_tests: int
     method: str
     warnings: tuple[str, ...] = ()
@@ -159,26 +271,63 @@ class SensitivityResult(ResultMixin):
         """The result as a JSON-safe ``dict``, without the wall time ``seconds``."""
         return record_without_time(to_jsonable(self))
 
-    def describe_shift(self) -> str:
-        """The detectable shift as a phrase: ``"shifts ≥ 0.83σ"`` or ``"no shift up to 8σ"``.
+    @property
+    def shift(self) -> float:
+        """The detectable shift (σ; ``inf`` when none was found, ``nan`` when not simulated)."""
+        return self.effects["shift"].value if "shift" in self.effects else math.nan
+
+    @property
+    def scale(self) -> float:
+        """The detectable scale factor (``inf`` when none was found, ``nan`` if not simulated)."""
+        return self.effects["scale"].value if "scale" in self.effects else math.nan
+
+    def describe(self, effect: str) -> str:
+        """One effect as a phrase, e.g. ``describe("bump")``: ``"bumps of ≥ 12% of the samples"``.
 
         Examples
         --------
         >>> import numpy as np
         >>> ref = np.random.default_rng(0).normal(size=(40, 2))
         >>> res = min_detectable_effect(ref, n_simulations=16, rng=0)
-        >>> res.describe_shift().startswith("shifts ≥ ")
+        >>> res.describe("shift").startswith("shifts ≥ ")
         True
         """
-        if not self.shift_detectable:
-            return f"no shift up to {self.max_shift:g}σ"
-        return f"shifts ≥ {self.shift:.2g}σ"
+        return self.effects[effect].describe()
+
+    def describe_shift(self) -> str:
+        """The detectable shift as a phrase: ``"shifts ≥ 0.83σ"`` or ``"no shift up to 8σ"``."""
+        return self.describe("shift")
 
     def describe_scale(self) -> str:
         """The detectable scale change as a phrase: ``"scale changes ≥ ×1.40"``."""
-        if not self.scale_detectable:
-            return f"no scale change up to ×{self.max_scale:g}"
-        return f"scale changes ≥ ×{self.scale:.2f}"
+        return self.describe("scale")
+
+    def describe_all(self) -> str:
+        """Every effect as one phrase: ``"shifts ≥ 0.3σ, scale changes ≥ ×1.2, bumps …"``."""
+        return ", ".join(e.describe() for e in self.effects.values())
+
+    def sizes_text(self) -> str:
+        """The real design's sizes: ``n = 40 vs 40`` (or per observation/prompt)."""
+        keys = ("design", "n_x", "n_y", "n_strata")
+        return sizes_text({key: getattr(self, key) for key in keys})
+
+
+def sizes_text(record: dict[str, Any]) -> str:
+    """The real sizes of a :class:`SensitivityResult` record, in words.
+
+    Examples
+    --------
+    >>> sizes_text({"design": "conditional", "n_x": 480, "n_y": 480, "n_strata": 60})
+    '60 observations × 8 vs 8 samples'
+    >>> sizes_text({"design": "pooled", "n_x": 40, "n_y": 50, "n_strata": 1})
+    'n = 40 vs 50'
+    """
+    n_x, n_y, strata = record["n_x"], record["n_y"], record["n_strata"]
+    if record["design"] == "conditional":
+        return f"{strata} observations × {n_x // strata} vs {n_y // strata} samples"
+    if record["design"] == "text" and strata > 1:
+        return f"n = {n_x} vs {n_y} completions over {strata} prompts"
+    return f"n = {n_x} vs {n_y}"
 
 
 def record_without_time(record: dict[str, Any]) -> dict[str, Any]:
@@ -501,13 +650,46 @@ def shift_direction(sd: np.ndarray) -> np.ndarray:
     return np.where(moving, sd, 0.0) / math.sqrt(max(int(moving.sum()), 1))
 
 
-def _effect(kind: str, reference: np.ndarray) -> Callable[[np.ndarray, float], np.ndarray]:
-    """``apply(y, t)``: a shift of t (σ, diagonal) or a scale change by e^t around the mean."""
+@dataclass(frozen=True, slots=True)
+class _Draws:
+    """What the effects need besides their size, per replicate: the same at every size.
+
+    ``mean`` (the scale change's centre) and ``bump_at`` (the bump's centre) have a leading
+    replicate axis and broadcast against a replicate's candidate rows; ``u`` holds one uniform
+    per candidate row (a row joins the bump when ``u < ε``, so the bump grows by adding rows)
+    and ``noise`` its standard normal position in the bump.
+    """
+
+    direction: np.ndarray
+    width: np.ndarray
+    mean: np.ndarray
+    bump_at: np.ndarray
+    u: np.ndarray
+    noise: np.ndarray
+
+
+def apply_effect(kind: str, y: np.ndarray, t: float, draws: _Draws, rows) -> np.ndarray:
+    """Candidate rows ``y`` of replicates ``rows`` under effect ``kind`` of simulated size t.
+
+    A shift by ``t · direction``; a scale change by ``e^t`` around ``mean``; a bump: the rows
+    with ``u < t`` replaced by ``bump_at + width · noise`` (a share t of the rows moved into a
+    narrow cluster).
+
+    Examples
+    --------
+    >>> draws = _Draws(np.ones(1), np.full(1, 0.1), np.zeros((1, 1, 1)), np.full((1, 1, 1), 5.0),
+    ...                np.array([[0.2, 0.9]]), np.zeros((1, 2, 1)))
+    >>> y = np.array([[[1.0], [2.0]]])
+    >>> apply_effect("bump", y, 0.5, draws, [0])[0, :, 0].tolist()
+    [5.0, 2.0]
+    """
     if kind == "shift":
-        direction = shift_direction(reference.std(axis=0))
-        return lambda y, t: y + t * direction
-    centre = reference.mean(axis=0)
-    return lambda y, t: centre + math.exp(t) * (y - centre)
+        return y + t * draws.direction
+    if kind == "scale":
+        mean = draws.mean[rows]
+        return mean + math.exp(t) * (y - mean)
+    inside = (draws.u[rows] < t)[..., None]
+    return np.where(inside, draws.bump_at[rows] + draws.width * draws.noise[rows], y)
 
 
 def _first_guess(kind: str, n_eff: float, d: int, alpha: float, power: float) -> float:
@@ -516,11 +698,14 @@ def _first_guess(kind: str, n_eff: float, d: int, alpha: float, power: float) ->
     A shift's projection on its direction is a z-test needing ``(z_{1−α/2} + z_power)/√n_eff``;
     the log of a variance ratio has standard error ``√(2/n_eff)`` per dimension (so a scale
     factor's log, half of it, ``1/√(2 n_eff)``); the omnibus tests need more, roughly ``d^¼``.
+    A share ε of mixed-in rows moves a mean embedding by ε times a distance of order one: the
+    shift's guess, at most ½.
     """
     z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
-    if kind == "shift":
-        return z / math.sqrt(n_eff) * d**0.25
-    return 2 * z / math.sqrt(2 * n_eff) * d**-0.25
+    if kind == "scale":
+        return 2 * z / math.sqrt(2 * n_eff) * d**-0.25
+    guess = z / math.sqrt(n_eff) * d**0.25
+    return guess if kind == "shift" else min(guess, 0.5)
 
 
 def _probit(p: float, n: int) -> float:
@@ -647,7 +832,7 @@ def effective_size(n: int, m: int) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# the public function
+# the public functions
 
 
 def _test_spec(statistics, n, m, standardize, options, n_total) -> _TestSpec:
@@ -676,10 +861,7 @@ def _test_spec(statistics, n, m, standardize, options, n_total) -> _TestSpec:
     )
 
 
-def _validated(reference, n_candidate, alpha, power, statistics, n_permutations, n_simulations):
-    ref = as_samples("reference", reference)
-    n_candidate = ref.shape[0] if n_candidate is None else n_candidate
-    n_candidate = check_positive_int("n_candidate", n_candidate, minimum=2)
+def _check_levels(alpha, power, n_permutations, n_simulations) -> tuple[float, float, int, int]:
     alpha = check_probability("alpha", alpha)
     if alpha >= 0.5:
         raise ParityInputError(f"`alpha` must be in (0, 0.5); got {alpha!r}")
@@ -690,8 +872,7 @@ def _validated(reference, n_candidate, alpha, power, statistics, n_permutations,
     n_permutations = default_b if n_permutations is None else n_permutations
     n_permutations = check_positive_int("n_permutations", n_permutations)
     n_simulations = check_positive_int("n_simulations", n_simulations, minimum=2)
-    statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
-    return ref, n_candidate, alpha, power, statistics, n_permutations, n_simulations
+    return alpha, power, n_permutations, n_simulations
 
 
 def _check_range(name: str, value: float, low: float) -> float:
@@ -725,47 +906,40 @@ def _ties_note(ref: np.ndarray) -> str | None:
 
 
 @dataclass(slots=True)
-class _Simulation:
-    """The replicates (disjoint row subsets of the reference and their splits), drawn once."""
+class _Searcher:
+    """Power functions over a fixed set of replicates, counting the simulated tests."""
 
-    ref: np.ndarray
-    rows_x: np.ndarray
-    rows_y: np.ndarray
-    splits: np.ndarray
-    spec: _TestSpec
-    alpha: float
+    n_replicates: int
     n_tests: int = 0
 
-    def power_function(self, kind: str) -> Callable[[float], float]:
-        """``power(t)``: the share of replicates rejecting with effect ``kind`` of size t.
+    def power_function(
+        self, rejects: Callable[[np.ndarray, float], np.ndarray]
+    ) -> Callable[[float], float]:
+        """``power(t)``: the share of replicates whose test rejects at effect size t.
 
-        Each replicate's decision is taken as monotone in t (common random numbers: the same
-        rows and splits at every t), so a replicate that rejected at some t' ≤ t is counted as
-        rejecting and one that did not at some t' ≥ t as not; only the others are simulated.
+        ``rejects(replicates, t)`` runs the simulated tests of those replicates. Each
+        replicate's decision is taken as monotone in t (common random numbers: the same rows,
+        splits and effect draws at every t), so a replicate that rejected at some t' ≤ t is
+        counted as rejecting and one that did not at some t' ≥ t as not; only the others run.
         """
-        apply = _effect(kind, self.ref)
-        r = self.rows_x.shape[0]
-        below = np.zeros(r)  # the largest size at which each replicate did not reject
-        above = np.full(r, np.inf)  # the smallest size at which it rejected
-        n_total = self.spec.n + self.spec.m
-        batch = max(1, BATCH_BYTES // (4 * 8 * n_total**2))
+        below = np.zeros(self.n_replicates)  # the largest size at which each did not reject
+        above = np.full(self.n_replicates, np.inf)  # the smallest size at which it rejected
 
         def power(t: float) -> float:
             todo = np.flatnonzero((below < t) & (t < above))
-            for start in range(0, todo.size, batch):
-                rows = todo[start : start + batch]
-                x = self.ref[self.rows_x[rows]]
-                y = apply(self.ref[self.rows_y[rows]], t)
-                pvalues = family_pvalues(
-                    np.concatenate([x, y], axis=1), self.splits[rows], self.spec
-                )
-                rejected = pvalues < self.alpha
-                above[rows[rejected]] = t
-                below[rows[~rejected]] = t
+            if todo.size:
+                rejected = np.asarray(rejects(todo, t), dtype=bool)
+                above[todo[rejected]] = t
+                below[todo[~rejected]] = t
             self.n_tests += todo.size
             return float(np.mean(above <= t))
 
         return power
+
+
+def _real_size(kind: str, t: float, shrink: float) -> float:
+    """The effect at the real sizes of a simulated size t (a scale change's log is rescaled)."""
+    return math.exp(t * shrink) if kind == "scale" else t * shrink
 
 
 def _curve(kind: str, points: dict[float, float], shrink: float, r: int) -> PowerCurve:
@@ -780,9 +954,62 @@ def _curve(kind: str, points: dict[float, float], shrink: float, r: int) -> Powe
     )
 
 
-def _real_size(kind: str, t: float, shrink: float) -> float:
-    """The effect at the real sizes of a simulated size t (a shift in σ, a scale's log)."""
-    return t * shrink if kind == "shift" else math.exp(t * shrink)
+@dataclass(frozen=True, slots=True)
+class _EffectPlan:
+    """One effect to search: its label and unit, the simulated range, the real range's end."""
+
+    label: str
+    unit: str
+    first: float
+    upper: float
+    max_value: float
+
+
+def _search_effects(
+    plans: dict[str, _EffectPlan],
+    rejects_of: Callable[[str], Callable[[np.ndarray, float], np.ndarray]] | None,
+    searcher: _Searcher,
+    power: float,
+    alpha: float,
+    shrink: float,
+) -> dict[str, DetectableEffect]:
+    """Search each effect's 80%-power size (none when ``rejects_of`` is None: degenerate)."""
+    r = searcher.n_replicates
+    effects = {}
+    for kind, plan in plans.items():
+        points: dict[float, float] = {}
+        if rejects_of is not None:
+            power_at = searcher.power_function(rejects_of(kind))
+            points = search_threshold(power_at, plan.first, plan.upper, power, r)
+        est, se, ok = threshold_estimate(points, power, r, alpha)
+        value = _real_size(kind, est, shrink) if ok else math.inf
+        effects[kind] = DetectableEffect(
+            effect=kind,
+            label=plan.label,
+            unit=plan.unit,
+            value=value,
+            detectable=ok,
+            standard_error=se * shrink * (value if kind == "scale" else 1.0),
+            max_value=plan.max_value,
+            curve=_curve(kind, points, shrink, r),
+        )
+    return effects
+
+
+def _quiet(run: Callable[..., Any]) -> Callable[..., Any]:
+    """``run`` with the engine's ParityWarnings (few samples, ties) silenced."""
+
+    def quiet(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ParityWarning)
+            return run(*args, **kwargs)
+
+    return quiet
+
+
+def _warn(notes: Sequence[str]) -> None:
+    for text in notes:
+        warnings.warn(text, DegenerateDataWarning, stacklevel=3)
 
 
 def min_detectable_effect(
@@ -799,9 +1026,10 @@ def min_detectable_effect(
     max_rows: int = MAX_ROWS,
     max_shift: float = MAX_SHIFT,
     max_scale: float = MAX_SCALE,
+    batched: bool | None = None,
     **test_options: Any,
 ) -> SensitivityResult:
-    """The smallest shift and scale change the two-sample test detects with ``power``.
+    """The smallest shift, scale change and bump the two-sample test detects with ``power``.
 
     Parameters
     ----------
@@ -818,20 +1046,27 @@ def min_detectable_effect(
     n_simulations : int
         Replicates R (the same replicates at every effect size).
     rng : None, int or numpy.random.Generator
-        Source of the replicates' rows and splits.
+        Source of the replicates' rows, splits and effect draws.
     standardize : bool
         Whether the test standardizes the pooled sample (as in ``two_sample_test``).
     max_rows : int
         Rows per side simulated at most; the effects found are rescaled to n and m.
     max_shift, max_scale : float
         Largest shift (σ) and scale factor searched; an effect not detected up to them is
-        reported as ``inf`` (not detectable).
+        reported as ``inf`` (not detectable). A bump is searched up to every simulated row.
+    batched : bool, optional
+        Run the replicates' tests in batches (:func:`family_pvalues`, the engine's statistics
+        on the same splits, many times faster) or one by one with
+        :func:`parity.stats.two_sample_test` itself. Default: batched unless ``test_options``
+        hold an option the batched test does not model (then the engine is called, so that the
+        simulated test stays the real one).
     **test_options
         The test's other options (``bandwidths``, ``kl_bins``, ``precision``, …).
 
     Returns
     -------
     SensitivityResult
+        ``design`` "pooled"; ``effects`` ``shift``, ``scale`` and ``bump``.
 
     Examples
     --------
@@ -841,103 +1076,611 @@ def min_detectable_effect(
     ('shifts ≥ 0.32σ', 'scale changes ≥ ×1.30')
     """
     start = time.perf_counter()
-    ref, m, alpha, power, statistics, b, r = _validated(
-        reference, n_candidate, alpha, power, statistics, n_permutations, n_simulations
-    )
+    ref = as_samples("reference", reference)
+    m = ref.shape[0] if n_candidate is None else n_candidate
+    m = check_positive_int("n_candidate", m, minimum=2)
+    alpha, power, b, r = _check_levels(alpha, power, n_permutations, n_simulations)
+    statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
     max_rows = check_positive_int("max_rows", max_rows, minimum=2)
     if max_rows > MAX_ROWS_LIMIT:
         raise ParityInputError(f"`max_rows` must be at most {MAX_ROWS_LIMIT}; got {max_rows!r}")
     max_shift = _check_range("max_shift", max_shift, 0.0)
     max_scale = _check_range("max_scale", max_scale, 1.0)
-    n = ref.shape[0]
+    n, d = ref.shape
     with warnings.catch_warnings():  # the test's options are checked by the engine itself
         warnings.simplefilter("ignore", ParityWarning)
         two_sample_test(ref[:2], ref[:2], statistics, 1, 0, standardize=standardize, **test_options)
     n_sim, m_sim = simulated_sizes(n, m, n, max_rows)
     shrink = math.sqrt(effective_size(n_sim, m_sim) / effective_size(n, m))
+    unmodeled = sorted(set(test_options) - BATCHED_OPTIONS)
+    if batched and unmodeled:
+        raise ParityInputError(
+            f"`batched` True: the batched test does not model the test options {unmodeled}; "
+            "leave `batched` unset (or False) to simulate with the engine itself"
+        )
+    batched = not unmodeled if batched is None else bool(batched)
     spec = _test_spec(statistics, n_sim, m_sim, standardize, test_options, n_sim + m_sim)
-    limits = {"shift": max_shift / shrink, "scale": math.log(max_scale) / shrink}
     exact = math.comb(n_sim + m_sim, n_sim) <= b
+    n_eff = effective_size(n_sim, m_sim)
+    plans = _action_plans("pooled", n_eff, d, alpha, power, shrink, max_shift, max_scale)
 
     generator = as_generator(rng)
     note = _degenerate(ref)
     notes = [text for text in (note or _ties_note(ref),) if text is not None]
-    for text in notes:
-        warnings.warn(text, DegenerateDataWarning, stacklevel=2)
-    found: dict[str, dict[float, float]] = {kind: {} for kind in EFFECTS}
-    sim = None
+    _warn(notes)
+    searcher = _Searcher(r)
+    rejects_of = None
     if note is None:
         rows = np.stack([generator.choice(n, n_sim + m_sim, replace=False) for _ in range(r)])
         splits = draw_splits(n_sim + m_sim, n_sim, b, r, generator).astype(spec.dtype)
-        sim = _Simulation(ref, rows[:, :n_sim], rows[:, n_sim:], splits, spec, alpha)
-        n_eff = effective_size(n_sim, m_sim)
-        for kind in EFFECTS:
-            first = _first_guess(kind, n_eff, ref.shape[1], alpha, power)
-            found[kind] = search_threshold(sim.power_function(kind), first, limits[kind], power, r)
+        sd = ref.std(axis=0)
+        draws = _Draws(
+            direction=shift_direction(sd),
+            width=BUMP_WIDTH * sd,
+            mean=np.broadcast_to(ref.mean(axis=0), (r, 1, d)),
+            bump_at=ref[generator.integers(0, n, size=r)][:, None, :],
+            u=generator.random((r, m_sim)),
+            noise=generator.standard_normal((r, m_sim, d)),
+        )
+        batch = max(1, BATCH_BYTES // (4 * 8 * (n_sim + m_sim) ** 2))
+        seeds = generator.integers(0, 2**63, size=r)
+        engine = _quiet(two_sample_test)
 
-    estimates = {}
-    for kind, points in found.items():
-        est, se, ok = threshold_estimate(points, power, r, alpha)
-        value = _real_size(kind, est, shrink) if ok else math.inf
-        estimates[kind] = (value, ok, se * shrink * (1.0 if kind == "shift" else value))
+        def engine_rejects_of(kind: str):
+            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
+                out = []
+                for i in todo:
+                    y = apply_effect(kind, ref[rows[i, n_sim:]][None], t, draws, [i])[0]
+                    test = engine(
+                        ref[rows[i, :n_sim]],
+                        y,
+                        statistics,
+                        b,
+                        int(seeds[i]),
+                        standardize=standardize,
+                        **test_options,
+                    )
+                    out.append(test.pvalue < alpha)
+                return np.array(out)
+
+            return rejects
+
+        def batched_rejects_of(kind: str):
+            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
+                out = np.empty(todo.size, dtype=bool)
+                for first in range(0, todo.size, batch):
+                    part = todo[first : first + batch]
+                    x = ref[rows[part, :n_sim]]
+                    y = apply_effect(kind, ref[rows[part, n_sim:]], t, draws, part)
+                    pvalues = family_pvalues(np.concatenate([x, y], axis=1), splits[part], spec)
+                    out[first : first + batch] = pvalues < alpha
+                return out
+
+            return rejects
+
+        rejects_of = batched_rejects_of if batched else engine_rejects_of
+
+    effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
+    splits_text = (
+        f"all {math.comb(n_sim + m_sim, n_sim)} splits (exact)" if exact else f"{b} splits"
+    )
+    method = (
+        f"Power by simulation: {r} replicates, each two disjoint random row subsets of the "
+        f"reference, x* ({n_sim} rows) and y* ({m_sim} rows), the effect applied to y*, tested "
+        f"with {'the engine’s test in batches' if batched else 'the engine itself'} "
+        f"(Westfall–Young min-p over {', '.join(statistics)}, "
+        f"{splits_text}{', standardized' if standardize else ''}); the same replicates at "
+        "every effect size, geometric search, then interpolation of the power in log effect. "
+        + _ACTION_EFFECTS_TEXT["pooled"]
+        + f" Effects found at {n_sim} vs {m_sim} rows rescaled to {n} vs {m} by the square root "
+        "of the ratio of effective sizes nm/(n + m) (local-alternative approximation: a shift "
+        "and a bump's share scale as δ, a scale change as log s)."
+    )
     return SensitivityResult(
-        shift=estimates["shift"][0],
-        shift_detectable=estimates["shift"][1],
-        shift_standard_error=estimates["shift"][2],
-        scale=estimates["scale"][0],
-        scale_detectable=estimates["scale"][1],
-        scale_standard_error=estimates["scale"][2],
-        shift_curve=_curve("shift", found["shift"], shrink, r),
-        scale_curve=_curve("scale", found["scale"], shrink, r),
+        design="pooled",
+        effects=effects,
         alpha=alpha,
         power=power,
         n_x=n,
         n_y=m,
-        dim=ref.shape[1],
+        dim=d,
         n_x_simulated=n_sim,
         n_y_simulated=m_sim,
+        n_strata=1,
+        n_strata_simulated=1,
         n_simulations=r,
         n_permutations=math.comb(n_sim + m_sim, n_sim) if exact else b,
         statistics=statistics,
-        max_shift=max_shift,
-        max_scale=max_scale,
-        n_tests=0 if sim is None else sim.n_tests,
-        method=_method_text(spec, n, m, r, b, exact),
+        n_tests=searcher.n_tests,
+        method=method,
         warnings=tuple(notes),
         seconds=time.perf_counter() - start,
     )
 
 
-def _method_text(spec: _TestSpec, n: int, m: int, r: int, b: int, exact: bool) -> str:
-    n_sim, m_sim = spec.n, spec.m
-    splits = f"all {math.comb(n_sim + m_sim, n_sim)} splits (exact)" if exact else f"{b} splits"
-    text = (
-        f"Power by simulation: {r} replicates, each two disjoint random row subsets of the "
-        f"reference, x* ({n_sim} rows) and y* ({m_sim} rows), the effect applied to y*, tested "
-        f"with the same engine (Westfall–Young min-p over {', '.join(spec.statistics)}, "
-        f"{splits}{', standardized' if spec.standardize else ''}); the same replicates at "
-        "every effect size, geometric search, then interpolation of the power in log effect. "
+_ACTION_EFFECTS_TEXT = {
+    "pooled": (
         "Shift: every dimension moved by δσ_j/√d (Euclidean length δ in reference-σ units, "
-        "along the diagonal). Scale: deviations from the reference mean multiplied by s."
+        "along the diagonal). Scale: deviations from the reference mean multiplied by s. Bump: "
+        f"each row of y* replaced, with probability ε, by a draw from N(c, ({BUMP_WIDTH:g}σ_j)²) "
+        "around one reference row c per replicate (a share ε of the samples moved into a "
+        "narrow cluster: a local change that tests tuned to large scales can miss)."
+    ),
+    "conditional": (
+        "Shift: every sample of every observation moved by δσ_j/√d, σ_j the within-observation "
+        "standard deviation of dimension j (root mean of the observations' variances). Scale: "
+        "deviations from the observation's reference mean multiplied by s. Bump: each sample "
+        f"of y* replaced, with probability ε, by a draw from N(c_i, ({BUMP_WIDTH:g}σ_j)²) "
+        "around one reference sample c_i of the same observation."
+    ),
+}
+
+
+def _action_plans(design, n_eff, d, alpha, power, shrink, max_shift, max_scale):
+    sigma = "σ" if design == "pooled" else "within-observation σ"
+    mean = "the mean" if design == "pooled" else "the observation's mean"
+    unit = "samples" if design == "pooled" else "each observation's samples"
+    guess = {k: _first_guess(k, n_eff, d, alpha, power) for k in EFFECTS}
+    return {
+        "shift": _EffectPlan(
+            f"shift ({sigma}, along the diagonal)",
+            "σ",
+            guess["shift"],
+            max_shift / shrink,
+            max_shift,
+        ),
+        "scale": _EffectPlan(
+            f"scale (× deviations from {mean})",
+            "×",
+            guess["scale"],
+            math.log(max_scale) / shrink,
+            max_scale,
+        ),
+        "bump": _EffectPlan(
+            f"bump (share of {unit} moved into a cluster {BUMP_WIDTH:g} {sigma} wide)",
+            "share",
+            guess["bump"],
+            1.0,
+            shrink,
+        ),
+    }
+
+
+def _observation_samples(name: str, a: Any) -> np.ndarray:
+    """(observations × k × d) float64 samples; a 2-D (observations × k) array has d = 1."""
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or 0 in arr.shape:
+        raise ParityInputError(
+            f"`{name}` must be a non-empty (observations × k × d) array; got shape {arr.shape}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ParityInputError(f"`{name}` must hold finite numbers; got NaN or inf")
+    return arr
+
+
+def conditional_min_detectable_effect(
+    reference,
+    k_candidate: int | None = None,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    statistics: Sequence[str] | str = ("mmd", "energy"),
+    n_permutations: int | None = None,
+    n_simulations: int = DEFAULT_SIMULATIONS,
+    rng: RngLike = None,
+    max_strata: int = MAX_STRATA,
+    max_shift: float = MAX_SHIFT,
+    max_scale: float = MAX_SCALE,
+    **test_options: Any,
+) -> SensitivityResult:
+    """The smallest within-observation shift, scale change and bump that the by-observation
+    test (:func:`parity.stats.conditional_two_sample_test`) detects with ``power``.
+
+    Each replicate takes ``min(n_obs, max_strata)`` random observations and splits each one's
+    k reference samples into two disjoint random subsets x*ᵢ, y*ᵢ (sizes in the real k_ref :
+    k_cand proportion, at least 2 each); the effect is applied to every y*ᵢ and the engine
+    itself tests them, with ``test_options``. Sizes in within-observation σ (the root mean of
+    the observations' variances). The sizes found are rescaled to the real design by
+    ``√(k'_eff / k_eff) · (n'_obs / n_obs)^¼``: under local alternatives the sum over
+    observations of quadratic statistics has power depending on ``effect² · k_eff · √n_obs``.
+
+    Parameters
+    ----------
+    reference : array_like, shape (n_obs, k_ref, d)
+        The reference samples at each observation (2-D: d = 1); k_ref ≥ 4.
+    k_candidate : int, optional
+        Candidate samples per observation in the real comparison (default k_ref).
+    alpha, power, statistics, n_permutations, n_simulations, rng, max_shift, max_scale
+        As in :func:`min_detectable_effect` (``statistics`` of the conditional test).
+    max_strata : int
+        Observations per simulated test at most.
+    **test_options
+        The engine's other options (``standardize``, ``bandwidths``, …), passed through.
+
+    Returns
+    -------
+    SensitivityResult
+        ``design`` "conditional"; ``n_x``/``n_y`` count samples over all observations.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ref = rng.normal(scale=5, size=(40, 1, 2)) + rng.normal(size=(40, 8, 2))
+    >>> res = conditional_min_detectable_effect(ref, n_simulations=16, rng=0)
+    >>> res.design, res.n_strata, res.n_strata_simulated, res.effects["shift"].detectable
+    ('conditional', 40, 32, True)
+    """
+    from parity.stats.conditional import conditional_two_sample_test
+
+    start = time.perf_counter()
+    ref = _observation_samples("reference", reference)
+    n_obs, k_ref, d = ref.shape
+    k_cand = k_ref if k_candidate is None else k_candidate
+    k_cand = check_positive_int("k_candidate", k_cand, minimum=2)
+    alpha, power, b, r = _check_levels(alpha, power, n_permutations, n_simulations)
+    statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
+    max_strata = check_positive_int("max_strata", max_strata)
+    max_shift = _check_range("max_shift", max_shift, 0.0)
+    max_scale = _check_range("max_scale", max_scale, 1.0)
+    k_x, k_y = simulated_sizes(k_ref, k_cand, k_ref, k_ref + k_cand)
+    s_sim = min(n_obs, max_strata)
+    shrink = math.sqrt(effective_size(k_x, k_y) / effective_size(k_ref, k_cand))
+    shrink *= (s_sim / n_obs) ** 0.25
+    n_eff = effective_size(k_x, k_y) * math.sqrt(s_sim)
+    plans = _action_plans("conditional", n_eff, d, alpha, power, shrink, max_shift, max_scale)
+
+    sd = np.sqrt(ref.var(axis=1).mean(axis=0))
+    note = None
+    if k_ref < 4:
+        note = (
+            f"the reference has {k_ref} samples per observation: too few to simulate two "
+            "samples (at least 2 each) from each observation"
+        )
+    elif np.all(ref == ref[:, :1]):
+        note = "the reference is constant within every observation: no effect can be simulated"
+    notes = [note] if note else []
+    _warn(notes)
+    generator = as_generator(rng)
+    searcher = _Searcher(r)
+    rejects_of = None
+    if note is None:
+        obs = np.stack([generator.choice(n_obs, s_sim, replace=False) for _ in range(r)])
+        order = generator.permuted(np.tile(np.arange(k_ref), (r, s_sim, 1)), axis=2)
+        samples = ref[obs[:, :, None], order[:, :, : k_x + k_y]]  # (R, S, k_x + k_y, d)
+        picked = ref[obs]  # (R, S, k_ref, d)
+        draws = _Draws(
+            direction=shift_direction(sd),
+            width=BUMP_WIDTH * sd,
+            mean=picked.mean(axis=2, keepdims=True),
+            bump_at=np.take_along_axis(
+                picked, generator.integers(0, k_ref, size=(r, s_sim, 1, 1)), axis=2
+            ),
+            u=generator.random((r, s_sim, k_y)),
+            noise=generator.standard_normal((r, s_sim, k_y, d)),
+        )
+        seeds = generator.integers(0, 2**63, size=r)
+        engine = _quiet(conditional_two_sample_test)
+
+        def rejects_of(kind: str):
+            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
+                out = []
+                for i in todo:
+                    y = apply_effect(kind, samples[i, :, k_x:], t, draws, i)
+                    test = engine(
+                        samples[i, :, :k_x], y, statistics, b, int(seeds[i]), **test_options
+                    )
+                    out.append(test.pvalue < alpha)
+                return np.array(out)
+
+            return rejects
+
+    effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
+    method = (
+        f"Power by simulation: {r} replicates, each {s_sim} random observations of the "
+        f"{n_obs} with each observation's {k_ref} reference samples split into two disjoint "
+        f"random subsets x*ᵢ ({k_x}) and y*ᵢ ({k_y}), the effect applied to every y*ᵢ, tested "
+        f"with the engine itself (conditional_two_sample_test over {', '.join(statistics)}, "
+        f"{b} relabellings); the same replicates at every effect size, geometric search, then "
+        "interpolation of the power in log effect. "
+        + _ACTION_EFFECTS_TEXT["conditional"]
+        + f" Effects found at {s_sim} observations × {k_x} vs {k_y} rescaled to {n_obs} × "
+        f"{k_ref} vs {k_cand} by √(k'_eff/k_eff)·(n'_obs/n_obs)^¼, k_eff = km/(k + m) "
+        "(local alternatives: the power of a sum of within-observation quadratic statistics "
+        "depends on effect² · k_eff · √n_obs)."
     )
-    return text + (
-        f" Effects found at {n_sim} vs {m_sim} rows rescaled to {n} vs {m} by the square root "
-        "of the ratio of effective sizes nm/(n + m) (local-alternative approximation: a shift "
-        "scales as δ, a scale change as log s)."
+    return SensitivityResult(
+        design="conditional",
+        effects=effects,
+        alpha=alpha,
+        power=power,
+        n_x=n_obs * k_ref,
+        n_y=n_obs * k_cand,
+        dim=d,
+        n_x_simulated=s_sim * k_x,
+        n_y_simulated=s_sim * k_y,
+        n_strata=n_obs,
+        n_strata_simulated=s_sim,
+        n_simulations=r,
+        n_permutations=b,
+        statistics=statistics,
+        n_tests=searcher.n_tests,
+        method=method,
+        warnings=tuple(notes),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _text_strata(n: int, m: int, reference_prompts, candidate_prompts):
+    """Each prompt's reference rows and (reference, candidate) sizes; one stratum unprompted."""
+    if (reference_prompts is None) != (candidate_prompts is None):
+        given = "reference_prompts" if reference_prompts is not None else "candidate_prompts"
+        raise ParityInputError(
+            f"give both `reference_prompts` and `candidate_prompts` or neither; got only `{given}`"
+        )
+    if reference_prompts is None:
+        return [np.arange(n)], [(n, m)]
+    ref_p, cand_p = list(reference_prompts), list(candidate_prompts)
+    if len(ref_p) != n:
+        raise ParityInputError(
+            f"`reference_prompts` must hold one prompt per reference sample; got {len(ref_p)} "
+            f"prompts for {n} samples"
+        )
+    rows: dict[Any, list[int]] = {}
+    for i, p in enumerate(ref_p):
+        rows.setdefault(p, []).append(i)
+    counts = Counter(cand_p)
+    return [np.array(v) for v in rows.values()], [(len(v), counts[p]) for p, v in rows.items()]
+
+
+def _perturbed(seq, mask: np.ndarray, replacement: np.ndarray):
+    """``seq`` with the positions in ``mask`` replaced (a string stays a string)."""
+    if isinstance(seq, str):
+        return "".join(np.where(mask, replacement, np.array(list(seq), dtype=object)))
+    return np.where(mask, replacement, seq)
+
+
+def text_min_detectable_effect(
+    reference,
+    n_candidate: int | None = None,
+    *,
+    reference_prompts=None,
+    candidate_prompts=None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    n_permutations: int | None = None,
+    n_simulations: int = DEFAULT_SIMULATIONS,
+    rng: RngLike = None,
+    max_rows: int = MAX_ROWS,
+    max_strata: int = MAX_STRATA,
+    **test_options: Any,
+) -> SensitivityResult:
+    """The smallest token-change rate and prompt-swap share that the text test
+    (:func:`parity.stats.text_two_sample_test`) detects with ``power``.
+
+    Effects on the candidate's completions, both shares in [0, 1]:
+
+    * ``token``: each token (character of a string) replaced, with probability ρ, by one
+      drawn from the reference's tokens (their frequencies); lengths are kept.
+    * ``swap`` (with prompts, at least 2): each completion replaced, with probability ε, by
+      a reference completion of another prompt: a server that sometimes answers the wrong
+      prompt.
+
+    Each replicate takes ``min(n_prompts, max_strata)`` random prompts with at least 4
+    reference completions (the whole sample without prompts) and splits each one's reference
+    completions into two disjoint random subsets (the real reference : candidate proportion,
+    at most ``max_rows`` a side, at least 2); the effect is applied to the second and the
+    engine itself tests them (with ``test_options``: ``kernel``, ``ngram``, …). Shares found
+    are rescaled to the real sizes by ``√(n'_eff / n_eff) · (n'_prompts / n_prompts)^¼``
+    (mean effective sizes per prompt, as for :func:`conditional_min_detectable_effect`).
+
+    Parameters
+    ----------
+    reference : list of str, list of int lists, or 2-D int array
+        The reference completions.
+    n_candidate : int, optional
+        Candidate completions of the real comparison without prompts (default: as many).
+    reference_prompts, candidate_prompts : sequence, optional
+        The prompt of each completion of the real comparison; both or neither.
+    alpha, power, n_permutations, n_simulations, rng
+        As in :func:`min_detectable_effect`.
+    max_rows, max_strata : int
+        Completions per side and prompt, and prompts, per simulated test at most.
+    **test_options
+        The engine's options (``kernel``, ``ngram``, ``tie_rtol``, …), passed through.
+
+    Returns
+    -------
+    SensitivityResult
+        ``design`` "text"; ``effects`` ``token`` (and ``swap`` with prompts).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ref = [list(rng.integers(0, 5, size=8)) for _ in range(200)]
+    >>> res = text_min_detectable_effect(ref, n_simulations=16, rng=0)
+    >>> list(res.effects), res.effects["token"].unit
+    (['token'], 'share')
+    """
+    from parity.stats.text import as_text_samples, text_two_sample_test
+
+    start = time.perf_counter()
+    kind, ref = as_text_samples("reference", reference)
+    n = len(ref)
+    m = n if n_candidate is None else check_positive_int("n_candidate", n_candidate, minimum=2)
+    alpha, power, b, r = _check_levels(alpha, power, n_permutations, n_simulations)
+    max_rows = check_positive_int("max_rows", max_rows, minimum=2)
+    max_strata = check_positive_int("max_strata", max_strata)
+    strata, sizes = _text_strata(n, m, reference_prompts, candidate_prompts)
+    if reference_prompts is not None:
+        m = sum(size[1] for size in sizes)
+    prompts = None if reference_prompts is None else list(reference_prompts)
+    usable = [i for i, (n_p, _) in enumerate(sizes) if n_p >= 4]
+    sim_sizes = {i: simulated_sizes(*sizes[i], sizes[i][0], max_rows) for i in usable}
+    s_sim = min(len(usable), max_strata)
+    real_eff = float(np.mean([effective_size(max(a, 1), max(c, 1)) for a, c in sizes]))
+    sim_eff = float(np.mean([effective_size(*sim_sizes[i]) for i in usable])) if usable else 1.0
+    shrink = math.sqrt(sim_eff / real_eff) * (max(s_sim, 1) / len(sizes)) ** 0.25
+    first = _first_guess("token", sim_eff * math.sqrt(max(s_sim, 1)), 1, alpha, power)
+    unit = "tokens" if kind == "tokens" else "characters"
+    plans = {
+        "token": _EffectPlan(
+            f"token changes (share of the {unit} replaced by reference {unit})",
+            "share",
+            first,
+            1.0,
+            shrink,
+        )
+    }
+    if len(sizes) > 1:
+        plans["swap"] = _EffectPlan(
+            "prompt swaps (share of completions replaced by other prompts' completions)",
+            "share",
+            first,
+            1.0,
+            shrink,
+        )
+    note = None
+    if not usable:
+        note = (
+            "no prompt has 4 reference completions: too few to simulate two samples of "
+            "completions (at least 2 each) from a prompt"
+        )
+    elif len({seq if isinstance(seq, str) else tuple(seq) for seq in ref}) == 1:
+        note = "all reference completions are identical: no effect of them can be simulated"
+    notes = [note] if note else []
+    _warn(notes)
+    generator = as_generator(rng)
+    searcher = _Searcher(r)
+    rejects_of = None
+    if note is None:
+        pool = np.concatenate(
+            [np.array(list(s), dtype=object) if kind == "text" else s for s in ref]
+        )
+        label = np.empty(n, dtype=np.intp)
+        for j, rows in enumerate(strata):
+            label[rows] = j
+        replicates = []
+        for _ in range(r):
+            chosen = generator.choice(usable, s_sim, replace=False)
+            x, y, px, py = [], [], [], []
+            for j in chosen:
+                n_x, n_y = sim_sizes[j]
+                rows = generator.permutation(strata[j])[: n_x + n_y]
+                x += list(rows[:n_x])
+                y += list(rows[n_x:])
+                px += [int(j)] * n_x
+                py += [int(j)] * n_y
+            tokens = [
+                (generator.random(len(ref[i])), pool[generator.integers(0, pool.size, len(ref[i]))])
+                for i in y
+            ]
+            swaps = []
+            for i in y:
+                other = i
+                while len(strata) > 1 and label[other] == label[i]:
+                    other = int(generator.integers(0, n))
+                swaps.append((generator.random(), other))
+            replicates.append((x, y, px, py, tokens, swaps, int(generator.integers(0, 2**63))))
+        engine = _quiet(text_two_sample_test)
+
+        def rejects_of(effect: str):
+            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
+                out = []
+                for i in todo:
+                    x, y, px, py, tokens, swaps, seed = replicates[i]
+                    if effect == "token":
+                        cand = [
+                            _perturbed(ref[j], u < t, rep)
+                            for j, (u, rep) in zip(y, tokens, strict=True)
+                        ]
+                    else:
+                        cand = [
+                            ref[o] if v < t else ref[j] for j, (v, o) in zip(y, swaps, strict=True)
+                        ]
+                    stratified = (
+                        {}
+                        if prompts is None
+                        else {"reference_prompts": px, "candidate_prompts": py}
+                    )
+                    test = engine(
+                        [ref[j] for j in x],
+                        cand,
+                        n_permutations=b,
+                        rng=seed,
+                        **stratified,
+                        **test_options,
+                    )
+                    out.append(test.pvalue < alpha)
+                return np.array(out)
+
+            return rejects
+
+    effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
+    design = (
+        f"{s_sim} random prompts of the {len(sizes)}, each prompt's reference completions"
+        if prompts is not None
+        else "the reference completions"
+    )
+    n_x_sim = sum(sim_sizes[i][0] for i in usable[:s_sim]) if usable else 0
+    n_y_sim = sum(sim_sizes[i][1] for i in usable[:s_sim]) if usable else 0
+    method = (
+        f"Power by simulation: {r} replicates, {design} split into two disjoint random "
+        f"subsets x* and y* (at most {max_rows} a side), the effect applied to y*, tested with "
+        f"the engine itself (text_two_sample_test, {b} relabellings); the same replicates at "
+        "every effect size, geometric search, then interpolation of the power in log effect. "
+        f"Token changes: each of y*'s {unit} replaced, with probability ρ, by one drawn from "
+        f"the reference's {unit}. "
+        + (
+            "Prompt swaps: each completion of y* replaced, with probability ε, by a reference "
+            "completion of another prompt. "
+            if "swap" in plans
+            else ""
+        )
+        + "Shares found rescaled to the real sizes by √(n'_eff/n_eff)·(n'_prompts/n_prompts)^¼ "
+        "(mean effective sizes nm/(n + m) per prompt; local alternatives)."
+    )
+    return SensitivityResult(
+        design="text",
+        effects=effects,
+        alpha=alpha,
+        power=power,
+        n_x=n,
+        n_y=m,
+        dim=0,
+        n_x_simulated=n_x_sim,
+        n_y_simulated=n_y_sim,
+        n_strata=len(sizes),
+        n_strata_simulated=s_sim,
+        n_simulations=r,
+        n_permutations=b,
+        statistics=(f"mmd_{test_options.get('kernel', 'hamming')}",),
+        n_tests=searcher.n_tests,
+        method=method,
+        warnings=tuple(notes),
+        seconds=time.perf_counter() - start,
     )
 
 
 __all__ = [
     "EFFECTS",
+    "EFFECT_NOUNS",
+    "DetectableEffect",
     "PowerCurve",
     "SensitivityResult",
+    "apply_effect",
     "batch_bins",
     "batch_exceedance_counts",
+    "conditional_min_detectable_effect",
     "draw_splits",
     "family_pvalues",
+    "format_size",
     "min_detectable_effect",
     "record_without_time",
     "search_threshold",
     "shift_direction",
+    "sizes_text",
+    "text_min_detectable_effect",
     "threshold_estimate",
 ]
