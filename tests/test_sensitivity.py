@@ -232,7 +232,9 @@ def test_power_curve_is_monotone_with_common_random_numbers():
     assert np.all(np.diff(power) >= -1 / r), power
     assert power[-1] > 0.9
     monotone = np.all(np.diff(decisions.astype(int), axis=1) >= 0, axis=1)
-    assert monotone.mean() >= 0.95
+    # 0.95 with parity 0.1's fixed kernel; the kernel collection re-reads its bandwidths from
+    # the data at every δ, which leaves a few more single replicates non-monotone (91 of 96).
+    assert monotone.mean() >= 0.93
 
 
 # --------------------------------------------------------------------------------------------

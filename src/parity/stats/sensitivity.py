@@ -108,11 +108,16 @@ from parity.errors import (
     check_probability,
 )
 from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples, to_jsonable
+from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTICS, TIE_RTOL, standardize_pooled, two_sample_test
 from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
+    DEFAULT_KERNELS,
     SplitSums,
+    check_kernels,
+    collection_from_distances,
     energy_from_sums,
+    kernel_rows,
     mmd2_from_sums,
     pairwise_sq_distances,
     shared_bins,
@@ -133,6 +138,8 @@ BATCH_BYTES = 64 * 2**20  # memory budget of the (replicates × N × N) arrays o
 #: its p-values); with any other the replicates are tested by the engine itself.
 BATCHED_OPTIONS = frozenset(
     {
+        "aggregation",
+        "kernels",
         "bandwidths",
         "bandwidth_factors",
         "mmd_estimator",
@@ -361,6 +368,8 @@ class _TestSpec:
     kl_direction: str
     dtype: type
     tie_rtol: float
+    aggregation: str = DEFAULT_AGGREGATION
+    kernels: tuple[str, ...] = DEFAULT_KERNELS
 
 
 def unit_scale_batch(z: np.ndarray) -> np.ndarray:
@@ -574,6 +583,9 @@ def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.nda
         if name == "kl":
             values = _kl_values(z, splits, spec)
             scale = np.abs(values[:, 0])
+        elif name == "mmd" and spec.aggregation != "sum":
+            columns.append(_collection_pvalues(z, sq, unit, splits, spec))
+            continue
         else:
             if name == "mmd":
                 if spec.bandwidths is None:
@@ -599,6 +611,59 @@ def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.nda
     if len(columns) == 1:
         return min_p[:, 0]
     return np.mean(min_p <= min_p[:, :1] * (1 + 1e-12), axis=1)
+
+
+def _collection_pvalues(z, sq, unit, splits, spec: _TestSpec) -> np.ndarray:
+    """Per-split p-values (R × V) of the aggregated MMD over each sample's kernel collection.
+
+    As :func:`parity.stats.two_sample_test` with ``aggregation`` ``agg`` or ``fuse``: each
+    sample's own bandwidth collection (:func:`parity.stats.two_sample.bandwidth_collection`, all
+    rows, as a replicate has fewer than 2048), one unbiased MMD² per kernel on the shared
+    splits, combined by single-step min-p or by log-sum-exp of standardized values.
+    """
+    n, r, v = spec.n, z.shape[0], splits.shape[2]
+    rows, cols = np.triu_indices(z.shape[1], 1)
+    l1 = None
+    values, tols, owner = [], [], []
+    for kind in spec.kernels:
+        if kind == "laplace":
+            scaled = z / unit[:, None, None]
+            l1 = np.abs(scaled[:, :, None, :] - scaled[:, None, :, :]).sum(axis=-1)
+            distances = unit[:, None] * l1[:, rows, cols]
+        else:
+            distances = unit[:, None] * np.sqrt(sq[:, rows, cols])
+        for i in range(r):
+            if spec.bandwidths is None:
+                bws = collection_from_distances(distances[i])
+            else:
+                bws = spec.bandwidths
+            for bw in bws:
+                gram = kernel_rows(
+                    kind,
+                    bw / unit[i],
+                    sq[i : i + 1].astype(spec.dtype, copy=False),
+                    None if l1 is None else l1[i : i + 1],
+                    spec.dtype,
+                )
+                sums = _quadratic_sums(gram, splits[i : i + 1], n, 1.0)
+                values.append(np.asarray(mmd2_from_sums(sums, spec.estimator))[0])
+                tols.append(spec.tie_rtol * float(np.asarray(sums.scale)[0, 0]))
+                owner.append(i)
+    values, tols, owner = np.array(values), np.array(tols), np.array(owner)
+    out = np.empty((r, v))
+    for i in range(r):
+        mine = owner == i
+        out[i] = _aggregate_replicate(values[mine], tols[mine], spec.aggregation)
+    return out
+
+
+def _aggregate_replicate(values: np.ndarray, tols: np.ndarray, aggregation: str) -> np.ndarray:
+    """One replicate's per-split p-values from its kernels' values (K × V), as the engine."""
+    from parity.stats._engine import Statistic, statistic_column
+
+    k = values.shape[0]
+    stat = Statistic("mmd", tuple(range(k)), {}, aggregation if k > 1 else None)
+    return statistic_column(values.T, tols, stat)[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -858,6 +923,8 @@ def _test_spec(statistics, n, m, standardize, options, n_total) -> _TestSpec:
         kl_direction=options.get("kl_direction", "forward"),
         dtype=np.float32 if precision == "float32" else np.float64,
         tie_rtol=float(TIE_RTOL[precision] if tie_rtol is None else tie_rtol),
+        aggregation=check_aggregation(options.get("aggregation", DEFAULT_AGGREGATION)),
+        kernels=check_kernels(options.get("kernels", DEFAULT_KERNELS)),
     )
 
 
