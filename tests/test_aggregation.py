@@ -255,3 +255,25 @@ def test_agg_clearly_beats_the_summed_kernel_on_a_fine_scale_change():
             res = quiet(two_sample_test, x, y, ("mmd",), 199, rng=r, aggregation=aggregation)
             rejected[aggregation] += res.pvalue <= 0.05
     assert rejected["agg"] >= 13 and rejected["agg"] >= rejected["sum"] + 8, rejected
+
+
+def test_smallest_attainable_pvalue_depends_on_the_design_only():
+    """Issue 13, item 8: two comparisons with equal n and B reported 0.001998 and 0.000999.
+    With random splits it is 1/(B + 1) whatever the data: the observed split can beat every
+    null value of every statistic."""
+    import parity
+    from parity.examples.arm import simulate  # the demo's own data
+
+    data = simulate(seed=0, n_episodes=3)
+    verdicts = [
+        quiet(
+            parity.compare,
+            data["reference_actions"],
+            data[f"{variant}_actions"],
+            seed=0,
+            sensitivity=False,
+        )
+        for variant in ("faithful", "broken")
+    ]
+    for v in verdicts:
+        assert v.two_sample.min_attainable_pvalue == 1 / 1001
