@@ -277,3 +277,23 @@ def test_smallest_attainable_pvalue_depends_on_the_design_only():
     ]
     for v in verdicts:
         assert v.two_sample.min_attainable_pvalue == 1 / 1001
+
+
+def test_compare_text_takes_numpy_prompts():
+    """Prompts given as a numpy array (as ``text_two_sample_test`` takes them) work in
+    ``compare_text`` too (its summary tested their truth value)."""
+    from parity.verdict import compare_text
+
+    g = np.random.default_rng(9)
+    ref, cand = g.choice(4, size=(40, 6)), g.choice(4, size=(40, 6))
+    prompts = np.repeat(["a", "b", "c", "d"], 10)
+    v = quiet(
+        compare_text,
+        ref,
+        cand,
+        reference_prompts=prompts,
+        candidate_prompts=prompts,
+        n_permutations=99,
+        sensitivity=False,
+    )
+    assert v.inputs["reference"]["prompts"] == 4

@@ -431,14 +431,14 @@ def _text_summary(samples, prompts) -> dict[str, Any]:
     digest = hashlib.sha256(
         json.dumps(
             [
-                list(map(str, prompts or ())),
+                [] if prompts is None else [str(p) for p in prompts],
                 [s if isinstance(s, str) else [int(t) for t in s] for s in samples],
             ]
         ).encode()
     )
     summary: dict[str, Any] = {"completions": len(samples), "sha256": digest.hexdigest()}
     if prompts is not None:
-        summary["prompts"] = len(set(prompts))
+        summary["prompts"] = len({str(p) for p in prompts})
     return summary
 
 
