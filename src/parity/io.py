@@ -44,6 +44,7 @@ __all__ = [
     "parse_spec",
     "read_text",
     "sha256_file",
+    "write_atomic",
 ]
 
 StrPath = str | os.PathLike[str]
@@ -742,6 +743,50 @@ def read_text(path: StrPath, label: str | None = None) -> str:
         ) from None
     except OSError as exc:
         raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+
+
+def write_atomic(path: StrPath, data: bytes | str) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file in the same folder
+    renamed over it (``os.replace``), creating the folder; a reader sees the old file or the
+    new one, never half of one. The file gets the usual mode (0o666 less the umask).
+
+    Raises
+    ------
+    ParityInputError
+        The place cannot be written (one line: the path and the system's reason).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_atomic(Path(d, "sub", "a.txt"), "hi")
+    ...     p.read_text(), sorted(x.name for x in p.parent.iterdir())
+    ('hi', ['a.txt'])
+    """
+    import tempfile
+
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ParityInputError(f"{path}: cannot write file ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return path
 
 
 def _read_json(path: Path, label: str) -> _Table:

@@ -101,13 +101,9 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in texts.items():
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
+    from parity.io import write_atomic
+
+    return [write_atomic(out_dir / name, text) for name, text in texts.items()]
 
 
 # --------------------------------------------------------------------------------------------

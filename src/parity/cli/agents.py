@@ -15,8 +15,19 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, provenance, write_text
+from parity.cli._output import check_outputs, fmt, mark_folder, provenance, write_file, write_text
 
+#: The files ``agents analyze`` and ``agents compare`` write into their ``--out`` folder.
+ANALYZE_FILES = (
+    "summary.json",
+    "runs.csv",
+    "runs.json",
+    "tasks.csv",
+    "tasks.json",
+    "pairs.json",
+    "report.html",
+)
+COMPARE_FILES = ("compare.json", "compare.csv", "report.html")
 EMBEDDER_CHOICE = click.Choice(["hashing", "minilm"], case_sensitive=False)
 
 
@@ -71,6 +82,11 @@ def _common_options(f):
             ),
             click.option("--json", "json_path", metavar="PATH|-", help="Also write the JSON here."),
             click.option("--quiet", is_flag=True, help="No summary on stderr."),
+            click.option(
+                "--force",
+                is_flag=True,
+                help="Replace existing output files that parity did not write (never an input).",
+            ),
         ]
     ):
         f = option(f)
@@ -199,6 +215,7 @@ def analyze_command(
     skip_invalid: bool,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Measure the dynamics of an agent's RUNS (JSON list / JSONL of chat runs, or step events).
 
@@ -212,6 +229,12 @@ def analyze_command(
     from parity.agents.reweighting import load_target_profile
     from parity.errors import ParityWarning
 
+    check_outputs(
+        inputs=(runs, target),
+        files={"--json": json_path},
+        folders={"--out": (out_dir, ANALYZE_FILES)},
+        force=force,
+    )
     loaded = load_runs(runs, skip_invalid=skip_invalid, success_threshold=success_threshold)
     profile = load_target_profile(target) if target else None
     with warnings.catch_warnings():
@@ -247,6 +270,7 @@ def analyze_command(
     }
     payloads = analysis_payloads(analysis, inputs, options)
     files = []
+    mark_folder(out_dir)
     for name, text in payloads.items():
         path = Path(out_dir) / name
         write_text(path, text)
@@ -302,6 +326,7 @@ def compare_command(
     skip_invalid: bool,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Which run-level behaviours changed from the OLD agent's runs to the NEW agent's?
 
@@ -315,6 +340,12 @@ def compare_command(
     from parity.agents.report import comparison_payloads
     from parity.errors import ParityWarning
 
+    check_outputs(
+        inputs=(old, new),
+        files={"--json": json_path},
+        folders={"--out": (out_dir, COMPARE_FILES)},
+        force=force,
+    )
     kwargs = {"skip_invalid": skip_invalid, "success_threshold": success_threshold}
     old_runs, new_runs = load_runs(old, **kwargs), load_runs(new, **kwargs)
     with warnings.catch_warnings():
@@ -333,6 +364,7 @@ def compare_command(
     inputs = {"old": provenance(old), "new": provenance(new)}
     payloads = comparison_payloads(result, inputs)
     files = []
+    mark_folder(out_dir)
     for name, text in payloads.items():
         path = Path(out_dir) / name
         write_text(path, text)
@@ -388,14 +420,15 @@ def print_comparison(result, loaded, files: list[Path]) -> None:
     metavar="DIR",
     help="Folder for the example files.",
 )
-def example_command(out_dir: str) -> None:
+@click.option("--force", is_flag=True, help="Replace existing files that parity did not write.")
+def example_command(out_dir: str, force: bool) -> None:
     """Write the shipped example: agent_runs.json (a baseline agent with known loops and
     stalls), agent_runs_new.json (a regressed agent that loops more) and agent_target.json
     (a target usage profile as a sample of task texts)."""
     from parity.examples.agent_runs import EXAMPLE_FILES, example_path
 
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    check_outputs(folders={"--out": (out_dir, tuple(EXAMPLE_FILES.values()))}, force=force)
+    folder = mark_folder(out_dir)
     for key, name in EXAMPLE_FILES.items():
-        (folder / name).write_bytes(example_path(key).read_bytes())
+        write_file(folder / name, example_path(key).read_bytes())
         click.echo(str(folder / name))

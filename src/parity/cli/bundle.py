@@ -56,10 +56,13 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
 @bundle_group.command("show")
 @click.argument("bundle", metavar="BUNDLE", type=click.Path(dir_okay=False))
 @click.option("--json", "json_path", help="Write the summary as JSON here ('-' = stdout).")
-def show_command(bundle: str, json_path: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing --json file parity did not write.")
+def show_command(bundle: str, json_path: str | None, force: bool) -> None:
     """Print the verdict inside BUNDLE, its reasons and its files."""
-    from parity.cli._output import json_text, write_text
+    from parity.cli._output import check_outputs, json_text, write_text
     from parity.report.bundle import bundle_summary
+
+    check_outputs(inputs=(bundle,), files={"--json": json_path}, force=force)
 
     summary = bundle_summary(bundle)
     if json_path is not None:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from parity.cli._output import provenance, write_text
+from parity.cli._output import check_outputs, force_option, mark_folder, provenance, write_text
 from parity.errors import ParityWarning
 from parity.stats.permutation import STATISTICS
 
+#: The files ``compare`` writes into its ``--out`` folder.
+OUT_FILES = ("verdict.json", "summary.md", "report.html")
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 
 
@@ -25,6 +27,7 @@ def write_reports(verdict, out_dir: Path | None, json_path: str | None, markdown
     text_md = verdict_markdown(verdict.to_dict())
     targets = []
     if out_dir is not None:
+        mark_folder(out_dir)
         targets += [(out_dir / "verdict.json", text_json), (out_dir / "summary.md", text_md)]
     targets += [(path, text) for path, text in ((json_path, text_json), (markdown_path, text_md))]
     for path, text in targets:
@@ -318,6 +321,7 @@ def sensitivity_line(s) -> str:
     help="Sign the bundle's SHA256SUMS with this Ed25519 private key (PEM, `parity keygen`).",
 )
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@force_option
 @click.pass_context
 def compare_command(
     ctx: click.Context,
@@ -345,6 +349,7 @@ def compare_command(
     include_data: bool,
     sign_key: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Compare action samples of REFERENCE and CANDIDATE (FILE or FILE.npz:ARRAY), or two
     completions files (JSONL of {prompt, completion} or {prompt_id, tokens}).
@@ -364,6 +369,17 @@ def compare_command(
         )
     if bundle_path is None and (include_data or sign_key is not None):
         raise click.UsageError("--include-data and --sign need --bundle PATH")
+    check_outputs(
+        inputs=(reference, candidate, ref_episodes, cand_episodes, sign_key),
+        files={
+            "--json": json_path,
+            "--markdown": markdown_path,
+            "--html": html_path,
+            "--bundle": bundle_path,
+        },
+        folders={"--out": (out_dir, OUT_FILES)},
+        force=force,
+    )
     key = None
     if sign_key is not None:  # a bad key fails before the work
         from parity.report.bundle import load_private_key

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, json_text, provenance, write_text
+from parity.cli._output import check_outputs, fmt, force_option, json_text, provenance, write_text
 from parity.errors import ExitCode, ParityInputError, ParityWarning
 
 VERDICT_STYLE = {0: "bold green", 1: "bold red", 3: "bold yellow"}
@@ -136,6 +136,7 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
 @click.option("--alpha", default=0.05, show_default=True, type=float, help="Level, in (0, 0.5).")
 @click.option("--json", "json_path", help="Write the JSON result here ('-' = stdout).")
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@force_option
 @click.pass_context
 def equivalence_command(
     ctx: click.Context,
@@ -150,6 +151,7 @@ def equivalence_command(
     alpha: float,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Is CAND equivalent to (or not worse than) REF? Two files of scalar results.
 
@@ -165,6 +167,7 @@ def equivalence_command(
     if higher_is_better is not None and not noninferiority:
         raise click.UsageError("--higher-is-better/--lower-is-better apply to --noninferiority")
     hib = True if higher_is_better is None else higher_is_better
+    check_outputs(inputs=(reference, candidate), files={"--json": json_path}, force=force)
     value = parse_margin(margin, pair_allowed=not noninferiority)
     data = {"reference": load_scalars(reference), "candidate": load_scalars(candidate)}
     if paired and len(data["reference"]) != len(data["candidate"]):

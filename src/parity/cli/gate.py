@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, json_text, provenance, write_text
+from parity.cli._output import check_outputs, fmt, force_option, json_text, provenance, write_text
 from parity.errors import ParityInputError, ParityWarning
 
 ACTION_STYLE = {
@@ -184,11 +184,14 @@ def print_summary(result, title: str, paired: bool) -> None:
     type=int,
     help="Random sign flips when more than 20 items differ (--paired) [9999].",
 )
-@click.option("--bootstrap", type=int, help="Bootstrap resamples of the CI (--paired) [9999].")
+@click.option(
+    "--bootstrap", type=int, help="Bootstrap resamples of the CI (--paired) [9999]."
+)
 @click.option("--log", "log_path", metavar="PATH", help="Append the decision to this JSONL log.")
 @click.option("--step", type=int, help="Step number for the log (default: next).")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the JSON result ('-' = stdout).")
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@force_option
 @click.pass_context
 def gate_command(
     ctx: click.Context,
@@ -208,6 +211,7 @@ def gate_command(
     step: int | None,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Accept or reject a CANDIDATE against the INCUMBENT on the same held-out items.
 
@@ -243,6 +247,12 @@ def gate_command(
         raise click.UsageError("--best-soft needs --best-hard")
     if best_hard is not None and best_soft is None and metric.lower() != "hard":
         raise click.UsageError(f"--metric {metric.lower()} needs --best-soft with --best-hard")
+    check_outputs(
+        inputs=(candidate, incumbent),
+        files={"--json": json_path},
+        appends={"--log": log_path},
+        force=force,
+    )
     options = {"metric": metric, "mixed_weight": mixed_weight, "min_delta": min_delta}
     cand_items, inc_items = match_items(
         load_gate_items(candidate), load_gate_items(incumbent), names=(candidate, incumbent)

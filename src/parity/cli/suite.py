@@ -321,17 +321,21 @@ def ingest_command(
 @_runs_dir_option
 @click.option("--json", "json_path", help="Also write the status as JSON here ('-' = stdout).")
 @click.option("--all", "show_all", is_flag=True, help="List every missing run, not the first 20.")
+@click.option("--force", is_flag=True, help="Replace an existing --json file parity did not write.")
 def status_command(
     manifest: str,
     store: str | None,
     runs_dir: str | None,
     json_path: str | None,
     show_all: bool,
+    force: bool,
 ) -> None:
     """Show what of MANIFEST is recorded ok, failed (with the stderr tail), missing, running
     now, and run folders left without a record. Exit code 0 (2 on bad input)."""
-    from parity.cli._output import json_text, write_text
+    from parity.cli._output import check_outputs, json_text, write_text
     from parity.suite.runner import suite_status
+
+    check_outputs(inputs=(manifest, store), files={"--json": json_path}, force=force)
 
     status = suite_status(manifest, store=store, runs_dir=runs_dir)
     if json_path:
@@ -413,9 +417,12 @@ def print_status(status, limit: int | None = 20) -> None:
 
 @suite_group.command("schema")
 @click.option("--out", "out", default="-", show_default=True, help="Write here ('-' = stdout).")
-def schema_command(out: str) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing file parity did not write.")
+def schema_command(out: str, force: bool) -> None:
     """Print the JSON schema of a suite manifest."""
-    from parity.cli._output import json_text, write_text
+    from parity.cli._output import check_outputs, json_text, write_text
     from parity.suite.manifest import manifest_schema
+
+    check_outputs(files={"--out": out}, force=force)
 
     write_text(out, json_text(manifest_schema()))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 #: Rows of per-task tests printed before only the failing ones are shown.
 MAX_ROWS = 20
@@ -157,6 +158,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     help="Sign the bundle's SHA256SUMS with this Ed25519 private key (PEM, `parity keygen`).",
 )
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@click.option("--force", is_flag=True, help="Replace report files in --out parity did not write.")
 @click.pass_context
 def report_command(
     ctx: click.Context,
@@ -168,6 +170,7 @@ def report_command(
     include_data: bool,
     sign_key: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Judge the runs recorded for SUITE.yaml and write its reports.
 
@@ -176,16 +179,23 @@ def report_command(
     passes, 1 when it fails, 3 when the only failures are tests that could never succeed with
     this many seeds, 2 on bad input.
     """
-    from parity.report.html_suite import write_suite_html
-    from parity.report.suite import write_suite_reports
+    from parity.cli._output import check_outputs, mark_folder
+    from parity.report.bundle import BUNDLE_NAME
+    from parity.report.html_suite import REPORT_NAME, write_suite_html
+    from parity.report.suite import REPORT_FILES, write_suite_reports
 
+    check_outputs(
+        inputs=(manifest, store_path, sign_key),
+        folders={"--out": (out_dir, (*REPORT_FILES, REPORT_NAME, BUNDLE_NAME))},
+        force=force,
+    )
     key = None
     if sign_key is not None:  # a bad key fails before the work
         from parity.report.bundle import load_private_key
 
         key = load_private_key(sign_key)
     loaded, verdict, store, stale = judge_suite(manifest, store_path, seed=seed)
-    out = Path(out_dir)
+    out = mark_folder(out_dir)
     written = write_suite_reports(verdict, out)
     written.append(write_suite_html(verdict.to_dict(), out, tasks=loaded.tasks, seeds=loaded.seeds))
     if bundle or include_data or key is not None:

@@ -141,6 +141,8 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
     >>> names[3:]
     ['equivalence_report.md', 'stability_report.json']
     """
+    from parity.io import write_atomic
+
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     payloads = suite_report_payloads(verdict)
@@ -150,10 +152,7 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
     written = []
     for name, payload in payloads.items():
         text = payload if isinstance(payload, str) else _json_text(payload)
-        path = folder / name
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        written.append(path)
+        written.append(write_atomic(folder / name, text))
     return written
 
 
