@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from parity.errors import ExitCode
+from parity.report.escape import visible
 
 #: File names ``parity keygen --out DIR`` writes.
 PRIVATE_NAME = "parity-signing.key"
@@ -42,14 +43,14 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
     key = load_public_key(public_key) if public_key is not None else None
     check = verify_bundle(bundle, key)
     for line in check.problems():
-        click.echo(line, err=True)
+        click.echo(visible(line), err=True)
     if key is not None and check.signature == "absent":
         click.echo("signature: absent (the bundle is not signed)", err=True)
     n = len([f for f in check.files if f not in ("SHA256SUMS", "SHA256SUMS.sig")])
     if check.ok:
-        click.echo(f"{bundle}: intact ({n} files; signature {check.signature})", err=True)
+        click.echo(f"{visible(bundle)}: intact ({n} files; signature {check.signature})", err=True)
         ctx.exit(int(ExitCode.PASS))
-    click.echo(f"{bundle}: TAMPERED or unsigned (signature {check.signature})", err=True)
+    click.echo(f"{visible(bundle)}: TAMPERED or unsigned (signature {check.signature})", err=True)
     ctx.exit(int(ExitCode.FAIL))
 
 
@@ -70,12 +71,12 @@ def show_command(bundle: str, json_path: str | None, force: bool) -> None:
         if json_path == "-":
             return
     verdict = summary["verdict"] or "unknown"
-    lines = [f"{summary['kind']} bundle {bundle}: {verdict.upper()}"]
-    lines += [f"  - {reason}" for reason in summary["reasons"]]
+    lines = [f"{summary['kind']} bundle {visible(bundle)}: {visible(verdict).upper()}"]
+    lines += [f"  - {visible(reason)}" for reason in summary["reasons"]]
     intact = {True: "intact", False: "NOT intact (run `parity bundle verify`)", None: "unknown"}
     lines.append(f"hashes: {intact[summary['intact']]}")
     lines.append("files:")
-    lines += [f"  {name}  ({size} bytes)" for name, size in summary["files"].items()]
+    lines += [f"  {visible(name)}  ({size} bytes)" for name, size in summary["files"].items()]
     click.echo("\n".join(lines))
 
 

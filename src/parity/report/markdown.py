@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from parity.report.escape import md
 from parity.stats.permutation import STATISTIC_LABELS as LABELS
 
 
@@ -71,7 +72,7 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     lines = [
         f"# {title}: {record['verdict'].upper()}",
         "",
-        *[f"- {reason}" for reason in record["reasons"]],
+        *[f"- {md(reason)}" for reason in record["reasons"]],
         "",
         "## Action distributions",
         "",
@@ -102,16 +103,16 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
             blo, bhi = r["band"]
             level = _num(100 * r["confidence_level"], 3)
             lines.append(
-                f"| {name} | {_num(r['ratio'])} | {level}%: {_num(lo)} – {_num(hi)} "
+                f"| {md(name)} | {_num(r['ratio'])} | {level}%: {_num(lo)} – {_num(hi)} "
                 f"| {_num(blo)} – {_num(bhi)} | {r['status']} |"
             )
     lines += ["", "## Inputs", "", "| input | shape | sha256 |", "|---|---|---|"]
     for name, info in record["inputs"].items():
         shape = info.get("shape", info.get("lengths", ""))
-        source = f" ({info['path']})" if "path" in info else ""
-        lines.append(f"| {name}{source} | {shape} | `{info.get('sha256', '')}` |")
+        source = f" ({md(info['path'])})" if "path" in info else ""
+        lines.append(f"| {md(name)}{source} | {shape} | `{info.get('sha256', '')}` |")
     settings = ", ".join(f"{k} = {v}" for k, v in record["settings"].items())
     lines += ["", f"Settings: {settings}; seed = {record['seed']}; parity {record['version']}."]
     if record.get("warnings"):
-        lines += ["", "## Warnings", "", *[f"- {w}" for w in record["warnings"]]]
+        lines += ["", "## Warnings", "", *[f"- {md(w)}" for w in record["warnings"]]]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""One escaping rule per output format, for text that comes from data (task, metric, system,
+component and file names, reasons quoting them):
+
+- Markdown (:func:`md`): ``\\ ` * _ [ ] | < > &`` are neutralised (backslash escapes, HTML
+  entities for ``< > &``), line breaks become spaces: a name stays one table cell, one line,
+  and never becomes a link, an image or an HTML tag.
+- CSV (:func:`csv_cell`): a text cell starting with ``= + - @``, a tab or a carriage return
+  gets a leading ``'`` so that spreadsheets do not evaluate it as a formula.
+- Terminal (:func:`visible`, :func:`term`): control characters (ANSI escapes, carriage returns,
+  newlines, C1 codes, DEL) are shown as ``\\x1b``, ``\\n`` …; :func:`term` also escapes Rich
+  markup so that ``exp[/b]`` prints as written.
+- HTML (:func:`html_text`, used by every page builder through ``parity.report.html.escape``):
+  ``& < > " '`` as entities, and control characters other than tab and newline shown as in
+  the terminal.
+
+Examples
+--------
+>>> md("a|b <img src=x onerror=alert(1)> `c`")
+'a\\\\|b &lt;img src=x onerror=alert(1)&gt; \\\\`c\\\\`'
+>>> csv_cell("=HYPERLINK(1)"), csv_cell("-1"), csv_cell(-1.0)
+("'=HYPERLINK(1)", "'-1", -1.0)
+>>> visible("ok\\x1b[2J\\nintact"), term("exp[/b]")
+('ok\\\\x1b[2J\\\\nintact', 'exp\\\\[/b]')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# C0 controls, DEL and C1 controls; and the Unicode line/paragraph separators
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+_HTML_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def html_text(value: Any) -> str:
+    """``value`` as HTML text: :func:`html.escape` (quotes included) and control characters
+    other than tab and newline shown as escapes.
+
+    Examples
+    --------
+    >>> html_text('<b a="1">' + chr(27) + "[2J")
+    '&lt;b a=&quot;1&quot;&gt;\\\\x1b[2J'
+    """
+    import html
+
+    text = _HTML_CONTROL.sub(lambda m: visible(m.group()), str(value))
+    return html.escape(text, quote=True)
+
+
+def md(value: Any) -> str:
+    """``value`` as inert Markdown text (one line; no markup, links or HTML)."""
+    text = " ".join(str(value).splitlines())
+    text = "".join(_MD_ENTITIES.get(ch, ch) for ch in text)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: Any) -> str:
+    """``value`` as a Markdown code span (one line): a backtick fence longer than any run of
+    backticks inside, and ``|`` escaped as GitHub tables need.
+
+    Examples
+    --------
+    >>> md_code("toy"), md_code("a`b")
+    ('`toy`', '``a`b``')
+    """
+    text = " ".join(str(value).splitlines()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: text starting like a formula gets a leading ``'``; other values as is."""
+    if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def visible(value: Any) -> str:
+    """``value`` with every control character shown as an escape (``\\x1b``, ``\\n`` …)."""
+
+    def show(m: re.Match[str]) -> str:
+        ch = m.group()
+        return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+
+    return _CONTROL.sub(show, str(value))
+
+
+def term(value: Any) -> str:
+    """``value`` for a Rich console line: :func:`visible` and Rich markup escaped."""
+    from rich.markup import escape
+
+    return escape(visible(value))
