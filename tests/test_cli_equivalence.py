@@ -149,9 +149,12 @@ def test_json_file_noninferiority(files, tmp_path):
 def test_table_inputs(files):
     ok = invoke(f"{files['runs.csv']}:success", f"{files['runs.jsonl']}:success",
                 "--margin", "0.001", "--paired", "--json", "-", "--quiet")  # fmt: skip
-    assert ok.exit_code == 0, ok.output
+    # the same numbers from both files: every paired difference is 0, a contrast without
+    # variance, which bounds nothing: inconclusive (exit 3), not a confident "equivalent"
+    assert ok.exit_code == 3, ok.output
     payload = strict_loads(ok.stdout)
-    assert payload["result"]["estimate"] == 0.0  # the same numbers from both files
+    assert payload["result"]["estimate"] == 0.0 and payload["verdict"] == "inconclusive"
+    assert "zero variance" in payload["degenerate"]
 
 
 # --------------------------------------------------------------------------------------------

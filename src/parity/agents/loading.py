@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityInputError
+from parity.io import loads_json
 from parity.stats._common import ResultMixin
 
 __all__ = [
@@ -226,7 +227,7 @@ def _canonical_arguments(value: Any, field: str) -> str:
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = json.loads(text)
+            value = loads_json(text)
         except ValueError:
             return text
         if isinstance(value, str):
@@ -584,7 +585,7 @@ def _read_records(path: Path, label: str, skip_invalid: bool) -> tuple[list, lis
         raise ParityInputError(f"{label}: empty file; expected a JSON list of runs or JSONL")
     if stripped[0] == "[" or (stripped[0] == "{" and path.suffix.lower() == ".json"):
         try:
-            data = json.loads(text)
+            data = loads_json(text)
         except json.JSONDecodeError as exc:
             if stripped[0] == "{" and exc.msg == "Extra data":  # JSONL named .json
                 return _read_jsonl(text, label, skip_invalid)
@@ -609,7 +610,7 @@ def _read_jsonl(text: str, label: str, skip_invalid: bool) -> tuple[list, list, 
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(loads_json(line))
             sources.append(f"line {n}")
         except json.JSONDecodeError as exc:
             problem = f"not valid JSON (column {exc.colno}: {exc.msg})"

@@ -21,7 +21,6 @@ stdout; a reader that closes the pipe early (``| head``) does not change the exi
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import stat
@@ -53,8 +52,11 @@ def fmt(x: float | None, digits: int = 4) -> str:
 
 
 def json_text(payload: Any) -> str:
-    """Strict JSON (no NaN), indented, with a final newline."""
-    return json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    """Strict JSON (no NaN), indented, floats to 12 significant digits
+    (:func:`parity.io.json_dumps`), with a final newline."""
+    from parity.io import json_dumps
+
+    return json_dumps(payload) + "\n"
 
 
 def force_option(f):

@@ -16,6 +16,8 @@ from typing import Any
 import click
 
 from parity.cli._output import check_outputs, fmt, mark_folder, provenance, write_file, write_text
+from parity.cli._params import FINITE, RESAMPLES, SEED
+from parity.report.escape import term, visible
 
 #: The files ``agents analyze`` and ``agents compare`` write into their ``--out`` folder.
 ANALYZE_FILES = (
@@ -55,25 +57,25 @@ def _common_options(f):
                 "--threshold",
                 default=0.9,
                 show_default=True,
-                type=float,
+                type=FINITE,
                 help="Cosine similarity from which two steps are the same behaviour.",
             ),
             click.option(
                 "--success-threshold",
                 default=1.0,
                 show_default=True,
-                type=float,
+                type=FINITE,
                 help="A run with a reward and no `success` succeeded when reward ≥ this.",
             ),
             click.option(
                 "--bootstrap",
                 default=2000,
                 show_default=True,
-                type=int,
+                type=RESAMPLES,
                 help="Task-level bootstrap resamples.",
             ),
             click.option(
-                "--seed", default=0, show_default=True, type=int, help="Seed of every draw."
+                "--seed", default=0, show_default=True, type=SEED, help="Seed of every draw."
             ),
             click.option(
                 "--skip-invalid",
@@ -102,7 +104,8 @@ def _console():
 def _print_skipped(console, loaded) -> None:
     for s in loaded.skipped[:10]:
         console.print(
-            f"  [yellow]skipped[/yellow] {loaded.label}: {s.source}: {s.error}", soft_wrap=True
+            f"  [yellow]skipped[/yellow] {term(loaded.label)}: {term(s.source)}: {term(s.error)}",
+            soft_wrap=True,
         )
     if len(loaded.skipped) > 10:
         console.print(f"  [yellow]skipped[/yellow] … and {len(loaded.skipped) - 10} more")
@@ -139,7 +142,7 @@ def print_analysis(analysis, loaded, files: list[Path]) -> None:
         table.add_column(f"target usage [{level} CI]", justify="right")
     for e in analysis.estimates:
         label = RUN_METRICS.get(e.metric) or TASK_LABELS.get(e.metric) or e.metric
-        row = [label, str(e.n), f"{fmt(e.benchmark, 3)} {_interval(e.benchmark_ci)}"]
+        row = [term(label), str(e.n), f"{fmt(e.benchmark, 3)} {_interval(e.benchmark_ci)}"]
         if weighted:
             row.append(f"{fmt(e.target, 3)} {_interval(e.target_ci)}")
         table.add_row(*row)
@@ -155,7 +158,8 @@ def print_analysis(analysis, loaded, files: list[Path]) -> None:
         )
     if files:
         folder = files[0].parent
-        console.print(f"  wrote {', '.join(p.name for p in files)} to {folder}", soft_wrap=True)
+        names = ", ".join(p.name for p in files)
+        console.print(f"  wrote {names} to {term(folder)}", soft_wrap=True)
 
 
 @click.group("agents", context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,19 +184,19 @@ def agents_group() -> None:
 @_embedder_options
 @click.option("--target", metavar="PATH", help="Target usage profile (JSON: shares or texts).")
 @click.option("--clusters", type=int, help="Number of task clusters (default: by silhouette).")
-@click.option("--clip", type=float, help="Cap on each weight P/Q (weights average 1).")
+@click.option("--clip", type=FINITE, help="Cap on each weight P/Q (weights average 1).")
 @click.option(
     "--min-similarity",
     default=0.1,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Target texts less similar than this to every cluster centroid are uncovered.",
 )
 @click.option(
     "--confidence",
     default=0.95,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Coverage of the bootstrap intervals.",
 )
 @_common_options
@@ -298,14 +302,14 @@ def analyze_command(
     "--alpha",
     default=0.05,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Family-wise level (Holm over the metrics).",
 )
 @click.option(
     "--permutations",
     default=1999,
     show_default=True,
-    type=int,
+    type=RESAMPLES,
     help="Random splits of each permutation test.",
 )
 @_common_options
@@ -391,23 +395,24 @@ def print_comparison(result, loaded, files: list[Path]) -> None:
     for item in loaded:
         _print_skipped(console, item)
     for reason in result.reasons:
-        console.print(f"  • {reason}", soft_wrap=True)
+        console.print(f"  • {term(reason)}", soft_wrap=True)
     table = Table(title_justify="left")
     for col in ("metric", "old", "new", "p", "Holm p", ""):
         table.add_column(col, justify="left" if col in ("metric", "") else "right")
     for m in result.metrics:
         table.add_row(
-            m.description,
+            term(m.description),
             fmt(m.old, 3),
             fmt(m.new, 3),
             fmt(m.pvalue, 3),
             fmt(m.pvalue_holm, 3),
-            "changed" if m.changed else (m.note or ""),
+            "changed" if m.changed else term(m.note or ""),
         )
     console.print(table)
     if files:
         console.print(
-            f"  wrote {', '.join(p.name for p in files)} to {files[0].parent}", soft_wrap=True
+            f"  wrote {', '.join(p.name for p in files)} to {term(files[0].parent)}",
+            soft_wrap=True,
         )
 
 
@@ -431,4 +436,4 @@ def example_command(out_dir: str, force: bool) -> None:
     folder = mark_folder(out_dir)
     for key, name in EXAMPLE_FILES.items():
         write_file(folder / name, example_path(key).read_bytes())
-        click.echo(str(folder / name))
+        click.echo(visible(folder / name))

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from parity.cli._output import check_outputs, force_option, mark_folder, provenance, write_text
+from parity.cli._params import RESAMPLES, SEED, Finite
 from parity.errors import ParityWarning
+from parity.report.escape import term, visible
 from parity.stats.permutation import STATISTICS
 
 #: The files ``compare`` writes into its ``--out`` folder.
@@ -181,11 +183,11 @@ def print_verdict(verdict, title: str) -> None:
 
     console = Console(stderr=True, highlight=False)
     style = VERDICT_STYLE[verdict.verdict]
-    console.print(f"[bold]{title}[/bold]: [{style}]{verdict.verdict.upper()}[/{style}]")
+    console.print(f"[bold]{term(title)}[/bold]: [{style}]{verdict.verdict.upper()}[/{style}]")
     for reason in verdict.reasons:
-        console.print(f"  • {reason}", soft_wrap=True)
+        console.print(f"  • {term(reason)}", soft_wrap=True)
     for warning in verdict.warnings:
-        console.print(f"  [yellow]warning[/yellow]: {warning}", soft_wrap=True)
+        console.print(f"  [yellow]warning[/yellow]: {term(warning)}", soft_wrap=True)
     table = Table(title="two-sample tests (shared permutations)", title_justify="left")
     for col in ("statistic", "value", "p-value"):
         table.add_column(col, justify="left" if col == "statistic" else "right")
@@ -199,7 +201,7 @@ def print_verdict(verdict, title: str) -> None:
             emb.add_column(col)
         for name, r in verdict.embodied.items():
             lo, hi = r.confidence_interval
-            emb.add_row(name, f"{r.ratio:.3f}", f"{lo:.3f} – {hi:.3f}", r.status)
+            emb.add_row(term(name), f"{r.ratio:.3f}", f"{lo:.3f} – {hi:.3f}", r.status)
         console.print(emb)
     if verdict.sensitivity is not None:
         console.print(sensitivity_line(verdict.sensitivity), soft_wrap=True)
@@ -225,7 +227,7 @@ def sensitivity_line(s) -> str:
     "--alpha",
     default=0.05,
     show_default=True,
-    type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+    type=Finite(0, 0.5, min_open=True, max_open=True),
     help="Test level.",
 )
 @click.option(
@@ -239,29 +241,29 @@ def sensitivity_line(s) -> str:
     "--permutations",
     default=1000,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=RESAMPLES,
     help="Random splits B.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every random draw.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every random draw.")
 @click.option(
     "--tolerance",
     default=0.10,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
+    type=Finite(0, min_open=True),
     help="Embodied ratio band.",
 )
 @click.option(
     "--dt",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
+    type=Finite(0, min_open=True),
     help="Seconds between steps.",
 )
 @click.option(
     "--max-detectable-shift",
     default=0.5,
     show_default=True,
-    type=click.FloatRange(min=0),
+    type=Finite(min=0),
     help="A pass must detect shifts of this many reference σ with 80% power, else it is "
     "inconclusive; 0 = no check.",
 )
@@ -425,5 +427,5 @@ def compare_command(
             html=html,
         )
         if not quiet:
-            click.echo(f"bundle: {bundle_path} (sha256 {digest})", err=True)
+            click.echo(f"bundle: {visible(bundle_path)} (sha256 {digest})", err=True)
     ctx.exit(int(verdict.exit_code))

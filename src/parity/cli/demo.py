@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from parity.cli._params import SEED
 
 
 @click.command("demo")
@@ -18,7 +19,7 @@ import click
     type=click.Path(file_okay=False),
     help="Folder for the example data and the reports.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulation.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the simulation.")
 @click.option("--quiet", is_flag=True, help="No summaries on stderr.")
 @click.option("--force", is_flag=True, help="Replace files in --out that parity did not write.")
 @click.pass_context

@@ -13,7 +13,9 @@ import importlib.util
 
 import click
 
+from parity.cli._params import WORKERS
 from parity.errors import ExitCode, ParityError
+from parity.report.escape import term as escape
 
 SUBCOMMANDS = {
     "run": (
@@ -167,7 +169,8 @@ class ProgressReporter:
         if record is not None and record.status != "ok":
             why = _last_line(record.stderr_tail)
             self.progress.console.print(
-                f"[red]{record.status}[/red] {_label(key)}" + (f": {why}" if why else "")
+                f"[red]{record.status}[/red] {escape(_label(key))}"
+                + (f": {escape(why)}" if why else "")
             )
 
     def finish(self, result) -> None:
@@ -184,17 +187,19 @@ class ProgressReporter:
             )
         for record in result.not_ok[:10]:
             why = _last_line(record.stderr_tail)
-            console.print(f"  [red]{record.status}[/red] {_label(record.key)}: {why or '—'}")
+            console.print(
+                f"  [red]{record.status}[/red] {escape(_label(record.key))}: {escape(why or '—')}"
+            )
         if len(result.not_ok) > 10:
             console.print(f"  … and {len(result.not_ok) - 10} more (see `parity suite status`)")
         missing = [] if result.interrupted else result.missing
         for key in missing[:10]:
             note = result.notes.get(key, "not run")
-            console.print(f"  [yellow]missing[/yellow] {_label(key)}: {note}")
+            console.print(f"  [yellow]missing[/yellow] {escape(_label(key))}: {escape(note)}")
         if len(missing) > 10:
             console.print(f"  … and {len(missing) - 10} more missing")
         console.print(
-            f"suite {result.suite}: {counts['ok']} ok, {counts['failed']} failed, "
+            f"suite {escape(result.suite)}: {counts['ok']} ok, {counts['failed']} failed, "
             f"{counts['timeout']} timeout, {counts['missing']} missing of {len(result.expected)} "
             f"({len(result.new)} recorded now, {result.already} before) in "
             f"{result.elapsed:.1f} s; store {result.store}"
@@ -232,7 +237,7 @@ def _finish(ctx: click.Context, result) -> None:
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WORKERS,
     help="Runs at once [default: the CPU count (local), the cluster's threads (dask)].",
 )
 @click.option(
@@ -346,7 +351,6 @@ def status_command(
 def print_status(status, limit: int | None = 20) -> None:
     """A rich summary of a :class:`~parity.suite.runner.SuiteStatus` on stderr."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)

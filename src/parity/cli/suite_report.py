@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from parity.cli._params import SEED
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 #: Rows of per-task tests printed before only the failing ones are shown.
@@ -56,10 +57,10 @@ def judge_suite(manifest_path: str | Path, store_path: str | Path | None = None,
 def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     """The verdict, its reasons and the per-task tests, on stderr (rich)."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from parity.cli._output import fmt
+    from parity.report.escape import term as escape
 
     console = Console(stderr=True, highlight=False)
     style = VERDICT_STYLE[verdict.verdict]
@@ -67,7 +68,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
         f"[bold]suite {escape(verdict.suite)}[/bold]: [{style}]{verdict.verdict.upper()}[/{style}]"
     )
     for reason in verdict.reasons:
-        console.print(f"  • {reason}", soft_wrap=True, markup=False)
+        console.print(f"  • {escape(reason)}", soft_wrap=True)
     if stale:
         console.print(
             "  [yellow]warning[/yellow]: the store was last written under another version of "
@@ -117,7 +118,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
         ),
         soft_wrap=True,
     )
-    console.print(f"reports: {out_dir}/", soft_wrap=True)
+    console.print(f"reports: {escape(out_dir)}/", soft_wrap=True)
 
 
 @click.command("report")
@@ -140,7 +141,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     "--seed",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=SEED,
     help="Seed of the aggregate bootstraps and component permutation tests.",
 )
 @click.option(

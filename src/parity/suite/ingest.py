@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parity.io import loads_json
 from parity.suite.records import RunKey, RunRecord
 
 METRICS_FILE = "metrics.json"
@@ -124,7 +125,7 @@ def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
     except (OSError, UnicodeDecodeError) as exc:
         return {}, f"{path}: cannot read ({exc})"
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         return {}, f"{path}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     if not isinstance(data, dict):
