@@ -36,7 +36,7 @@ def test_md_code_fences_any_backticks():
 
 @pytest.mark.parametrize("first", ["=", "+", "-", "@", "\t", "\r"])
 def test_csv_cells_that_look_like_formulas_get_a_quote(first):
-    cell = first + "HYPERLINK(\"http://e\")"
+    cell = first + 'HYPERLINK("http://e")'
     assert csv_cell(cell) == "'" + cell
     text = csv_text([{"task": cell, "n": -1.5}], ["task", "n"])
     row = next(r for i, r in enumerate(csv.reader(io.StringIO(text))) if i == 1)

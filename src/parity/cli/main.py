@@ -96,6 +96,11 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # stdout's reader left (`| head`): what it read was printed
+            from parity.cli._output import silence_stdout
+
+            silence_stdout()
+            ctx.exit(int(ExitCode.PASS))
         except ParityError as exc:
             click.echo(f"error: {visible(exc)}", err=True)
             ctx.exit(int(exc.exit_code))

@@ -397,6 +397,14 @@ def _map(pool: ThreadPoolExecutor | None, fn, jobs: list) -> list:
     return list(pool.map(fn, jobs))
 
 
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (threadpoolctl), so that a product's
+    rounding does not depend on ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class _NumpyBackend:
     """The streaming pass on numpy arrays (BLAS products)."""
 
@@ -447,9 +455,24 @@ class _NumpyBackend:
     def staging(self, rows: int, cols: int) -> np.ndarray:
         return np.empty((rows, cols), dtype=self.dtype)
 
-    def accumulate(self, sums, splits: np.ndarray, phi: np.ndarray, counts, mean) -> None:
-        """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype."""
-        np.add(sums, splits @ phi, out=sums)
+    def accumulate(
+        self, sums, splits: np.ndarray, phi: np.ndarray, counts, mean, pool=None
+    ) -> None:
+        """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype.
+
+        OpenBLAS picks its float32 kernel, and so the rounding of the product, by the thread
+        count and the matrix sizes (the null distribution differed at 1e-8 between 1 and 2
+        threads). So the product runs on one BLAS thread, :data:`PERM_TILE` splits at a time
+        (blocks start at multiples of it), the tiles in parallel on ``pool``: the same shapes
+        whatever the threads and ``block``.
+        """
+
+        def product(r: int) -> None:
+            tile = slice(r, r + PERM_TILE)
+            np.add(sums[tile], splits[tile] @ phi, out=sums[tile])
+
+        with one_blas_thread():
+            _map(pool, product, list(range(0, splits.shape[0], PERM_TILE)))
         sums += counts[:, None] * mean
 
     def zeros(self, shape) -> np.ndarray:
@@ -502,7 +525,7 @@ class _TorchBackend:
         dtype = self.dtype if self.dev.type == "cpu" else np.uint8
         return np.empty((rows, cols), dtype=dtype)
 
-    def accumulate(self, sums, splits: np.ndarray, phi, counts, mean) -> None:
+    def accumulate(self, sums, splits: np.ndarray, phi, counts, mean, pool=None) -> None:
         """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype."""
         a = self.torch.from_numpy(splits)
         if self.dev.type != "cpu":
@@ -708,7 +731,7 @@ def _stream_random(z, n, fmap, backend, n_permutations, seed, chunk, block, pool
             view = staging[: p1 - p0, : stop - start]
             sampler.fill(view, counts, start, p0)
             for rows, mean, k in zip(units, means, unit_counts, strict=True):
-                backend.accumulate(sums[p0:p1], view[:, rows], phi[rows], k[p0:p1], mean)
+                backend.accumulate(sums[p0:p1], view[:, rows], phi[rows], k[p0:p1], mean, pool=pool)
         del phi
     return backend.numpy(observed), backend.numpy(sums), backend.numpy(total)
 
