@@ -176,3 +176,10 @@ def test_a_closed_stdout_pipe_keeps_the_verdict_exit_code(data, tmp_path):
     os.close(write)
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"Traceback" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+def test_keygen_checks_its_outputs(tmp_path):
+    assert invoke("keygen", "--out", tmp_path).exit_code == 0
+    one_error_line(invoke("keygen", "--out", tmp_path), "pass --force")
+    res = invoke("keygen", "--private", tmp_path / "k.pem", "--public", tmp_path / "k.pem")
+    one_error_line(res, "--private and --public both write")

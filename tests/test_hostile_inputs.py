@@ -335,3 +335,10 @@ def test_random_bytes_to_the_cli_are_exit_2_or_a_verdict(tmp_path_factory, data,
         assert res.exit_code in (0, 1, 2, 3), (args[0], res.output)
         if res.exit_code == 2:
             one_error_line(res.stderr)
+
+
+def test_library_success_threshold_nan_is_an_input_error():
+    from parity.examples.agent_runs import example_path
+
+    with pytest.raises(ParityInputError, match="`success_threshold` must be a finite number"):
+        load_runs(example_path("runs"), success_threshold=float("nan"))

@@ -559,6 +559,7 @@ def runs_from_records(
     ...
     parity.errors.ParityInputError: runs: run 0: `messages[0].role` must be a non-empty ...
     """
+    threshold = _finite_threshold(success_threshold)
     items = list(records)
     names = list(sources) if sources is not None else [f"run {i}" for i in range(len(items))]
     if not items:
@@ -566,7 +567,7 @@ def runs_from_records(
     pairs = list(zip(names, items, strict=True))
     fmt = _format_of(pairs, label)
     reader = _chat_runs if fmt == "runs" else _event_runs
-    runs, skipped = reader(pairs, label, bool(skip_invalid), float(success_threshold))
+    runs, skipped = reader(pairs, label, bool(skip_invalid), threshold)
     if not runs:
         reasons = "; ".join(f"{s.source}: {s.error}" for s in skipped[:3])
         raise ParityInputError(
@@ -618,6 +619,17 @@ def _read_jsonl(text: str, label: str, skip_invalid: bool) -> tuple[list, list, 
                 raise ParityInputError(f"{label}: line {n}: {problem}") from None
             skipped.append(SkippedRun(f"line {n}", problem))
     return records, sources, skipped
+
+
+def _finite_threshold(value: Any) -> float:
+    """``success_threshold`` as a finite float (a NaN would make every success False)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not math.isfinite(v):
+        raise ParityInputError(f"`success_threshold` must be a finite number; got {value!r}")
+    return v
 
 
 def load_runs(

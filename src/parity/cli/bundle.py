@@ -108,5 +108,8 @@ def keygen_command(
         public = Path(out_dir) / PUBLIC_NAME
     else:
         public = private.with_name(private.name + ".pub")
+    from parity.cli._output import check_outputs
+
+    check_outputs(files={"--private": private, "--public": public}, force=force)
     write_keypair(private, public, force=force)
     click.echo(f"private key: {private} (keep it secret)\npublic key: {public}", err=True)
