@@ -1,9 +1,10 @@
 """One escaping rule per output format, for text that comes from data (task, metric, system,
 component and file names, reasons quoting them):
 
-- Markdown (:func:`md`): ``\\ ` * _ [ ] | < > &`` are neutralised (backslash escapes, HTML
-  entities for ``< > &``), line breaks become spaces: a name stays one table cell, one line,
-  and never becomes a link, an image or an HTML tag.
+- Markdown (:func:`md` for names, :func:`md_prose` for parity's sentences quoting them):
+  ``\\ ` [ ] |`` backslash-escaped in names, a ``<`` or ``&`` that would open an HTML tag or
+  an entity written as an entity, line breaks become spaces: a name stays one table cell, one
+  line, and never becomes a link, an image or an HTML tag.
 - CSV (:func:`csv_cell`): a text cell starting with ``= + - @``, a tab or a carriage return
   gets a leading ``'`` so that spreadsheets do not evaluate it as a formula.
 - Terminal (:func:`visible`, :func:`term`): control characters (ANSI escapes, carriage returns,
@@ -16,7 +17,7 @@ component and file names, reasons quoting them):
 Examples
 --------
 >>> md("a|b <img src=x onerror=alert(1)> `c`")
-'a\\\\|b &lt;img src=x onerror=alert(1)&gt; \\\\`c\\\\`'
+'a\\\\|b &lt;img src=x onerror=alert(1)> \\\\`c\\\\`'
 >>> csv_cell("=HYPERLINK(1)"), csv_cell("-1"), csv_cell(-1.0)
 ("'=HYPERLINK(1)", "'-1", -1.0)
 >>> visible("ok\\x1b[2J\\nintact"), term("exp[/b]")
@@ -28,8 +29,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
-_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+# what CommonMark reads as raw HTML (a tag, comment, declaration) or an entity
+_MD_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # C0 controls, DEL and C1 controls; and the Unicode line/paragraph separators
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -55,10 +57,24 @@ def html_text(value: Any) -> str:
 
 
 def md(value: Any) -> str:
-    """``value`` as inert Markdown text (one line; no markup, links or HTML)."""
+    """``value`` (a name) as inert Markdown text: one line, one table cell, no code span,
+    link, image or HTML (``\\ ` [ ] |`` backslash-escaped, a ``<`` or ``&`` that would open
+    a tag or an entity written as an entity; ``p < 0.05`` stays as it is)."""
+    return _MD_SPECIAL.sub(r"\\\1", md_prose(value))
+
+
+def md_prose(value: Any) -> str:
+    """parity's own sentences quoting names (reasons, warnings) as Markdown: one line, and no
+    HTML (a ``<`` or ``&`` that would open a tag or an entity written as an entity); their
+    code spans stay.
+
+    Examples
+    --------
+    >>> md_prose("p = 0.01 < 0.05 for `task <img src=x>`\\nnext")
+    'p = 0.01 < 0.05 for `task &lt;img src=x>` next'
+    """
     text = " ".join(str(value).splitlines())
-    text = "".join(_MD_ENTITIES.get(ch, ch) for ch in text)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_HTML.sub(lambda m: "&lt;" if m.group() == "<" else "&amp;", text)
 
 
 def md_code(value: Any) -> str:

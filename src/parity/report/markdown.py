@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity.report.escape import md
+from parity.report.escape import md, md_prose
 from parity.stats.permutation import STATISTIC_LABELS as LABELS
 
 
@@ -72,7 +72,7 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     lines = [
         f"# {title}: {record['verdict'].upper()}",
         "",
-        *[f"- {md(reason)}" for reason in record["reasons"]],
+        *[f"- {md_prose(reason)}" for reason in record["reasons"]],
         "",
         "## Action distributions",
         "",
@@ -114,5 +114,5 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     settings = ", ".join(f"{k} = {v}" for k, v in record["settings"].items())
     lines += ["", f"Settings: {settings}; seed = {record['seed']}; parity {record['version']}."]
     if record.get("warnings"):
-        lines += ["", "## Warnings", "", *[f"- {md(w)}" for w in record["warnings"]]]
+        lines += ["", "## Warnings", "", *[f"- {md_prose(w)}" for w in record["warnings"]]]
     return "\n".join(lines) + "\n"

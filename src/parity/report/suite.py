@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from parity.report.escape import md, md_code
+from parity.report.escape import md, md_code, md_prose
 
 __all__ = ["MAX_TABLE_ROWS", "suite_markdown", "suite_report_payloads", "write_suite_reports"]
 
@@ -205,7 +205,7 @@ def suite_markdown(record: dict[str, Any]) -> str:
     lines = [
         f"# Suite {md_code(record['suite'])}: {record['verdict'].upper()}",
         "",
-        *[f"- {md(reason)}" for reason in record["reasons"]],
+        *[f"- {md_prose(reason)}" for reason in record["reasons"]],
         "",
         "| check | result | detail |",
         "|---|---|---|",
