@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from parity.cli._output import MARKER
 from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.report.bundle import (
@@ -362,7 +363,7 @@ def test_suite_report_writes_a_bundle_that_verifies(tmp_path, keys):
     assert res.exit_code == 0, res.output
     bundle = tmp_path / "out" / "evidence_bundle.zip"
     entries = read_bundle(bundle)
-    reports = {p.name for p in (tmp_path / "out").iterdir()} - {bundle.name}
+    reports = {p.name for p in (tmp_path / "out").iterdir()} - {bundle.name, MARKER}
     assert reports <= set(entries) and "equivalence_report.json" in reports
     for name in reports:
         assert entries[name] == (tmp_path / "out" / name).read_bytes()

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import parity
+from parity.cli._output import MARKER
 from parity.cli.main import cli, main
 
 PARITY = Path(sys.executable).parent / "parity"
@@ -422,7 +423,8 @@ def test_out_dir_is_created_with_all_reports(files, tmp_path):
     out = tmp_path / "a" / "b"
     result = invoke(["compare", files["ref"], files["same"], "--permutations", B, "--out", out])
     assert result.exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "summary.md", "verdict.json"]
+    names = ["report.html", "summary.md", "verdict.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, *names]
     assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     record = strict_loads((out / "verdict.json").read_text(encoding="utf-8"))
     md = (out / "summary.md").read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from parity.cli._output import MARKER
 from parity.cli.main import cli
 from parity.examples.agent_runs import EXAMPLE_FILES, example_path
 
@@ -70,7 +71,7 @@ def test_analyze_the_shipped_example_is_deterministic(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert sorted(p.name for p in out_a.iterdir()) == ANALYZE_FILES
+    assert sorted(p.name for p in out_a.iterdir()) == sorted([MARKER, *ANALYZE_FILES])
     for name in ANALYZE_FILES:
         assert (out_a / name).read_bytes() == (out_b / name).read_bytes(), name
     summary = json.loads((out_a / "summary.json").read_text())
@@ -179,6 +180,7 @@ def test_compare_the_example_agents_exits_1_and_names_the_changes(tmp_path):
     assert word == "changed"
     assert ">fail<" not in page
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        MARKER,
         "compare.csv",
         "compare.json",
         "report.html",

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from parity.cli.main import cli
+from parity.io import round_floats
 from parity.stats.equivalence import noninferiority, tost
 
 PARITY = Path(sys.executable).parent / "parity"
@@ -170,7 +171,7 @@ def test_json_stdout_matches_the_api(files):
     payload = strict_loads(result.stdout)
     ref, cand = np.load(files["ref.npy"]), np.load(files["same.npy"])
     expected = tost(ref, cand, margin=0.01, paired=True).to_dict()
-    assert payload["result"] == expected
+    assert payload["result"] == round_floats(expected)  # JSON floats: 12 significant digits
     assert payload["verdict"] == "equivalent" and payload["exit_code"] == 0
     assert payload["test"] == "equivalence"
     assert payload["inputs"]["reference"]["n"] == 30
@@ -185,7 +186,7 @@ def test_json_file_noninferiority(files, tmp_path):
     assert result.exit_code == 0, result.output
     payload = strict_loads(out.read_text())
     ref, cand = np.load(files["ref.npy"]), np.load(files["worse.npy"])
-    assert payload["result"] == noninferiority(ref, cand, margin=0.1).to_dict()
+    assert payload["result"] == round_floats(noninferiority(ref, cand, margin=0.1).to_dict())
     assert payload["verdict"] == "non-inferior"
     assert payload["result"]["confidence_interval"][1] == "inf"
 
@@ -193,9 +194,12 @@ def test_json_file_noninferiority(files, tmp_path):
 def test_table_inputs(files):
     ok = invoke(f"{files['runs.csv']}:success", f"{files['runs.jsonl']}:success",
                 "--margin", "0.001", "--paired", "--json", "-", "--quiet")  # fmt: skip
-    assert ok.exit_code == 0, ok.output
+    # the same numbers from both files: every paired difference is 0, a contrast without
+    # variance, which bounds nothing: inconclusive (exit 3), not a confident "equivalent"
+    assert ok.exit_code == 3, ok.output
     payload = strict_loads(ok.stdout)
-    assert payload["result"]["estimate"] == 0.0  # the same numbers from both files
+    assert payload["result"]["estimate"] == 0.0 and payload["verdict"] == "inconclusive"
+    assert "zero variance" in payload["degenerate"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,11 +26,11 @@ from parity.report.bundle import (
     SUMS_NAME,
     build_bundle,
     bundle_summary,
-    printable,
     read_bundle,
     sums_text,
     verify_bundle,
 )
+from parity.report.escape import visible
 
 ENTRIES = {"verdict.json": b'{"verdict": "pass", "reasons": ["fine"]}\n', "a.txt": b"a" * 1500}
 
@@ -239,10 +239,10 @@ def test_names_with_control_characters_cannot_forge_a_line(tmp_path, name):
     assert res.stderr.startswith("error: ") and "\x1b" not in res.stderr and "\r" not in res.stderr
 
 
-def test_printable_escapes_and_keeps_ordinary_text():
-    assert printable("runs/Pong v5/métrique.json") == "runs/Pong v5/métrique.json"
-    assert printable(FORGED) == FORGED.replace("\n", "\\x0a")
-    assert printable("\x1b[1m\u200b\u2028") == "\\x1b[1m\\u200b\\u2028"
+def test_visible_escapes_and_keeps_ordinary_text():
+    assert visible("runs/Pong v5/métrique.json") == "runs/Pong v5/métrique.json"
+    assert visible(FORGED) == FORGED.replace("\n", "\\n")
+    assert visible("\x1b[1m\u200b\u2028") == "\\x1b[1m\\u200b\\u2028"
 
 
 def test_show_escapes_reasons_and_verdicts_from_the_bundle(tmp_path):
@@ -251,7 +251,7 @@ def test_show_escapes_reasons_and_verdicts_from_the_bundle(tmp_path):
     res = invoke("bundle", "show", tmp_path / "r.zip")
     assert res.exit_code == 0
     assert "\x1b" not in res.stdout and "\x07" not in res.stdout
-    assert "  - ok\\x0ab.zip: intact" in res.stdout.splitlines()
+    assert "  - ok\\nb.zip: intact" in res.stdout.splitlines()
     assert bundle_summary(tmp_path / "r.zip")["reasons"][0] == "ok\nb.zip: intact"  # as stored
 
 

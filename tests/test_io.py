@@ -428,7 +428,7 @@ def test_corrupted_npy_truncated() -> None:
     np.save("orig.npy", np.zeros((50, 3)))
     raw = Path("orig.npy").read_bytes()
     Path("orig.npy").write_bytes(raw[:-40])
-    with raises(r"^orig\.npy: cannot read \.npy file \(") as exc:
+    with raises(r"^orig\.npy: array: header declares shape \(50×3\) .* \(truncated or") as exc:
         load_samples("orig.npy")
     one_line(exc)
 

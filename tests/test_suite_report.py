@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from parity.cli._output import MARKER
 from parity.cli.main import cli
 from parity.report.suite import MAX_TABLE_ROWS, suite_markdown, write_suite_reports
 from parity.suite.checks import judge
@@ -230,6 +231,7 @@ def test_cli_pass_writes_the_reports(tmp_path):
     assert res.exit_code == 0, res.output
     assert "suite toy: PASS" in res.stderr
     assert {p.name for p in (tmp_path / "out").iterdir()} == JSON_REPORTS | {
+        MARKER,
         "equivalence_report.md",
         "report.html",
         "evidence_bundle.zip",

@@ -67,14 +67,67 @@ def check_probability(name: str, value: float, *, open_interval: bool = True) ->
     return v
 
 
-def check_positive_int(name: str, value: int, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int if it is an integer ``>= minimum``; else raise.
+def check_positive_int(
+    name: str, value: int, *, minimum: int = 1, maximum: int | None = None
+) -> int:
+    """Return ``value`` as an int if it is an integer in ``[minimum, maximum]``; else raise.
+
+    ``maximum`` defaults to the bound :func:`parity.limits.limit_for` gives ``name`` (10
+    million draws for ``n_permutations``/``n_resamples``/…, a billion for other counts).
 
     Examples
     --------
     >>> check_positive_int("n_permutations", 1000)
     1000
+    >>> check_positive_int("n_permutations", 10**9)
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: `n_permutations` must be at most 10,000,000; got 1000000000
     """
-    if isinstance(value, bool) or not float(value).is_integer() or int(value) < minimum:
+    from parity.limits import limit_for
+
+    top = limit_for(name) if maximum is None else maximum
+    as_int = _integer(value)
+    if as_int is None or as_int < minimum:
         raise ParityInputError(f"`{name}` must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    if as_int > top:
+        raise ParityInputError(f"`{name}` must be at most {top:,}; got {value!r}")
+    return as_int
+
+
+def check_seed(name: str, value: int) -> int:
+    """Return ``value`` if it is an integer seed in ``[0, 2**63 − 1]``; else raise.
+
+    Examples
+    --------
+    >>> check_seed("seed", 7), check_seed("seed", 2**63 - 1) > 0
+    (7, True)
+    >>> check_seed("seed", -1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: `seed` must be an integer in [0, ...]; got -1
+    """
+    from parity.limits import MAX_SEED
+
+    as_int = _integer(value)
+    if as_int is None or not 0 <= as_int <= MAX_SEED:
+        raise ParityInputError(f"`{name}` must be an integer in [0, {MAX_SEED:,}]; got {value!r}")
+    return as_int
+
+
+def _integer(value) -> int | None:
+    """``value`` as an int when it is an integer (an int, a NumPy integer or an integral
+    float), else None; bools are not integers here."""
+    import operator
+
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        pass
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return int(f) if f.is_integer() else None

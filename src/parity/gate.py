@@ -52,6 +52,7 @@ from parity.errors import (
     check_positive_int,
     check_probability,
 )
+from parity.io import loads_json
 from parity.stats._common import ResultMixin, RngLike, as_generator, to_jsonable
 from parity.stats.equivalence import TARGET_POWER, smallest_n
 from parity.stats.sign_flip import MAX_EXACT, SignFlipResult, sign_flip_test
@@ -764,7 +765,7 @@ def load_gate_items(path: str | os.PathLike[str]) -> list[GateItem]:
             continue
         where = f"{label} line {lineno}"
         try:
-            record = json.loads(line)
+            record = loads_json(line)
         except json.JSONDecodeError as exc:
             raise ParityInputError(f"{where}: not valid JSON ({exc.msg})") from None
         items.append(_item_from_record(record, where))
@@ -1548,15 +1549,17 @@ def load_gate_log(path: str | os.PathLike[str]) -> list[GateRecord]:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParityInputError(f"{label}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParityInputError(f"{label}: cannot be read ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ParityInputError(f"{label}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise ParityInputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
     records = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{label} line {lineno}"
         try:
-            data = json.loads(line)
+            data = loads_json(line)
         except json.JSONDecodeError as exc:
             raise ParityInputError(f"{where}: not valid JSON ({exc.msg})") from None
         records.append(GateRecord.from_dict(data, where=where))

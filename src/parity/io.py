@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,18 +33,23 @@ import numpy as np
 from parity.errors import ParityInputError
 
 __all__ = [
+    "JSON_DIGITS",
     "MIN_SAMPLES",
     "MIN_STEPS",
     "SUPPORTED_EXTENSIONS",
     "TextSamples",
     "is_text_samples",
+    "json_dumps",
     "load_episodes",
     "load_observation_samples",
     "load_samples",
     "load_text_samples",
+    "loads_json",
     "parse_spec",
     "read_text",
+    "round_floats",
     "sha256_file",
+    "write_atomic",
 ]
 
 StrPath = str | os.PathLike[str]
@@ -359,6 +365,13 @@ def _np_load(path: Path, label: str, ext: str) -> Any:
         raise ParityInputError(
             f"{label}: not a NumPy {ext} file (it does not start with the {ext} signature)"
         )
+    if ext == ".npy":
+        try:
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                _check_declared_size(fh, size, f"{label}: array")
+        except OSError as exc:
+            raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
     try:
         return np.load(path, allow_pickle=False)
     except MemoryError:
@@ -367,6 +380,67 @@ def _np_load(path: Path, label: str, ext: str) -> Any:
         if _is_object_array_error(exc):
             raise _non_numeric(f"{label}: array", "object") from None
         raise ParityInputError(f"{label}: cannot read {ext} file ({_reason(exc)})") from exc
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+def _check_declared_size(fh: Any, available: int, subject: str) -> None:
+    """Read the ``.npy`` header at ``fh`` and refuse, before anything is allocated, a shape
+    whose bytes exceed what the file holds after its header or
+    :data:`parity.limits.MAX_ARRAY_BYTES`.
+    A header numpy cannot parse is left for ``np.load`` to report."""
+    from numpy.lib import format as npy_format
+
+    from parity.limits import MAX_ARRAY_BYTES
+
+    try:
+        version = npy_format.read_magic(fh)
+        reader = getattr(npy_format, "_read_array_header", None)
+        if reader is not None:
+            shape, _, dtype = reader(fh, version)
+        elif version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = npy_format.read_array_header_2_0(fh)
+    except Exception:
+        return
+    declared = math.prod(int(k) for k in shape) * int(dtype.itemsize)
+    room = available - fh.tell()
+    shown = "×".join(str(k) for k in shape) or "scalar"
+    if declared > MAX_ARRAY_BYTES:
+        raise ParityInputError(
+            f"{subject}: header declares shape ({shown}) of {dtype}, "
+            f"{_human_bytes(declared)}; arrays may hold at most {_human_bytes(MAX_ARRAY_BYTES)}"
+        )
+    if declared > room:
+        raise ParityInputError(
+            f"{subject}: header declares shape ({shown}) of {dtype}, {_human_bytes(declared)}, "
+            f"but the file holds {_human_bytes(max(room, 0))} after its header (truncated or "
+            "forged)"
+        )
+
+
+def _check_member_size(archive: Any, name: str, subject: str) -> None:
+    """:func:`_check_declared_size` for the member ``name`` of an ``.npz`` archive (its room:
+    the uncompressed size the archive records for it)."""
+    zf = getattr(archive, "zip", None)
+    if zf is None:
+        return
+    member = name if name in zf.namelist() else f"{name}.npy"
+    try:
+        info = zf.getinfo(member)
+        with zf.open(info) as fh:
+            _check_declared_size(fh, info.file_size, subject)
+    except ParityInputError:
+        raise
+    except Exception as exc:
+        raise ParityInputError(f"{subject}: cannot read ({_reason(exc)})") from None
 
 
 def _load_array(path: Path, label: str, ext: str, name: str | None) -> tuple[np.ndarray, str]:
@@ -397,6 +471,7 @@ def _load_array(path: Path, label: str, ext: str, name: str | None) -> tuple[np.
                 f"{label}: no array {_tick(name)} in the archive; available: {_names(names)}"
             )
         subject = f"{label}: array {_tick(name)}"
+        _check_member_size(archive, name, subject)
         try:
             arr = archive[name]
         except MemoryError:
@@ -704,7 +779,7 @@ def _read_jsonl(path: Path, label: str) -> _Table:
                 if not line.strip():
                     continue
                 try:
-                    records.append(json.loads(line))
+                    records.append(loads_json(line))
                 except json.JSONDecodeError as exc:
                     raise ParityInputError(
                         f"{label}: line {line_no} is not valid JSON ({exc.msg} at column "
@@ -744,10 +819,126 @@ def read_text(path: StrPath, label: str | None = None) -> str:
         raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
 
 
+def loads_json(text: str) -> Any:
+    """``json.loads`` for input files, whose every failure is a :class:`json.JSONDecodeError`
+    (a ``ValueError``): nesting deeper than Python's recursion limit (about 1000 levels) or
+    an integer of more than 4300 digits included, so that callers' one-line messages cover
+    them (no RecursionError traceback).
+
+    Examples
+    --------
+    >>> loads_json('{"a": [1, 2]}')
+    {'a': [1, 2]}
+    >>> loads_json("[" * 100_000 + "]" * 100_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    json.decoder.JSONDecodeError: nested too deeply (more than about ... levels): line 1 ...
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        limit = sys.getrecursionlimit()
+        msg = f"nested too deeply (more than about {limit} levels)"
+        raise json.JSONDecodeError(msg, text, 0) from None
+    except ValueError as exc:  # e.g. an integer beyond Python's digit limit
+        raise json.JSONDecodeError(_one_line(str(exc), 120), text, 0) from None
+
+
+#: Significant digits of every float parity writes to JSON (:func:`json_dumps`).
+JSON_DIGITS = 12
+
+
+def round_floats(value: Any, digits: int = JSON_DIGITS) -> Any:
+    """``value`` with every finite float (in dicts, lists and tuples) rounded to ``digits``
+    significant digits; other values as they are.
+
+    Sums computed by multi-threaded BLAS differ in their last bits (about 1e-15 relative)
+    with the thread count; rounded to 12 digits they print the same, so that reports are
+    byte-identical across thread counts and machines (a value within 1e-15 of a rounding
+    boundary can still differ in its 12th digit: the promise is for the rounded values).
+
+    Examples
+    --------
+    >>> round_floats({"a": [0.1 + 0.2, 1e-300 / 3, 2, True], "b": 1 / 3})
+    {'a': [0.3, 3.33333333333e-301, 2, True], 'b': 0.333333333333}
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: round_floats(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_floats(v, digits) for v in value]
+    return value
+
+
+def json_dumps(payload: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
+    """The one JSON writer of parity's reports: strict JSON (no NaN/inf), UTF-8 text, floats
+    rounded by :func:`round_floats`; no final newline.
+
+    Examples
+    --------
+    >>> json_dumps({"p": 0.1 + 0.2}, indent=None)
+    '{"p": 0.3}'
+    """
+    return json.dumps(
+        round_floats(payload),
+        indent=indent,
+        sort_keys=sort_keys,
+        allow_nan=False,
+        ensure_ascii=False,
+    )
+
+
+def write_atomic(path: StrPath, data: bytes | str) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file in the same folder
+    renamed over it (``os.replace``), creating the folder; a reader sees the old file or the
+    new one, never half of one. The file gets the usual mode (0o666 less the umask).
+
+    Raises
+    ------
+    ParityInputError
+        The place cannot be written (one line: the path and the system's reason).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_atomic(Path(d, "sub", "a.txt"), "hi")
+    ...     p.read_text(), sorted(x.name for x in p.parent.iterdir())
+    ('hi', ['a.txt'])
+    """
+    import tempfile
+
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ParityInputError(f"{path}: cannot write file ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return path
+
+
 def _read_json(path: Path, label: str) -> _Table:
     text = read_text(path, label)
     try:
-        doc = json.loads(text)
+        doc = loads_json(text)
     except json.JSONDecodeError as exc:
         raise ParityInputError(
             f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"

@@ -33,7 +33,13 @@ from typing import Any
 import numpy as np
 
 from parity import __version__
-from parity.errors import ExitCode, ParityInputError, check_positive_int, check_probability
+from parity.errors import (
+    ExitCode,
+    ParityInputError,
+    check_positive_int,
+    check_probability,
+    check_seed,
+)
 from parity.stats._common import ResultMixin, as_samples, check_same_dim, to_jsonable
 from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTIC_LABELS, STATISTICS, TwoSampleTestResult
@@ -80,8 +86,12 @@ class ParityVerdict(ResultMixin):
         return record
 
     def to_json(self, indent: int | None = 2) -> str:
-        """The verdict as strict JSON text (byte-identical for identical inputs and seed)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+        """The verdict as strict JSON text, floats to 12 significant digits
+        (:func:`parity.io.json_dumps`): byte-identical for identical inputs and seed, whatever
+        the BLAS thread count."""
+        from parity.io import json_dumps
+
+        return json_dumps(self.to_dict(), indent=indent)
 
 
 def array_summary(a: np.ndarray) -> dict[str, Any]:
@@ -218,6 +228,7 @@ def compare(
         if not np.isfinite(value) or value <= 0:
             raise ParityInputError(f"`{name}` must be a positive number; got {value!r}")
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
+    seed = None if seed is None else check_seed("seed", seed)
     max_detectable_shift = _check_max_shift(max_detectable_shift)
     metrics = _check_metrics(embodied_metrics)
     if method not in METHODS:
@@ -370,6 +381,7 @@ def compare_text(
 
     alpha = check_probability("alpha", alpha)
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
+    seed = None if seed is None else check_seed("seed", seed)
     # spawn(2)'s first child is spawn(1)'s: the test's draws do not depend on the sensitivity.
     rng, sensitivity_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     test = text_two_sample_test(

@@ -31,7 +31,13 @@ from parity.agents.analysis import AgentAnalysis, analyze_runs
 from parity.agents.embedding import embed_steps, make_embedder
 from parity.agents.loading import LoadedRuns
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, metric_values
-from parity.errors import ExitCode, ParityWarning, check_positive_int, check_probability
+from parity.errors import (
+    ExitCode,
+    ParityWarning,
+    check_positive_int,
+    check_probability,
+    check_seed,
+)
 from parity.stats._common import ResultMixin, to_jsonable
 from parity.trajectory.dynamics import DEFAULT_THRESHOLD
 
@@ -204,6 +210,7 @@ def compare_agents(
     """
     alpha = check_probability("alpha", alpha)
     n_permutations = check_positive_int("n_permutations", n_permutations)
+    seed = None if seed is None else check_seed("seed", seed)
     step_embedder = make_embedder(embedder, embedder_model)
     texts = [[s.text for s in r.steps] for r in (*old.runs, *new.runs)]
     pooled = embed_steps(texts, step_embedder)

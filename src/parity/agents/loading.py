@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityInputError
+from parity.io import loads_json
 from parity.stats._common import ResultMixin
 
 __all__ = [
@@ -226,7 +227,7 @@ def _canonical_arguments(value: Any, field: str) -> str:
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = json.loads(text)
+            value = loads_json(text)
         except ValueError:
             return text
         if isinstance(value, str):
@@ -558,6 +559,7 @@ def runs_from_records(
     ...
     parity.errors.ParityInputError: runs: run 0: `messages[0].role` must be a non-empty ...
     """
+    threshold = _finite_threshold(success_threshold)
     items = list(records)
     names = list(sources) if sources is not None else [f"run {i}" for i in range(len(items))]
     if not items:
@@ -565,7 +567,7 @@ def runs_from_records(
     pairs = list(zip(names, items, strict=True))
     fmt = _format_of(pairs, label)
     reader = _chat_runs if fmt == "runs" else _event_runs
-    runs, skipped = reader(pairs, label, bool(skip_invalid), float(success_threshold))
+    runs, skipped = reader(pairs, label, bool(skip_invalid), threshold)
     if not runs:
         reasons = "; ".join(f"{s.source}: {s.error}" for s in skipped[:3])
         raise ParityInputError(
@@ -584,7 +586,7 @@ def _read_records(path: Path, label: str, skip_invalid: bool) -> tuple[list, lis
         raise ParityInputError(f"{label}: empty file; expected a JSON list of runs or JSONL")
     if stripped[0] == "[" or (stripped[0] == "{" and path.suffix.lower() == ".json"):
         try:
-            data = json.loads(text)
+            data = loads_json(text)
         except json.JSONDecodeError as exc:
             if stripped[0] == "{" and exc.msg == "Extra data":  # JSONL named .json
                 return _read_jsonl(text, label, skip_invalid)
@@ -609,7 +611,7 @@ def _read_jsonl(text: str, label: str, skip_invalid: bool) -> tuple[list, list, 
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(loads_json(line))
             sources.append(f"line {n}")
         except json.JSONDecodeError as exc:
             problem = f"not valid JSON (column {exc.colno}: {exc.msg})"
@@ -617,6 +619,17 @@ def _read_jsonl(text: str, label: str, skip_invalid: bool) -> tuple[list, list, 
                 raise ParityInputError(f"{label}: line {n}: {problem}") from None
             skipped.append(SkippedRun(f"line {n}", problem))
     return records, sources, skipped
+
+
+def _finite_threshold(value: Any) -> float:
+    """``success_threshold`` as a finite float (a NaN would make every success False)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not math.isfinite(v):
+        raise ParityInputError(f"`success_threshold` must be a finite number; got {value!r}")
+    return v
 
 
 def load_runs(

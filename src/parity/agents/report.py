@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from parity.agents.analysis import AgentAnalysis
 from parity.agents.compare import AgentComparison
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, VALUE_METRICS
+from parity.report.escape import csv_cell
 from parity.stats._common import to_jsonable
 
 __all__ = [
@@ -73,7 +73,9 @@ def json_text(payload: Any) -> str:
     >>> json_text({"a": float("nan"), "b": 1.5})
     '{\\n  "a": null,\\n  "b": 1.5\\n}\\n'
     """
-    return json.dumps(_clean(payload), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    from parity.io import json_dumps
+
+    return json_dumps(_clean(payload)) + "\n"
 
 
 def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -86,10 +88,10 @@ def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([csv_cell(c) for c in columns])
     for row in rows:
         cleaned = _clean({c: row.get(c) for c in columns})
-        writer.writerow(["" if cleaned[c] is None else cleaned[c] for c in columns])
+        writer.writerow(["" if cleaned[c] is None else csv_cell(cleaned[c]) for c in columns])
     return buf.getvalue()
 
 
@@ -101,13 +103,9 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in texts.items():
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
+    from parity.io import write_atomic
+
+    return [write_atomic(out_dir / name, text) for name, text in texts.items()]
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from parity.agents.embedding import require_sklearn
 from parity.agents.loading import AgentRun
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, metric_values
 from parity.errors import ParityInputError, check_positive_int, check_probability
+from parity.io import loads_json
 from parity.stats._common import ResultMixin, RngLike, as_generator
 
 __all__ = [
@@ -261,7 +262,7 @@ def load_target_profile(path: str | os.PathLike[str]) -> TargetProfile:
 
     label = os.fspath(path)
     try:
-        obj = json.loads(read_text(path, label))
+        obj = loads_json(read_text(path, label))
     except json.JSONDecodeError as exc:
         raise ParityInputError(
             f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

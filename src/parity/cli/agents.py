@@ -15,8 +15,21 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, provenance, write_text
+from parity.cli._output import check_outputs, fmt, mark_folder, provenance, write_file, write_text
+from parity.cli._params import FINITE, RESAMPLES, SEED
+from parity.report.escape import term, visible
 
+#: The files ``agents analyze`` and ``agents compare`` write into their ``--out`` folder.
+ANALYZE_FILES = (
+    "summary.json",
+    "runs.csv",
+    "runs.json",
+    "tasks.csv",
+    "tasks.json",
+    "pairs.json",
+    "report.html",
+)
+COMPARE_FILES = ("compare.json", "compare.csv", "report.html")
 EMBEDDER_CHOICE = click.Choice(["hashing", "minilm"], case_sensitive=False)
 
 
@@ -44,25 +57,25 @@ def _common_options(f):
                 "--threshold",
                 default=0.9,
                 show_default=True,
-                type=float,
+                type=FINITE,
                 help="Cosine similarity from which two steps are the same behaviour.",
             ),
             click.option(
                 "--success-threshold",
                 default=1.0,
                 show_default=True,
-                type=float,
+                type=FINITE,
                 help="A run with a reward and no `success` succeeded when reward ≥ this.",
             ),
             click.option(
                 "--bootstrap",
                 default=2000,
                 show_default=True,
-                type=int,
+                type=RESAMPLES,
                 help="Task-level bootstrap resamples.",
             ),
             click.option(
-                "--seed", default=0, show_default=True, type=int, help="Seed of every draw."
+                "--seed", default=0, show_default=True, type=SEED, help="Seed of every draw."
             ),
             click.option(
                 "--skip-invalid",
@@ -71,6 +84,11 @@ def _common_options(f):
             ),
             click.option("--json", "json_path", metavar="PATH|-", help="Also write the JSON here."),
             click.option("--quiet", is_flag=True, help="No summary on stderr."),
+            click.option(
+                "--force",
+                is_flag=True,
+                help="Replace existing output files that parity did not write (never an input).",
+            ),
         ]
     ):
         f = option(f)
@@ -86,7 +104,8 @@ def _console():
 def _print_skipped(console, loaded) -> None:
     for s in loaded.skipped[:10]:
         console.print(
-            f"  [yellow]skipped[/yellow] {loaded.label}: {s.source}: {s.error}", soft_wrap=True
+            f"  [yellow]skipped[/yellow] {term(loaded.label)}: {term(s.source)}: {term(s.error)}",
+            soft_wrap=True,
         )
     if len(loaded.skipped) > 10:
         console.print(f"  [yellow]skipped[/yellow] … and {len(loaded.skipped) - 10} more")
@@ -123,7 +142,7 @@ def print_analysis(analysis, loaded, files: list[Path]) -> None:
         table.add_column(f"target usage [{level} CI]", justify="right")
     for e in analysis.estimates:
         label = RUN_METRICS.get(e.metric) or TASK_LABELS.get(e.metric) or e.metric
-        row = [label, str(e.n), f"{fmt(e.benchmark, 3)} {_interval(e.benchmark_ci)}"]
+        row = [term(label), str(e.n), f"{fmt(e.benchmark, 3)} {_interval(e.benchmark_ci)}"]
         if weighted:
             row.append(f"{fmt(e.target, 3)} {_interval(e.target_ci)}")
         table.add_row(*row)
@@ -139,7 +158,8 @@ def print_analysis(analysis, loaded, files: list[Path]) -> None:
         )
     if files:
         folder = files[0].parent
-        console.print(f"  wrote {', '.join(p.name for p in files)} to {folder}", soft_wrap=True)
+        names = ", ".join(p.name for p in files)
+        console.print(f"  wrote {names} to {term(folder)}", soft_wrap=True)
 
 
 @click.group("agents", context_settings={"help_option_names": ["-h", "--help"]})
@@ -164,19 +184,19 @@ def agents_group() -> None:
 @_embedder_options
 @click.option("--target", metavar="PATH", help="Target usage profile (JSON: shares or texts).")
 @click.option("--clusters", type=int, help="Number of task clusters (default: by silhouette).")
-@click.option("--clip", type=float, help="Cap on each weight P/Q (weights average 1).")
+@click.option("--clip", type=FINITE, help="Cap on each weight P/Q (weights average 1).")
 @click.option(
     "--min-similarity",
     default=0.1,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Target texts less similar than this to every cluster centroid are uncovered.",
 )
 @click.option(
     "--confidence",
     default=0.95,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Coverage of the bootstrap intervals.",
 )
 @_common_options
@@ -199,6 +219,7 @@ def analyze_command(
     skip_invalid: bool,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Measure the dynamics of an agent's RUNS (JSON list / JSONL of chat runs, or step events).
 
@@ -212,6 +233,12 @@ def analyze_command(
     from parity.agents.reweighting import load_target_profile
     from parity.errors import ParityWarning
 
+    check_outputs(
+        inputs=(runs, target),
+        files={"--json": json_path},
+        folders={"--out": (out_dir, ANALYZE_FILES)},
+        force=force,
+    )
     loaded = load_runs(runs, skip_invalid=skip_invalid, success_threshold=success_threshold)
     profile = load_target_profile(target) if target else None
     with warnings.catch_warnings():
@@ -247,6 +274,7 @@ def analyze_command(
     }
     payloads = analysis_payloads(analysis, inputs, options)
     files = []
+    mark_folder(out_dir)
     for name, text in payloads.items():
         path = Path(out_dir) / name
         write_text(path, text)
@@ -274,14 +302,14 @@ def analyze_command(
     "--alpha",
     default=0.05,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Family-wise level (Holm over the metrics).",
 )
 @click.option(
     "--permutations",
     default=1999,
     show_default=True,
-    type=int,
+    type=RESAMPLES,
     help="Random splits of each permutation test.",
 )
 @_common_options
@@ -302,6 +330,7 @@ def compare_command(
     skip_invalid: bool,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Which run-level behaviours changed from the OLD agent's runs to the NEW agent's?
 
@@ -315,6 +344,12 @@ def compare_command(
     from parity.agents.report import comparison_payloads
     from parity.errors import ParityWarning
 
+    check_outputs(
+        inputs=(old, new),
+        files={"--json": json_path},
+        folders={"--out": (out_dir, COMPARE_FILES)},
+        force=force,
+    )
     kwargs = {"skip_invalid": skip_invalid, "success_threshold": success_threshold}
     old_runs, new_runs = load_runs(old, **kwargs), load_runs(new, **kwargs)
     with warnings.catch_warnings():
@@ -333,6 +368,7 @@ def compare_command(
     inputs = {"old": provenance(old), "new": provenance(new)}
     payloads = comparison_payloads(result, inputs)
     files = []
+    mark_folder(out_dir)
     for name, text in payloads.items():
         path = Path(out_dir) / name
         write_text(path, text)
@@ -359,23 +395,24 @@ def print_comparison(result, loaded, files: list[Path]) -> None:
     for item in loaded:
         _print_skipped(console, item)
     for reason in result.reasons:
-        console.print(f"  • {reason}", soft_wrap=True)
+        console.print(f"  • {term(reason)}", soft_wrap=True)
     table = Table(title_justify="left")
     for col in ("metric", "old", "new", "p", "Holm p", ""):
         table.add_column(col, justify="left" if col in ("metric", "") else "right")
     for m in result.metrics:
         table.add_row(
-            m.description,
+            term(m.description),
             fmt(m.old, 3),
             fmt(m.new, 3),
             fmt(m.pvalue, 3),
             fmt(m.pvalue_holm, 3),
-            "changed" if m.changed else (m.note or ""),
+            "changed" if m.changed else term(m.note or ""),
         )
     console.print(table)
     if files:
         console.print(
-            f"  wrote {', '.join(p.name for p in files)} to {files[0].parent}", soft_wrap=True
+            f"  wrote {', '.join(p.name for p in files)} to {term(files[0].parent)}",
+            soft_wrap=True,
         )
 
 
@@ -388,14 +425,15 @@ def print_comparison(result, loaded, files: list[Path]) -> None:
     metavar="DIR",
     help="Folder for the example files.",
 )
-def example_command(out_dir: str) -> None:
+@click.option("--force", is_flag=True, help="Replace existing files that parity did not write.")
+def example_command(out_dir: str, force: bool) -> None:
     """Write the shipped example: agent_runs.json (a baseline agent with known loops and
     stalls), agent_runs_new.json (a regressed agent that loops more) and agent_target.json
     (a target usage profile as a sample of task texts)."""
     from parity.examples.agent_runs import EXAMPLE_FILES, example_path
 
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    check_outputs(folders={"--out": (out_dir, tuple(EXAMPLE_FILES.values()))}, force=force)
+    folder = mark_folder(out_dir)
     for key, name in EXAMPLE_FILES.items():
-        (folder / name).write_bytes(example_path(key).read_bytes())
-        click.echo(str(folder / name))
+        write_file(folder / name, example_path(key).read_bytes())
+        click.echo(visible(folder / name))

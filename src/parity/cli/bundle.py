@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from parity.errors import ExitCode
+from parity.report.escape import visible
 
 #: File names ``parity keygen --out DIR`` writes.
 PRIVATE_NAME = "parity-signing.key"
@@ -37,16 +38,16 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
 
     Exit code 0 intact, 1 tampered or badly signed, 2 not a readable bundle.
     """
-    from parity.report.bundle import load_public_key, printable, verify_bundle
+    from parity.report.bundle import load_public_key, verify_bundle
 
     key = load_public_key(public_key) if public_key is not None else None
     check = verify_bundle(bundle, key)
     for line in check.problems():
-        click.echo(printable(line), err=True)
+        click.echo(visible(line), err=True)
     if key is not None and check.signature == "absent":
         click.echo("signature: absent (the bundle is not signed)", err=True)
     n = len([f for f in check.files if f not in ("SHA256SUMS", "SHA256SUMS.sig")])
-    bundle = printable(bundle)
+    bundle = visible(bundle)  # a name cannot forge a line
     if check.ok:
         click.echo(f"{bundle}: intact ({n} files; signature {check.signature})", err=True)
         ctx.exit(int(ExitCode.PASS))
@@ -57,23 +58,26 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
 @bundle_group.command("show")
 @click.argument("bundle", metavar="BUNDLE", type=click.Path(dir_okay=False))
 @click.option("--json", "json_path", help="Write the summary as JSON here ('-' = stdout).")
-def show_command(bundle: str, json_path: str | None) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing --json file parity did not write.")
+def show_command(bundle: str, json_path: str | None, force: bool) -> None:
     """Print the verdict inside BUNDLE, its reasons and its files."""
-    from parity.cli._output import json_text, write_text
-    from parity.report.bundle import bundle_summary, printable
+    from parity.cli._output import check_outputs, json_text, write_text
+    from parity.report.bundle import bundle_summary
+
+    check_outputs(inputs=(bundle,), files={"--json": json_path}, force=force)
 
     summary = bundle_summary(bundle)
     if json_path is not None:
         write_text(json_path, json_text(summary))
         if json_path == "-":
             return
-    verdict = printable(summary["verdict"] or "unknown")
-    lines = [f"{summary['kind']} bundle {printable(bundle)}: {verdict.upper()}"]
-    lines += [f"  - {printable(reason)}" for reason in summary["reasons"]]
+    verdict = summary["verdict"] or "unknown"
+    lines = [f"{summary['kind']} bundle {visible(bundle)}: {visible(verdict).upper()}"]
+    lines += [f"  - {visible(reason)}" for reason in summary["reasons"]]
     intact = {True: "intact", False: "NOT intact (run `parity bundle verify`)", None: "unknown"}
     lines.append(f"hashes: {intact[summary['intact']]}")
     lines.append("files:")
-    lines += [f"  {printable(name)}  ({size} bytes)" for name, size in summary["files"].items()]
+    lines += [f"  {visible(name)}  ({size} bytes)" for name, size in summary["files"].items()]
     click.echo("\n".join(lines))
 
 
@@ -105,5 +109,8 @@ def keygen_command(
         public = Path(out_dir) / PUBLIC_NAME
     else:
         public = private.with_name(private.name + ".pub")
+    from parity.cli._output import check_outputs
+
+    check_outputs(files={"--private": private, "--public": public}, force=force)
     write_keypair(private, public, force=force)
     click.echo(f"private key: {private} (keep it secret)\npublic key: {public}", err=True)

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import click
 
-from parity.cli._output import provenance, write_text
+from parity.cli._output import check_outputs, force_option, mark_folder, provenance, write_text
+from parity.cli._params import RESAMPLES, SEED, Finite
 from parity.errors import ParityWarning
+from parity.report.escape import term, visible
 from parity.stats._engine import AGGREGATIONS, DEFAULT_AGGREGATION
 from parity.stats.permutation import STATISTICS
 
+#: The files ``compare`` writes into its ``--out`` folder.
+OUT_FILES = ("verdict.json", "summary.md", "report.html")
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 
 
@@ -26,6 +30,7 @@ def write_reports(verdict, out_dir: Path | None, json_path: str | None, markdown
     text_md = verdict_markdown(verdict.to_dict())
     targets = []
     if out_dir is not None:
+        mark_folder(out_dir)
         targets += [(out_dir / "verdict.json", text_json), (out_dir / "summary.md", text_md)]
     targets += [(path, text) for path, text in ((json_path, text_json), (markdown_path, text_md))]
     for path, text in targets:
@@ -181,11 +186,11 @@ def print_verdict(verdict, title: str) -> None:
 
     console = Console(stderr=True, highlight=False)
     style = VERDICT_STYLE[verdict.verdict]
-    console.print(f"[bold]{title}[/bold]: [{style}]{verdict.verdict.upper()}[/{style}]")
+    console.print(f"[bold]{term(title)}[/bold]: [{style}]{verdict.verdict.upper()}[/{style}]")
     for reason in verdict.reasons:
-        console.print(f"  • {reason}", soft_wrap=True)
+        console.print(f"  • {term(reason)}", soft_wrap=True)
     for warning in verdict.warnings:
-        console.print(f"  [yellow]warning[/yellow]: {warning}", soft_wrap=True)
+        console.print(f"  [yellow]warning[/yellow]: {term(warning)}", soft_wrap=True)
     table = Table(title="two-sample tests (shared permutations)", title_justify="left")
     for col in ("statistic", "value", "p-value"):
         table.add_column(col, justify="left" if col == "statistic" else "right")
@@ -199,7 +204,7 @@ def print_verdict(verdict, title: str) -> None:
             emb.add_column(col)
         for name, r in verdict.embodied.items():
             lo, hi = r.confidence_interval
-            emb.add_row(name, f"{r.ratio:.3f}", f"{lo:.3f} – {hi:.3f}", r.status)
+            emb.add_row(term(name), f"{r.ratio:.3f}", f"{lo:.3f} – {hi:.3f}", r.status)
         console.print(emb)
     if verdict.sensitivity is not None:
         console.print(sensitivity_line(verdict.sensitivity), soft_wrap=True)
@@ -225,7 +230,7 @@ def sensitivity_line(s) -> str:
     "--alpha",
     default=0.05,
     show_default=True,
-    type=click.FloatRange(0, 0.5, min_open=True, max_open=True),
+    type=Finite(0, 0.5, min_open=True, max_open=True),
     help="Test level.",
 )
 @click.option(
@@ -239,15 +244,15 @@ def sensitivity_line(s) -> str:
     "--permutations",
     default=1000,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=RESAMPLES,
     help="Random splits B.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every random draw.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every random draw.")
 @click.option(
     "--tolerance",
     default=0.10,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
+    type=Finite(0, min_open=True),
     help="Embodied tolerance: a ratio CI above 1 + tol is a regression.",
 )
 @click.option(
@@ -263,14 +268,14 @@ def sensitivity_line(s) -> str:
     "--dt",
     default=1.0,
     show_default=True,
-    type=click.FloatRange(0, min_open=True),
+    type=Finite(0, min_open=True),
     help="Seconds between steps.",
 )
 @click.option(
     "--max-detectable-shift",
     default=0.5,
     show_default=True,
-    type=click.FloatRange(min=0),
+    type=Finite(min=0),
     help="A pass must detect shifts of this many reference σ with 80% power, else it is "
     "inconclusive; 0 = no check.",
 )
@@ -338,6 +343,7 @@ def sensitivity_line(s) -> str:
     help="Sign the bundle's SHA256SUMS with this Ed25519 private key (PEM, `parity keygen`).",
 )
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@force_option
 @click.pass_context
 def compare_command(
     ctx: click.Context,
@@ -367,6 +373,7 @@ def compare_command(
     include_data: bool,
     sign_key: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Compare action samples of REFERENCE and CANDIDATE (FILE or FILE.npz:ARRAY), or two
     completions files (JSONL of {prompt, completion} or {prompt_id, tokens}).
@@ -386,6 +393,17 @@ def compare_command(
         )
     if bundle_path is None and (include_data or sign_key is not None):
         raise click.UsageError("--include-data and --sign need --bundle PATH")
+    check_outputs(
+        inputs=(reference, candidate, ref_episodes, cand_episodes, sign_key),
+        files={
+            "--json": json_path,
+            "--markdown": markdown_path,
+            "--html": html_path,
+            "--bundle": bundle_path,
+        },
+        folders={"--out": (out_dir, OUT_FILES)},
+        force=force,
+    )
     key = None
     if sign_key is not None:  # a bad key fails before the work
         from parity.report.bundle import load_private_key
@@ -433,5 +451,5 @@ def compare_command(
             html=html,
         )
         if not quiet:
-            click.echo(f"bundle: {bundle_path} (sha256 {digest})", err=True)
+            click.echo(f"bundle: {visible(bundle_path)} (sha256 {digest})", err=True)
     ctx.exit(int(verdict.exit_code))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from parity.cli._params import SEED
+
 
 @click.command("demo")
 @click.option(
@@ -17,10 +19,11 @@ import click
     type=click.Path(file_okay=False),
     help="Folder for the example data and the reports.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulation.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the simulation.")
 @click.option("--quiet", is_flag=True, help="No summaries on stderr.")
+@click.option("--force", is_flag=True, help="Replace files in --out that parity did not write.")
 @click.pass_context
-def demo_command(ctx: click.Context, out_dir: str, seed: int, quiet: bool) -> None:
+def demo_command(ctx: click.Context, out_dir: str, seed: int, quiet: bool, force: bool) -> None:
     """Simulate a reaching policy and two "optimized" variants, and compare each with it.
 
     The faithful variant (float16 arithmetic) should pass and the broken one (int8-quantized
@@ -31,10 +34,13 @@ def demo_command(ctx: click.Context, out_dir: str, seed: int, quiet: bool) -> No
     """
     import numpy as np
 
+    from parity.cli._output import check_outputs, mark_folder
     from parity.cli.compare import load_and_compare, print_verdict, write_reports
     from parity.examples.arm import DT, VARIANTS, simulate
+    from parity.report.bundle import BUNDLE_NAME
 
-    out = Path(out_dir)
+    check_outputs(folders={"--out": (out_dir, ("report.html", BUNDLE_NAME))}, force=force)
+    out = mark_folder(out_dir)
     data_dir = out / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     data = simulate(seed)

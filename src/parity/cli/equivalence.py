@@ -14,15 +14,27 @@ likely (80% power with the observed standard deviations and no true difference).
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 import click
 
-from parity.cli._output import fmt, json_text, provenance, write_text
+from parity.cli._output import check_outputs, fmt, force_option, json_text, provenance, write_text
+from parity.cli._params import FINITE
 from parity.errors import ExitCode, ParityInputError, ParityWarning
+from parity.report.escape import term
 
 VERDICT_STYLE = {0: "bold green", 1: "bold red", 3: "bold yellow"}
+#: Why a contrast with zero variance (constant samples, or constant paired differences) is
+#: inconclusive rather than equivalent: the t-tests' "p = 0" treats the effect as known
+#: exactly, but n equal values do not show that the next ones will be (n successes of a 0/1
+#: metric bound its failure rate only to about 3/n at 95%).
+ZERO_VARIANCE = (
+    "the data have zero variance (constant results), so there is no estimate of the noise and "
+    "nothing bounds the difference: equivalence is not claimed; give results that vary (more "
+    "seeds, a finer metric)"
+)
 
 
 def parse_margin(text: str, *, pair_allowed: bool) -> float | tuple[float, float]:
@@ -38,6 +50,8 @@ def parse_margin(text: str, *, pair_allowed: bool) -> float | tuple[float, float
         values = [float(p) for p in parts]
     except ValueError:
         values = []
+    if not all(math.isfinite(v) for v in values):
+        raise ParityInputError(f"`--margin` must be finite numbers; got {text!r}")
     if len(values) == 1:
         return values[0]
     if len(values) == 2 and pair_allowed:
@@ -78,7 +92,7 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     console = Console(stderr=True, highlight=False)
     code = payload["exit_code"]
     style = VERDICT_STYLE[code]
-    console.print(f"[bold]{title}[/bold]: [{style}]{payload['verdict'].upper()}[/{style}]")
+    console.print(f"[bold]{term(title)}[/bold]: [{style}]{payload['verdict'].upper()}[/{style}]")
     console.print(f"  {result.method}", soft_wrap=True)
     effect = "ratio μc/μr" if result.relative else "difference μc − μr"
     bounds = _interval_text(result.bounds).replace("[", "(").replace("]", ")")
@@ -107,8 +121,10 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     console.print(table)
     console.print(f"  α = {result.alpha:g}; n = {result.n_reference} / {result.n_candidate}")
     for note in result.notes:
-        console.print(f"  [yellow]note[/yellow]: {note}", soft_wrap=True)
-    if code == ExitCode.INCONCLUSIVE:
+        console.print(f"  [yellow]note[/yellow]: {term(note)}", soft_wrap=True)
+    if payload.get("degenerate"):
+        console.print(f"  [yellow]inconclusive[/yellow]: {payload['degenerate']}", soft_wrap=True)
+    elif code == ExitCode.INCONCLUSIVE:
         console.print(
             "  [yellow]inconclusive[/yellow]: with this n and the observed standard deviations "
             "no observed means could show equivalence at this α and margin",
@@ -137,9 +153,10 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     default=None,
     help="Direction of 'better' for --noninferiority (default higher).",
 )
-@click.option("--alpha", default=0.05, show_default=True, type=float, help="Level, in (0, 0.5).")
+@click.option("--alpha", default=0.05, show_default=True, type=FINITE, help="Level, in (0, 0.5).")
 @click.option("--json", "json_path", help="Write the JSON result here ('-' = stdout).")
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@force_option
 @click.pass_context
 def equivalence_command(
     ctx: click.Context,
@@ -154,6 +171,7 @@ def equivalence_command(
     alpha: float,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Is CAND equivalent to (or not worse than) REF? Two files of scalar results.
 
@@ -169,6 +187,7 @@ def equivalence_command(
     if higher_is_better is not None and not noninferiority:
         raise click.UsageError("--higher-is-better/--lower-is-better apply to --noninferiority")
     hib = True if higher_is_better is None else higher_is_better
+    check_outputs(inputs=(reference, candidate), files={"--json": json_path}, force=force)
     value = parse_margin(margin, pair_allowed=not noninferiority)
     data = {"reference": load_scalars(reference), "candidate": load_scalars(candidate)}
     if paired and len(data["reference"]) != len(data["candidate"]):
@@ -197,7 +216,10 @@ def equivalence_command(
             higher_is_better=hib,
             **options,
         )
-    if shown:
+    degenerate = shown and result.standard_error == 0
+    if degenerate:  # no estimate of the noise: nothing bounds the difference (ZERO_VARIANCE)
+        code, verdict = ExitCode.INCONCLUSIVE, "inconclusive"
+    elif shown:
         code, verdict = ExitCode.PASS, words[0]
     elif not result.attainable:
         code, verdict = ExitCode.INCONCLUSIVE, "inconclusive"
@@ -212,6 +234,8 @@ def equivalence_command(
         "result": result.to_dict(),
         "detectability": det.to_dict(),
     }
+    if degenerate:
+        payload["degenerate"] = ZERO_VARIANCE
     if json_path:
         write_text(json_path, json_text(payload))
     if not quiet:

@@ -22,8 +22,10 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, json_text, provenance, write_text
+from parity.cli._output import check_outputs, fmt, force_option, json_text, provenance, write_text
+from parity.cli._params import FINITE, RESAMPLES, SEED, Count
 from parity.errors import ParityInputError, ParityWarning
+from parity.report.escape import term
 
 ACTION_STYLE = {
     "accept_new_best": "bold green",
@@ -88,11 +90,11 @@ def print_summary(result, title: str, paired: bool) -> None:
     console = Console(stderr=True, highlight=False)
     action = result.action.value
     style = ACTION_STYLE[action]
-    console.print(f"[bold]{title}[/bold]: [{style}]{action.upper()}[/{style}]")
+    console.print(f"[bold]{term(title)}[/bold]: [{style}]{action.upper()}[/{style}]")
     for reason in result.reasons:
-        console.print(f"  • {reason}", soft_wrap=True)
+        console.print(f"  • {term(reason)}", soft_wrap=True)
     for note in getattr(result, "warnings", ()):
-        console.print(f"  [yellow]warning[/yellow]: {note}", soft_wrap=True)
+        console.print(f"  [yellow]warning[/yellow]: {term(note)}", soft_wrap=True)
     metric = result.metric.value
     if paired:
         table = Table(title=f"paired items ({metric})", title_justify="left")
@@ -165,31 +167,34 @@ def print_summary(result, title: str, paired: bool) -> None:
     "--mixed-weight",
     default=0.5,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="w in (1 − w)·hard + w·soft, in [0, 1].",
 )
 @click.option("--paired", is_flag=True, help="Statistical gate: sign-flip test + bootstrap CI.")
-@click.option("--alpha", type=float, help="Level of the paired test, in (0, 0.5) [0.05].")
+@click.option("--alpha", type=FINITE, help="Level of the paired test, in (0, 0.5) [0.05].")
 @click.option(
     "--min-delta",
     default=0.0,
     show_default=True,
-    type=float,
+    type=FINITE,
     help="Improvement the candidate must exceed (≥ 0).",
 )
-@click.option("--best-hard", type=float, help="Best hard score so far (default: incumbent's).")
-@click.option("--best-soft", type=float, help="Best soft score so far (default: incumbent's).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every random draw.")
+@click.option("--best-hard", type=FINITE, help="Best hard score so far (default: incumbent's).")
+@click.option("--best-soft", type=FINITE, help="Best soft score so far (default: incumbent's).")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every random draw.")
 @click.option(
     "--permutations",
-    type=int,
+    type=RESAMPLES,
     help="Random sign flips when more than 20 items differ (--paired) [9999].",
 )
-@click.option("--bootstrap", type=int, help="Bootstrap resamples of the CI (--paired) [9999].")
+@click.option(
+    "--bootstrap", type=RESAMPLES, help="Bootstrap resamples of the CI (--paired) [9999]."
+)
 @click.option("--log", "log_path", metavar="PATH", help="Append the decision to this JSONL log.")
-@click.option("--step", type=int, help="Step number for the log (default: next).")
+@click.option("--step", type=Count(0), help="Step number for the log (default: next).")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the JSON result ('-' = stdout).")
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@force_option
 @click.pass_context
 def gate_command(
     ctx: click.Context,
@@ -209,6 +214,7 @@ def gate_command(
     step: int | None,
     json_path: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Accept or reject a CANDIDATE against the INCUMBENT on the same held-out items.
 
@@ -245,6 +251,12 @@ def gate_command(
         raise click.UsageError("--best-soft needs --best-hard")
     if best_hard is not None and best_soft is None and metric.lower() != "hard":
         raise click.UsageError(f"--metric {metric.lower()} needs --best-soft with --best-hard")
+    check_outputs(
+        inputs=(candidate, incumbent),
+        files={"--json": json_path},
+        appends={"--log": log_path},
+        force=force,
+    )
     options = {"metric": metric, "mixed_weight": mixed_weight, "min_delta": min_delta}
     cand_items, inc_items = match_items(
         load_gate_items(candidate), load_gate_items(incumbent), names=(candidate, incumbent)

@@ -16,6 +16,7 @@ import click
 
 from parity import __version__
 from parity.errors import ExitCode, ParityError
+from parity.report.escape import visible
 
 COMMANDS = {
     "agents": ("parity.cli.agents", "agents_group", "Agent loops, stalls, drift, divergence."),
@@ -58,7 +59,22 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        """Click's main, with click's own usage errors as one ``error:`` line and exit code 2."""
+        """Click's main, with click's own usage errors as one ``error:`` line and exit code 2.
+
+        An argument that is not valid UTF-8 (a file name in another encoding) is refused: the
+        reports record names as UTF-8 text."""
+        words = sys.argv[1:] if args is None else list(args)
+        for word in words:
+            if isinstance(word, str) and _undecodable(word):
+                shown = word.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+                click.echo(
+                    f"error: argument '{shown}' is not valid UTF-8; file names and options "
+                    "must be UTF-8 text",
+                    err=True,
+                )
+                if standalone_mode:
+                    sys.exit(int(ExitCode.USAGE))
+                return int(ExitCode.USAGE)
         try:
             code = super().main(
                 args, prog_name or "parity", complete_var, standalone_mode=False, **extra
@@ -67,7 +83,7 @@ class LazyGroup(click.Group):
             click.echo("error: aborted", err=True)
             code = ExitCode.USAGE
         except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
+            click.echo(f"error: {visible(exc.format_message())}", err=True)
             code = ExitCode.USAGE
         code = int(code or 0)
         if standalone_mode:
@@ -80,13 +96,19 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # stdout's reader left (`| head`): what it read was printed
+            from parity.cli._output import silence_stdout
+
+            silence_stdout()
+            ctx.exit(int(ExitCode.PASS))
         except ParityError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {visible(exc)}", err=True)
             ctx.exit(int(exc.exit_code))
         except Exception as exc:  # a bug: keep the traceback, print one line
             path = _save_traceback()
             click.echo(
-                f"error: internal error ({type(exc).__name__}: {exc}); traceback saved to {path}",
+                f"error: internal error ({type(exc).__name__}: {visible(exc)}); traceback saved "
+                f"to {path}",
                 err=True,
             )
             ctx.exit(int(ExitCode.INTERNAL))
@@ -104,6 +126,11 @@ def cli() -> None:
 
     Exit codes: 0 pass, 1 fail, 2 usage or input error, 3 inconclusive, 4 internal error.
     """
+
+
+def _undecodable(text: str) -> bool:
+    """Whether ``text`` holds surrogate escapes (bytes of argv that are not UTF-8)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
 def _save_traceback() -> str:

@@ -13,7 +13,9 @@ import importlib.util
 
 import click
 
+from parity.cli._params import WORKERS
 from parity.errors import ExitCode, ParityError
+from parity.report.escape import term as escape
 
 SUBCOMMANDS = {
     "run": (
@@ -162,7 +164,8 @@ class ProgressReporter:
         if record is not None and record.status != "ok":
             why = record.failure_reason()
             self.progress.console.print(
-                f"[red]{record.status}[/red] {_label(key)}" + (f": {why}" if why else "")
+                f"[red]{record.status}[/red] {escape(_label(key))}"
+                + (f": {escape(why)}" if why else "")
             )
 
     def finish(self, result) -> None:
@@ -179,17 +182,19 @@ class ProgressReporter:
             )
         for record in result.not_ok[:10]:
             why = record.failure_reason()
-            console.print(f"  [red]{record.status}[/red] {_label(record.key)}: {why or '—'}")
+            console.print(
+                f"  [red]{record.status}[/red] {escape(_label(record.key))}: {escape(why or '—')}"
+            )
         if len(result.not_ok) > 10:
             console.print(f"  … and {len(result.not_ok) - 10} more (see `parity suite status`)")
         missing = [] if result.interrupted else result.missing
         for key in missing[:10]:
             note = result.notes.get(key, "not run")
-            console.print(f"  [yellow]missing[/yellow] {_label(key)}: {note}")
+            console.print(f"  [yellow]missing[/yellow] {escape(_label(key))}: {escape(note)}")
         if len(missing) > 10:
             console.print(f"  … and {len(missing) - 10} more missing")
         console.print(
-            f"suite {result.suite}: {counts['ok']} ok, {counts['failed']} failed, "
+            f"suite {escape(result.suite)}: {counts['ok']} ok, {counts['failed']} failed, "
             f"{counts['timeout']} timeout, {counts['missing']} missing of {len(result.expected)} "
             f"({len(result.new)} recorded now, {result.already} before) in "
             f"{result.elapsed:.1f} s; store {result.store}"
@@ -227,7 +232,7 @@ def _finish(ctx: click.Context, result) -> None:
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WORKERS,
     help="Runs at once [default: the CPU count (local), the cluster's threads (dask)].",
 )
 @click.option(
@@ -316,17 +321,21 @@ def ingest_command(
 @_runs_dir_option
 @click.option("--json", "json_path", help="Also write the status as JSON here ('-' = stdout).")
 @click.option("--all", "show_all", is_flag=True, help="List every missing run, not the first 20.")
+@click.option("--force", is_flag=True, help="Replace an existing --json file parity did not write.")
 def status_command(
     manifest: str,
     store: str | None,
     runs_dir: str | None,
     json_path: str | None,
     show_all: bool,
+    force: bool,
 ) -> None:
     """Show what of MANIFEST is recorded ok, failed (with the stderr tail), missing, running
     now, and run folders left without a record. Exit code 0 (2 on bad input)."""
-    from parity.cli._output import json_text, write_text
+    from parity.cli._output import check_outputs, json_text, write_text
     from parity.suite.runner import suite_status
+
+    check_outputs(inputs=(manifest, store), files={"--json": json_path}, force=force)
 
     status = suite_status(manifest, store=store, runs_dir=runs_dir)
     if json_path:
@@ -337,7 +346,6 @@ def status_command(
 def print_status(status, limit: int | None = 20) -> None:
     """A rich summary of a :class:`~parity.suite.runner.SuiteStatus` on stderr."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -408,9 +416,12 @@ def print_status(status, limit: int | None = 20) -> None:
 
 @suite_group.command("schema")
 @click.option("--out", "out", default="-", show_default=True, help="Write here ('-' = stdout).")
-def schema_command(out: str) -> None:
+@click.option("--force", is_flag=True, help="Replace an existing file parity did not write.")
+def schema_command(out: str, force: bool) -> None:
     """Print the JSON schema of a suite manifest."""
-    from parity.cli._output import json_text, write_text
+    from parity.cli._output import check_outputs, json_text, write_text
     from parity.suite.manifest import manifest_schema
+
+    check_outputs(files={"--out": out}, force=force)
 
     write_text(out, json_text(manifest_schema()))

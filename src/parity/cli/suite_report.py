@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from parity.cli._params import SEED
+
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 #: Rows of per-task tests printed before only the failing ones are shown.
 MAX_ROWS = 20
@@ -55,10 +57,10 @@ def judge_suite(manifest_path: str | Path, store_path: str | Path | None = None,
 def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     """The verdict, its reasons and the per-task tests, on stderr (rich)."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from parity.cli._output import fmt
+    from parity.report.escape import term as escape
 
     console = Console(stderr=True, highlight=False)
     style = VERDICT_STYLE[verdict.verdict]
@@ -66,7 +68,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
         f"[bold]suite {escape(verdict.suite)}[/bold]: [{style}]{verdict.verdict.upper()}[/{style}]"
     )
     for reason in verdict.reasons:
-        console.print(f"  • {reason}", soft_wrap=True, markup=False)
+        console.print(f"  • {escape(reason)}", soft_wrap=True)
     if stale:
         console.print(
             "  [yellow]warning[/yellow]: the store was last written under another version of "
@@ -116,7 +118,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
         ),
         soft_wrap=True,
     )
-    console.print(f"reports: {out_dir}/", soft_wrap=True)
+    console.print(f"reports: {escape(out_dir)}/", soft_wrap=True)
 
 
 @click.command("report")
@@ -139,7 +141,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     "--seed",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0),
+    type=SEED,
     help="Seed of the aggregate bootstraps and component permutation tests.",
 )
 @click.option(
@@ -157,6 +159,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     help="Sign the bundle's SHA256SUMS with this Ed25519 private key (PEM, `parity keygen`).",
 )
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
+@click.option("--force", is_flag=True, help="Replace report files in --out parity did not write.")
 @click.pass_context
 def report_command(
     ctx: click.Context,
@@ -168,6 +171,7 @@ def report_command(
     include_data: bool,
     sign_key: str | None,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Judge the runs recorded for SUITE.yaml and write its reports.
 
@@ -176,16 +180,23 @@ def report_command(
     passes, 1 when it fails, 3 when the only failures are tests that could never succeed with
     this many seeds, 2 on bad input.
     """
-    from parity.report.html_suite import write_suite_html
-    from parity.report.suite import write_suite_reports
+    from parity.cli._output import check_outputs, mark_folder
+    from parity.report.bundle import BUNDLE_NAME
+    from parity.report.html_suite import REPORT_NAME, write_suite_html
+    from parity.report.suite import REPORT_FILES, write_suite_reports
 
+    check_outputs(
+        inputs=(manifest, store_path, sign_key),
+        folders={"--out": (out_dir, (*REPORT_FILES, REPORT_NAME, BUNDLE_NAME))},
+        force=force,
+    )
     key = None
     if sign_key is not None:  # a bad key fails before the work
         from parity.report.bundle import load_private_key
 
         key = load_private_key(sign_key)
     loaded, verdict, store, stale = judge_suite(manifest, store_path, seed=seed)
-    out = Path(out_dir)
+    out = mark_folder(out_dir)
     written = write_suite_reports(verdict, out)
     written.append(write_suite_html(verdict.to_dict(), out, tasks=loaded.tasks, seeds=loaded.seeds))
     if bundle or include_data or key is not None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityInputError
+from parity.report.escape import visible
 from parity.stats._common import ResultMixin
 
 __all__ = [
@@ -99,34 +100,12 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def printable(text: str) -> str:
-    """``text`` with control and format characters (newlines, ANSI escapes, bidi overrides)
-    written as ``\\xNN`` / ``\\uNNNN``, so that printing a name cannot forge a line.
-
-    Examples
-    --------
-    >>> printable("a.txt\\n/tmp/x.zip: intact")
-    'a.txt\\\\x0a/tmp/x.zip: intact'
-    >>> printable("\\x1b[32mok\\u202e")
-    '\\\\x1b[32mok\\\\u202e'
-    """
-    import unicodedata
-
-    def escape(char: str) -> str:
-        if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            return char
-        code = ord(char)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return "".join(escape(c) for c in text)
-
-
 def _name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a bundle entry, or None."""
     parts = name.split("/")
     if not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
         return "must be a relative POSIX path without '.', '..' or empty parts"
-    if printable(name) != name:
+    if visible(name) != name:
         return "must not hold control characters (newlines, escapes)"
     return None
 
@@ -136,7 +115,7 @@ def _check_name(name: str) -> None:
     if problem is None and name in _RESERVED:
         problem = f"must not be {SUMS_NAME} or {SIGNATURE_NAME}"
     if problem is not None:
-        raise ParityInputError(f"bundle entry name {problem}; got {printable(repr(name))}")
+        raise ParityInputError(f"bundle entry name {problem}; got {visible(repr(name))}")
 
 
 def sums_text(entries: dict[str, bytes]) -> str:
@@ -330,7 +309,7 @@ def _open_zip(path: str | os.PathLike[str]):
     :class:`ParityInputError`\\ s too.
     """
     p = Path(path)
-    shown = printable(str(p))
+    shown = visible(str(p))
     if not p.is_file():
         raise ParityInputError(f"{shown}: file not found")
     try:
@@ -350,7 +329,7 @@ def _open_zip(path: str | os.PathLike[str]):
                 problem = _entry_problem(info)
                 if problem is not None:
                     raise ParityInputError(
-                        f"{shown}: entry {printable(repr(info.filename))} {problem}"
+                        f"{shown}: entry {visible(repr(info.filename))} {problem}"
                     )
                 total += info.file_size
             if total > MAX_TOTAL_BYTES:
@@ -368,7 +347,7 @@ def _open_zip(path: str | os.PathLike[str]):
     ) as exc:
         if isinstance(exc, ParityInputError):
             raise
-        reason = printable(" ".join(str(exc).split()))
+        reason = visible(" ".join(str(exc).split()))
         raise ParityInputError(f"{shown}: not a readable zip file ({reason})") from None
     except NotImplementedError as exc:  # a method zipfile cannot read, past our checks
         raise ParityInputError(f"{shown}: not a readable zip file ({exc})") from None
@@ -392,7 +371,7 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where, limit: int) -
     """An entry read whole, refused when it declares more than ``limit`` bytes."""
     if info.file_size > limit:
         raise ParityInputError(
-            f"{printable(str(where))}: entry {printable(repr(info.filename))} holds "
+            f"{visible(str(where))}: entry {visible(repr(info.filename))} holds "
             f"{info.file_size} bytes; at most {limit} are read whole"
         )
     return b"".join(_chunks(zf, info))
@@ -437,13 +416,13 @@ def _parse_sums(text: bytes, where: str) -> dict[str, str]:
         if match is None:
             raise ParityInputError(
                 f"{where}: {SUMS_NAME} line {number} must read '<64 hex>  <name>'; "
-                f"got {printable(repr(line[:200]))}"
+                f"got {visible(repr(line[:200]))}"
             )
         problem = _name_problem(match.group(2))
         if problem is not None:
             raise ParityInputError(
                 f"{where}: {SUMS_NAME} line {number}: a name {problem}; "
-                f"got {printable(repr(match.group(2)))}"
+                f"got {visible(repr(match.group(2)))}"
             )
         listed[match.group(2)] = match.group(1)
     return listed
@@ -484,13 +463,13 @@ def verify_bundle(path: str | os.PathLike[str], public_key: Any = None) -> Bundl
             files[info.filename] = info
         if SUMS_NAME not in files:
             raise ParityInputError(
-                f"{printable(str(path))}: not an evidence bundle (no {SUMS_NAME} entry)"
+                f"{visible(str(path))}: not an evidence bundle (no {SUMS_NAME} entry)"
             )
         sums = _read_entry(zf, files[SUMS_NAME], path, MAX_RECORD_BYTES)
         sig = (
             _read_entry(zf, files[SIGNATURE_NAME], path, 1024) if SIGNATURE_NAME in files else None
         )
-        listed = _parse_sums(sums, printable(str(path)))
+        listed = _parse_sums(sums, visible(str(path)))
         present = {n for n in files if n not in _RESERVED}
         missing = tuple(sorted(set(listed) - present))
         extra = tuple(sorted((present - set(listed)) | duplicates))
@@ -663,7 +642,7 @@ def _read_data(path: Path, sha256: str, folder: Path | None = None) -> bytes:
     recorded sha256."""
     import stat
 
-    shown = printable(str(path))
+    shown = visible(str(path))
     rule = "--include-data takes regular files only and follows no link"
     try:
         info = os.lstat(path)
@@ -672,7 +651,7 @@ def _read_data(path: Path, sha256: str, folder: Path | None = None) -> bytes:
             f"{shown}: cannot read the file for the bundle ({exc.strerror})"
         ) from None
     if stat.S_ISLNK(info.st_mode):
-        target = printable(os.readlink(path))
+        target = visible(os.readlink(path))
         raise ParityInputError(f"{shown}: a symlink (to {target}); {rule}")
     if not stat.S_ISREG(info.st_mode):
         raise ParityInputError(f"{shown}: not a regular file (a pipe, socket or device); {rule}")
@@ -681,7 +660,7 @@ def _read_data(path: Path, sha256: str, folder: Path | None = None) -> bytes:
         rel = os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
         if rel.startswith("..") or os.path.realpath(path) != os.path.join(base, rel):
             raise ParityInputError(
-                f"{shown}: not inside its run folder {printable(str(folder))} without links; {rule}"
+                f"{shown}: not inside its run folder {visible(str(folder))} without links; {rule}"
             )
     if info.st_size > MAX_ENTRY_BYTES:
         raise ParityInputError(
@@ -809,7 +788,7 @@ def suite_entries(
                 problem = _name_problem(rel)
                 if problem is not None:
                     raise ParityInputError(
-                        f"run {run.key}: result file {printable(repr(rel))} {problem}"
+                        f"run {run.key}: result file {visible(repr(rel))} {problem}"
                     )
                 folder = root / run.out_dir if run.out_dir else root
                 entries[_data_name(name)] = _read_data(folder / rel, sha, folder)

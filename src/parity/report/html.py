@@ -19,7 +19,6 @@ True
 
 from __future__ import annotations
 
-import html as _html
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -81,8 +80,11 @@ td.bad { background: #ffebe9; color: #cf222e; }
 
 
 def escape(value: Any) -> str:
-    """HTML-escape ``str(value)``."""
-    return _html.escape(str(value), quote=True)
+    """HTML-escape ``str(value)`` (:func:`parity.report.escape.html_text`: entities, and
+    control characters shown as escapes)."""
+    from parity.report.escape import html_text
+
+    return html_text(value)
 
 
 def new_figure(width: float = 6.4, height: float = 2.4):

@@ -658,8 +658,6 @@ def write_suite_html(
 ) -> Path:
     """Write :func:`suite_html` to ``out_dir/report.html`` (folder created); return the path."""
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / REPORT_NAME
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(suite_html(record, tasks=tasks, seeds=seeds))
-    return path
+    from parity.io import write_atomic
+
+    return write_atomic(folder / REPORT_NAME, suite_html(record, tasks=tasks, seeds=seeds))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from parity.report.escape import md, md_prose
 from parity.stats.permutation import STATISTIC_LABELS as LABELS
 from parity.stats.sensitivity import format_size, sizes_text
 
@@ -118,7 +119,7 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     lines = [
         f"# {title}: {record['verdict'].upper()}",
         "",
-        *[f"- {reason}" for reason in record["reasons"]],
+        *[f"- {md_prose(reason)}" for reason in record["reasons"]],
         "",
         "## Action distributions",
         "",
@@ -151,16 +152,16 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
             lo, hi = r["confidence_interval"]
             level = _num(100 * r["confidence_level"], 3)
             lines.append(
-                f"| {name} | {_num(r['ratio'])} | {level}%: {_num(lo)} – {_num(hi)} "
+                f"| {md(name)} | {_num(r['ratio'])} | {level}%: {_num(lo)} – {_num(hi)} "
                 f"| {ok_region(r)} | {r['status']} |"
             )
     lines += ["", "## Inputs", "", "| input | shape | sha256 |", "|---|---|---|"]
     for name, info in record["inputs"].items():
         shape = info.get("shape", info.get("lengths", ""))
-        source = f" ({info['path']})" if "path" in info else ""
-        lines.append(f"| {name}{source} | {shape} | `{info.get('sha256', '')}` |")
+        source = f" ({md(info['path'])})" if "path" in info else ""
+        lines.append(f"| {md(name)}{source} | {shape} | `{info.get('sha256', '')}` |")
     settings = ", ".join(f"{k} = {v}" for k, v in record["settings"].items())
     lines += ["", f"Settings: {settings}; seed = {record['seed']}; parity {record['version']}."]
     if record.get("warnings"):
-        lines += ["", "## Warnings", "", *[f"- {w}" for w in record["warnings"]]]
+        lines += ["", "## Warnings", "", *[f"- {md_prose(w)}" for w in record["warnings"]]]
     return "\n".join(lines) + "\n"

@@ -20,10 +20,11 @@ runs and seed give byte-identical files.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
+
+from parity.report.escape import md, md_code, md_prose
 
 __all__ = ["MAX_TABLE_ROWS", "suite_markdown", "suite_report_payloads", "write_suite_reports"]
 
@@ -141,6 +142,8 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
     >>> names[3:]
     ['equivalence_report.md', 'stability_report.json']
     """
+    from parity.io import write_atomic
+
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     payloads = suite_report_payloads(verdict)
@@ -150,15 +153,14 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
     written = []
     for name, payload in payloads.items():
         text = payload if isinstance(payload, str) else _json_text(payload)
-        path = folder / name
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        written.append(path)
+        written.append(write_atomic(folder / name, text))
     return written
 
 
 def _json_text(payload: Any) -> str:
-    return json.dumps(payload, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False) + "\n"
+    from parity.io import json_dumps
+
+    return json_dumps(payload, sort_keys=True) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,9 +203,9 @@ def suite_markdown(record: dict[str, Any]) -> str:
     stab = record["stability"]
     comps = record["components"]
     lines = [
-        f"# Suite `{record['suite']}`: {record['verdict'].upper()}",
+        f"# Suite {md_code(record['suite'])}: {record['verdict'].upper()}",
         "",
-        *[f"- {reason}" for reason in record["reasons"]],
+        *[f"- {md_prose(reason)}" for reason in record["reasons"]],
         "",
         "| check | result | detail |",
         "|---|---|---|",
@@ -237,7 +239,7 @@ def suite_markdown(record: dict[str, Any]) -> str:
         if stab[key]
     ]
     groups = "; ".join(
-        f"{g['label']}: {'pass' if g['parity_pass_all_metrics'] else 'fail'}"
+        f"{md(g['label'])}: {'pass' if g['parity_pass_all_metrics'] else 'fail'}"
         for g in stab["groups"]
     )
     lines.append(
@@ -269,7 +271,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
         for t in shown:
             result = "pass" if t["passed"] else ("not tested" if t["error"] else "**fail**")
             lines.append(
-                f"| {t['task']} | {t['metric']} | {t['test']}{' (paired)' if t['paired'] else ''} "
+                f"| {md(t['task'])} | {md(t['metric'])} | {md(t['test'])}"
+                f"{' (paired)' if t['paired'] else ''} "
                 f"| {_n(t['estimate'])} | {_interval(t['confidence_interval'])} "
                 f"| {_interval(t['bounds'])} | {_n(t['adjusted_pvalue'], 3)} | {result} |"
             )
@@ -291,7 +294,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
         ]
         for a in eq["aggregates"]:
             lines.append(
-                f"| {a['name']} ({a['statistic']} of {a['metric']}) | {_n(a['reference'])} "
+                f"| {md(a['name'])} ({md(a['statistic'])} of {md(a['metric'])}) "
+                f"| {_n(a['reference'])} "
                 f"| {_n(a['candidate'])} | {a['margin_kind']} {_n(a['estimate'])} "
                 f"| {_level(a['confidence_level'])} {_interval(a['confidence_interval'])} "
                 f"| {_interval(a['bounds'])} | {'pass' if a['passed'] else '**fail**'} |"
@@ -306,7 +310,7 @@ def suite_markdown(record: dict[str, Any]) -> str:
         ]
         for c in comps["components"]:
             lines.append(
-                f"| {c['name']}{'' if c['required'] else ' (optional)'} | {c['test']} "
+                f"| {md(c['name'])}{'' if c['required'] else ' (optional)'} | {md(c['test'])} "
                 f"| {c['pairs_compared']} | {c['pairs_failed']} | {_n(c['max_abs_deviation'])} "
                 f"| {_n(c['max_rel_deviation'])} | {'pass' if c['passed'] else '**fail**'} |"
             )

@@ -16,6 +16,15 @@ from parity.errors import ParityInputError
 
 UNIT_ROWS = 16384  # rows centred, multiplied and added up in float64 as one unit
 FEATURE_ROWS = 2048  # rows per feature job
+PERM_TILE = 256  # splits per product of the random-feature pass (and per cell of its sampler)
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (threadpoolctl), so that a product's
+    rounding does not depend on ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _map(pool: ThreadPoolExecutor | None, fn, jobs: list) -> list:
@@ -75,9 +84,24 @@ class _NumpyBackend:
     def staging(self, rows: int, cols: int) -> np.ndarray:
         return np.empty((rows, cols), dtype=self.dtype)
 
-    def accumulate(self, sums, splits: np.ndarray, phi: np.ndarray, counts, mean) -> None:
-        """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype."""
-        np.add(sums, splits @ phi, out=sums)
+    def accumulate(
+        self, sums, splits: np.ndarray, phi: np.ndarray, counts, mean, pool=None
+    ) -> None:
+        """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype.
+
+        OpenBLAS picks its float32 kernel, and so the rounding of the product, by the thread
+        count and the matrix sizes (the null distribution differed at 1e-8 between 1 and 2
+        threads). So the product runs on one BLAS thread, :data:`PERM_TILE` splits at a time
+        (blocks start at multiples of it), the tiles in parallel on ``pool``: the same shapes
+        whatever the threads and ``block``.
+        """
+
+        def product(r: int) -> None:
+            tile = slice(r, r + PERM_TILE)
+            np.add(sums[tile], splits[tile] @ phi, out=sums[tile])
+
+        with one_blas_thread():
+            _map(pool, product, list(range(0, splits.shape[0], PERM_TILE)))
         sums += counts[:, None] * mean
 
     def zeros(self, shape) -> np.ndarray:
@@ -141,7 +165,7 @@ class _TorchBackend:
         dtype = self.dtype if self.dev.type == "cpu" else np.uint8
         return np.empty((rows, cols), dtype=dtype)
 
-    def accumulate(self, sums, splits: np.ndarray, phi, counts, mean) -> None:
+    def accumulate(self, sums, splits: np.ndarray, phi, counts, mean, pool=None) -> None:
         """``sums += splits @ phi + counts ⊗ mean``, the product in phi's dtype."""
         a = self.torch.from_numpy(splits)
         if self.dev.type != "cpu":

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import ParityInputError
+from parity.errors import ParityInputError, check_seed
 
 RngLike = None | int | np.random.Generator
 
@@ -23,8 +23,10 @@ def as_generator(rng: RngLike) -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        return np.random.default_rng(check_seed("seed", rng))
     raise ParityInputError(
         f"`rng` must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}"
     )
@@ -61,7 +63,33 @@ def as_samples(name: str, a: Any, *, min_rows: int = 2) -> np.ndarray:
         raise ParityInputError(
             f"`{name}` has {int(bad.sum())} NaN/inf values (rows {shown}); values must be finite"
         )
+    check_magnitude(name, arr)
     return arr
+
+
+def check_magnitude(name: str, arr: np.ndarray) -> None:
+    """Raise unless every value has magnitude at most :data:`parity.limits.MAX_ABS_VALUE`
+    (1e150), so that squares, sums of squares and variances stay finite in float64.
+
+    Examples
+    --------
+    >>> check_magnitude("x", np.array([1.0, -1e150]))
+    >>> check_magnitude("x", np.array([1.0, 1.7e308]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: `x` has values up to 1.7e+308 in magnitude (index 1); ...
+    """
+    from parity.limits import MAX_ABS_VALUE
+
+    if arr.size == 0:
+        return
+    flat = np.abs(arr).ravel()
+    i = int(np.argmax(flat))
+    if flat[i] > MAX_ABS_VALUE:
+        raise ParityInputError(
+            f"`{name}` has values up to {flat[i]:.3g} in magnitude (index {i}); values must be "
+            f"at most {MAX_ABS_VALUE:.0e} so that variances stay finite; rescale the data"
+        )
 
 
 def as_values(name: str, x: Any) -> np.ndarray:
@@ -89,6 +117,7 @@ def as_values(name: str, x: Any) -> np.ndarray:
         raise ParityInputError(
             f"`{name}` must have finite values; got {bad.size} NaN/inf (indices {shown})"
         )
+    check_magnitude(name, arr)
     return arr
 
 

@@ -1046,6 +1046,9 @@ def _prepare(
 #: A spread below this many machine epsilons of the largest magnitude is floating-point
 #: rounding (e.g. ``1.1 - 1.0`` vs ``2.1 - 2.0``), not variation: it is taken as zero.
 _ROUNDING_EPS = 4.0
+#: Most doublings of a search bracket: 1e-300 · 2**2100 exceeds the largest float, so a
+#: search that has not found its bracket by then never will (NaN or inf arithmetic).
+_MAX_DOUBLINGS = 2100
 
 
 def _scale(x: np.ndarray) -> float:
@@ -1298,7 +1301,9 @@ def _fieller_welch(design: _Design, alpha: float) -> tuple[float, float, str | N
 
         inner, step = tau_hat, step0
         outer = tau_hat + side * step
-        while g(outer) <= 0:
+        for _ in range(_MAX_DOUBLINGS):  # 2**2100 · 1e-300 overflows: the loop ends by then
+            if not g(outer) <= 0:  # beyond the interval (or NaN: no bracket to refine)
+                break
             inner, step = outer, 2.0 * step
             outer = tau_hat + side * step
             if not math.isfinite(outer):  # pragma: no cover - excluded by the bound check
@@ -1685,7 +1690,7 @@ def smallest_n(ok: Callable[[int], bool], start: int, stop: int) -> int | None:
     if ok(start):
         return start
     lo, hi = start, start
-    while not ok(hi):
+    while not ok(hi):  # hi doubles from start ≥ 1 to stop: at most log2(stop) rounds
         lo, hi = hi, hi * 2
         if hi > stop:
             return None
@@ -1715,11 +1720,18 @@ def _min_margin(
         if not ok(hi):
             return math.inf
     else:
-        hi = max(math.sqrt(design.variance(0.0)), 1e-300)
-        while not ok(hi):
+        hi = math.sqrt(design.variance(0.0))
+        if not math.isfinite(hi):  # the variance overflows: no margin can be computed
+            return math.inf
+        hi = max(hi, 1e-300)
+        for _ in range(_MAX_DOUBLINGS):
+            if ok(hi):
+                break
             lo, hi = hi, 2.0 * hi
             if hi > 1e300:  # e.g. a relative margin whose bound never clears the noise
                 return math.inf
+        else:  # pragma: no cover - 2100 doublings of 1e-300 pass 1e300
+            return math.inf
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         if mid <= lo or mid >= hi:

@@ -199,7 +199,7 @@ def _build_components(z, n, statistics, dtype, options) -> tuple[list, list, lis
                 "smoothing": smoothing,
                 "direction": direction,
             }
-            onehot_t = np.ascontiguousarray(binning.indicator(dtype).T)
+            onehot_t = binning.indicator_t(np.float64)
             binned.append(_BinnedPlan("kl", onehot_t, binning, n, smoothing, direction, parameters))
             stats.append(Statistic("kl", (column,), parameters))
             column += 1
@@ -213,12 +213,18 @@ def _kernel_rows_fn(kind: str, bandwidth: float, dtype):
     return rows
 
 
+#: Entries (bins × splits) of one chunk of binned-KL counts: each of the few temporaries of
+#: :func:`kl_from_counts` is then at most 32 MB, whatever the number of dimensions.
+KL_CHUNK_ENTRIES = 1 << 22
+
+
 @dataclass(frozen=True, slots=True)
 class _BinnedPlan:
-    """The binned KL statistic: per-bin counts of each split from the one-hot bin matrix."""
+    """The binned KL statistic: per-bin counts of each split from the sparse one-hot matrix
+    (total_bins × N, ``N·d`` ones), a chunk of splits at a time (:data:`KL_CHUNK_ENTRIES`)."""
 
     name: str
-    onehot_t: np.ndarray
+    onehot_t: Any  # scipy.sparse CSR matrix
     binning: Binning
     n: int
     smoothing: float
@@ -227,12 +233,24 @@ class _BinnedPlan:
 
     def evaluate(self, splits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The statistic, and its magnitude, for each 0/1 split (column) of ``splits``."""
-        counts_x = (self.onehot_t @ splits).astype(np.float64)
-        counts_y = self.onehot_t.sum(axis=1, dtype=np.float64)[:, None] - counts_x
+        pooled = self.binning.counts()[:, None]
         m = self.onehot_t.shape[1] - self.n
-        kl = kl_from_counts(
-            counts_x, counts_y, self.binning, self.n, m, self.smoothing, self.direction
-        )
+        step = max(1, KL_CHUNK_ENTRIES // max(1, self.binning.total_bins))
+        parts = []
+        for lo in range(0, splits.shape[1], step):
+            counts_x = np.asarray(self.onehot_t @ splits[:, lo : lo + step], dtype=np.float64)
+            parts.append(
+                kl_from_counts(
+                    counts_x,
+                    pooled - counts_x,
+                    self.binning,
+                    self.n,
+                    m,
+                    self.smoothing,
+                    self.direction,
+                )
+            )
+        kl = np.concatenate(parts)
         return kl, np.abs(kl)
 
 

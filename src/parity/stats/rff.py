@@ -91,6 +91,7 @@ import numpy as np
 from parity.errors import ParityInputError, check_positive_int
 from parity.stats._backend import (
     FEATURE_ROWS,
+    PERM_TILE,
     UNIT_ROWS,
     _map,
     available_devices,
@@ -128,7 +129,6 @@ EXACT_MAX_POOLED = 20_000
 DEFAULT_CHUNK_SIZE = 16384
 DEFAULT_BLOCK_SIZE = 1024
 SPLIT_TILE = 4096  # rows per cell of the split sampler
-PERM_TILE = 256  # splits per cell of the split sampler
 ALLOCATION_PAIRS = 4096
 MIN_FREQUENCIES = 8  # per bandwidth, when D allows
 TIE_RTOL_RFF = {"float32": 1e-6, "float64": 1e-10}
@@ -530,7 +530,7 @@ def _stream_random(z, n, fmap, backend, n_permutations, seed, chunk, block, pool
             view = staging[: p1 - p0, : stop - start]
             sampler.fill(view, counts, start, p0)
             for rows, mean, k in zip(units, means, unit_counts, strict=True):
-                backend.accumulate(sums[p0:p1], view[:, rows], phi[rows], k[p0:p1], mean)
+                backend.accumulate(sums[p0:p1], view[:, rows], phi[rows], k[p0:p1], mean, pool=pool)
         del phi
     return backend.numpy(observed), backend.numpy(sums), backend.numpy(total)
 

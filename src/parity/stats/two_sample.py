@@ -30,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from parity.errors import DegenerateDataWarning, ParityInputError
+from parity.limits import MAX_KL_BINS
 from parity.stats._common import as_samples, check_same_dim
 
 DEFAULT_BANDWIDTH_FACTORS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -567,6 +568,20 @@ class Binning:
         """Number of bins over all dimensions."""
         return int(self.n_bins.sum())
 
+    def counts(self, rows: slice = slice(None)) -> np.ndarray:
+        """Points per global bin (total_bins,) among ``rows``, without a one-hot matrix."""
+        return np.bincount(self.codes[rows].ravel(), minlength=self.total_bins).astype(np.float64)
+
+    def indicator_t(self, dtype: type = np.float64):
+        """The transposed one-hot matrix (total_bins × N) as a sparse CSR matrix: ``N·d``
+        stored ones instead of ``N·total_bins`` dense entries."""
+        from scipy import sparse
+
+        n, d = self.codes.shape
+        ones = np.ones(n * d, dtype=dtype)
+        cols = np.repeat(np.arange(n), d)
+        return sparse.csr_matrix((ones, (self.codes.ravel(), cols)), shape=(self.total_bins, n))
+
     def indicator(self, dtype: type = np.float64) -> np.ndarray:
         """One-hot matrix (N × total_bins): row i has a 1 in each dimension's bin of point i."""
         out = np.zeros((self.codes.shape[0], self.total_bins), dtype=dtype)
@@ -591,6 +606,11 @@ def shared_bins(z: np.ndarray, bins: int | str = "auto", name: str = "bins") -> 
         raise ParityInputError(
             f"`{name}` must be a positive integer or a numpy binning rule name; got {bins!r}"
         )
+    if valid_int and int(bins) * z.shape[1] > MAX_KL_BINS:
+        raise ParityInputError(
+            f"`{name}` = {bins} bins × {z.shape[1]:,} dimensions exceeds {MAX_KL_BINS:,} bins "
+            "(parity.limits.MAX_KL_BINS)"
+        )
     edges, codes = [], np.empty(z.shape, dtype=np.intp)
     for j in range(z.shape[1]):
         try:
@@ -603,6 +623,12 @@ def shared_bins(z: np.ndarray, bins: int | str = "auto", name: str = "bins") -> 
         # Right-open bins, last one closed, as numpy.histogram.
         codes[:, j] = np.clip(np.searchsorted(e, z[:, j], side="right") - 1, 0, e.size - 2)
     n_bins = np.array([e.size - 1 for e in edges], dtype=np.intp)
+    if int(n_bins.sum()) > MAX_KL_BINS:
+        raise ParityInputError(
+            f"`{name}`: the binned KL needs {int(n_bins.sum()):,} bins over {z.shape[1]:,} "
+            f"dimensions; at most {MAX_KL_BINS:,} are allowed (parity.limits.MAX_KL_BINS); "
+            "give fewer bins per dimension or leave out the kl statistic"
+        )
     offsets = np.concatenate([[0], np.cumsum(n_bins)[:-1]]).astype(np.intp)
     return Binning(tuple(edges), codes + offsets, n_bins, offsets)
 
@@ -682,9 +708,8 @@ def binned_kl(
     x, y, z = _pooled(x, y)
     binning = shared_bins(z, bins)
     n, m = x.shape[0], y.shape[0]
-    onehot = binning.indicator()
-    counts_x = onehot[:n].sum(axis=0)[:, None]
-    counts_y = onehot[n:].sum(axis=0)[:, None]
+    counts_x = binning.counts(slice(0, n))[:, None]
+    counts_y = binning.counts(slice(n, None))[:, None]
     return float(kl_from_counts(counts_x, counts_y, binning, n, m, smoothing, direction)[0])
 
 

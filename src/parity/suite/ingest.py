@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parity.io import loads_json
 from parity.suite.records import RunKey, RunRecord
 
 METRICS_FILE = "metrics.json"
@@ -103,7 +104,7 @@ def _not_regular(path: Path, label: str) -> str | None:
     """Why ``path`` is not a plain regular file parity may read (named ``label``), or None."""
     import stat
 
-    from parity.report.bundle import printable
+    from parity.report.escape import visible
 
     try:
         mode = os.lstat(path).st_mode
@@ -113,9 +114,9 @@ def _not_regular(path: Path, label: str) -> str | None:
         return None
     what = _kind(mode)
     if stat.S_ISLNK(mode):
-        what += f" (to {printable(os.readlink(path))})"
+        what += f" (to {visible(os.readlink(path))})"
     return (
-        f"{printable(label)}: {what}; a run's results are regular files and folders only, "
+        f"{visible(label)}: {what}; a run's results are regular files and folders only, "
         "so it was not read"
     )
 
@@ -192,7 +193,7 @@ def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
     except (OSError, UnicodeDecodeError) as exc:
         return {}, f"{path}: cannot read ({exc})"
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         return {}, f"{path}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
     if not isinstance(data, dict):
