@@ -143,4 +143,5 @@ def test_api_agrees_with_cli(tmp_path):
     CliRunner().invoke(cli, cli_args("temperature", "by_observation", tmp_path))
     record = json.loads((tmp_path / "verdict.json").read_text())
     assert verdict.verdict == record["verdict"] == "fail"
-    assert verdict.family_pvalue == pytest.approx(record["family_pvalue"], rel=1e-11)  # JSON: 12 digits
+    # the JSON record holds 12 significant digits
+    assert verdict.family_pvalue == pytest.approx(record["family_pvalue"], rel=1e-11)
