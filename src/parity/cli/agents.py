@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, provenance, write_text
+from parity.cli._output import append_step_summary, fmt, provenance, write_text
 
 EMBEDDER_CHOICE = click.Choice(["hashing", "minilm"], case_sensitive=False)
 
@@ -341,6 +341,9 @@ def compare_command(
         write_text(json_path, payloads["compare.json"])
     if not quiet:
         print_comparison(result, (old_runs, new_runs), files)
+    from parity.report.summaries import agents_comparison_markdown
+
+    append_step_summary(agents_comparison_markdown(result))
     ctx.exit(result.exit_code)
 
 

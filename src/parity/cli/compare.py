@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from parity.cli._output import provenance, write_text
+from parity.cli._output import append_step_summary, provenance, write_text
 from parity.errors import ParityWarning
 from parity.stats._engine import AGGREGATIONS, DEFAULT_AGGREGATION
 from parity.stats.permutation import STATISTICS
@@ -434,4 +434,7 @@ def compare_command(
         )
         if not quiet:
             click.echo(f"bundle: {bundle_path} (sha256 {digest})", err=True)
+    from parity.report.markdown import verdict_markdown
+
+    append_step_summary(verdict_markdown(verdict.to_dict()))
     ctx.exit(int(verdict.exit_code))

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from parity.cli._output import fmt, json_text, provenance, write_text
+from parity.cli._output import append_step_summary, fmt, json_text, provenance, write_text
 from parity.errors import ExitCode, ParityInputError, ParityWarning
 
 VERDICT_STYLE = {0: "bold green", 1: "bold red", 3: "bold yellow"}
@@ -216,4 +216,7 @@ def equivalence_command(
         write_text(json_path, json_text(payload))
     if not quiet:
         print_summary(payload, result, f"{reference} vs {candidate}")
+    from parity.report.summaries import equivalence_markdown
+
+    append_step_summary(equivalence_markdown(payload, f"{reference} vs {candidate}"))
     ctx.exit(int(code))
