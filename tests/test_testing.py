@@ -259,3 +259,21 @@ def test_plugin_is_silent_without_parity_assertions(pytester):
     assert not any(line.strip("= ") == "parity" for line in result.stdout.lines)
     assert "parity assertions" not in result.stdout.str()
     assert not (pytester.path / "out").exists()
+
+
+def readme_block(after: str, language: str) -> str:
+    """The first fenced ``language`` block of the README after the line containing ``after``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"```{language}\n", text.index(after)) + len(language) + 4
+    return text[start : text.index("```\n", start)]
+
+
+def test_readme_worked_example_runs_as_documented(pytester):
+    """The README's quantized-model test passes, and prints the summary the README shows."""
+    pytester.makepyfile(test_quantized=readme_block("guards a quantized model", "python"))
+    result = pytester.runpytest(*plugin_args(), "--parity-reports", "parity-reports")
+    result.assert_outcomes(passed=2)
+    shown = readme_block("pytest --parity-reports parity-reports", "text").splitlines()
+    result.stdout.fnmatch_lines(shown, consecutive=True)
+    written = sorted(p.suffix for p in (pytester.path / "parity-reports").iterdir())
+    assert written == [".json", ".md"]
