@@ -272,3 +272,35 @@ def provenance(spec: str, **extra: Any) -> dict[str, Any]:
     from parity.io import parse_spec, sha256_file
 
     return {"path": str(spec), "file_sha256": sha256_file(parse_spec(spec)[0]), **extra}
+
+
+def append_step_summary(markdown: str) -> Path | None:
+    """Append a command's Markdown summary to ``$GITHUB_STEP_SUMMARY`` (the job summary of
+    GitHub Actions) when that variable names a file; return its path, or None when unset.
+
+    A summary that cannot be written is a ``warning:`` line on stderr, not an error: the
+    command's exit code stays its verdict's.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     os.environ["GITHUB_STEP_SUMMARY"] = f"{d}/summary.md"
+    ...     _ = append_step_summary("# one"), append_step_summary("# two")
+    ...     text = open(f"{d}/summary.md").read()
+    ...     del os.environ["GITHUB_STEP_SUMMARY"]
+    >>> text
+    '# one\\n\\n# two\\n\\n'
+    """
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown.rstrip("\n") + "\n\n")
+    except OSError as exc:
+        sys.stderr.write(
+            f"warning: GITHUB_STEP_SUMMARY={target}: cannot append the summary ({exc.strerror})\n"
+        )
+        return None
+    return Path(target)

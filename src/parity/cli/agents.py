@@ -15,7 +15,15 @@ from typing import Any
 
 import click
 
-from parity.cli._output import check_outputs, fmt, mark_folder, provenance, write_file, write_text
+from parity.cli._output import (
+    append_step_summary,
+    check_outputs,
+    fmt,
+    mark_folder,
+    provenance,
+    write_file,
+    write_text,
+)
 from parity.cli._params import FINITE, RESAMPLES, SEED
 from parity.report.escape import term, visible
 
@@ -377,6 +385,9 @@ def compare_command(
         write_text(json_path, payloads["compare.json"])
     if not quiet:
         print_comparison(result, (old_runs, new_runs), files)
+    from parity.report.summaries import agents_comparison_markdown
+
+    append_step_summary(agents_comparison_markdown(result))
     ctx.exit(result.exit_code)
 
 

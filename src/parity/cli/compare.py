@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from parity.cli._output import check_outputs, force_option, mark_folder, provenance, write_text
+from parity.cli._output import (
+    append_step_summary,
+    check_outputs,
+    force_option,
+    mark_folder,
+    provenance,
+    write_text,
+)
 from parity.cli._params import RESAMPLES, SEED, Finite
 from parity.errors import ParityWarning
 from parity.report.escape import term, visible
@@ -452,4 +459,7 @@ def compare_command(
         )
         if not quiet:
             click.echo(f"bundle: {visible(bundle_path)} (sha256 {digest})", err=True)
+    from parity.report.markdown import verdict_markdown
+
+    append_step_summary(verdict_markdown(verdict.to_dict()))
     ctx.exit(int(verdict.exit_code))

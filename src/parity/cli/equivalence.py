@@ -20,7 +20,15 @@ from typing import Any
 
 import click
 
-from parity.cli._output import check_outputs, fmt, force_option, json_text, provenance, write_text
+from parity.cli._output import (
+    append_step_summary,
+    check_outputs,
+    fmt,
+    force_option,
+    json_text,
+    provenance,
+    write_text,
+)
 from parity.cli._params import FINITE
 from parity.errors import ExitCode, ParityInputError, ParityWarning
 from parity.report.escape import term
@@ -240,4 +248,7 @@ def equivalence_command(
         write_text(json_path, json_text(payload))
     if not quiet:
         print_summary(payload, result, f"{reference} vs {candidate}")
+    from parity.report.summaries import equivalence_markdown
+
+    append_step_summary(equivalence_markdown(payload, f"{reference} vs {candidate}"))
     ctx.exit(int(code))

@@ -22,7 +22,15 @@ from typing import Any
 
 import click
 
-from parity.cli._output import check_outputs, fmt, force_option, json_text, provenance, write_text
+from parity.cli._output import (
+    append_step_summary,
+    check_outputs,
+    fmt,
+    force_option,
+    json_text,
+    provenance,
+    write_text,
+)
 from parity.cli._params import FINITE, RESAMPLES, SEED, Count
 from parity.errors import ParityInputError, ParityWarning
 from parity.report.escape import term
@@ -294,8 +302,11 @@ def gate_command(
         payload["log"] = {"path": log_path, "step": written.step}
     if json_path:
         write_text(json_path, json_text(payload))
+    label = metric if metric != "mixed" else f"mixed, w = {mixed_weight:g}"
+    title = f"{'paired gate' if paired else 'gate'} ({label}) on {len(cand_items)} items"
     if not quiet:
-        label = metric if metric != "mixed" else f"mixed, w = {mixed_weight:g}"
-        kind = "paired gate" if paired else "gate"
-        print_summary(result, f"{kind} ({label}) on {len(cand_items)} items", paired)
+        print_summary(result, title, paired)
+    from parity.report.summaries import gate_markdown
+
+    append_step_summary(gate_markdown(result, title, paired))
     ctx.exit(code)

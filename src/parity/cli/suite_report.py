@@ -203,6 +203,10 @@ def report_command(
         write_suite_bundle(manifest, loaded, store, written, include_data=include_data, key=key)
     if not quiet:
         print_summary(verdict, out, stale)
+    from parity.cli._output import append_step_summary
+    from parity.report.suite import suite_markdown
+
+    append_step_summary(suite_markdown(verdict.to_dict()))
     ctx.exit(int(verdict.exit_code))
 
 
