@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-bench
 	  && touch .venv-rliable/.installed; }
 	$(BIN)/python benchmarks/bootstrap.py --rliable-python .venv-rliable/bin/python
 	$(BIN)/python benchmarks/suite.py
+	$(BIN)/python benchmarks/power.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

@@ -885,9 +885,9 @@ def main(argv: list[str] | None = None) -> int:
                 level_rows.append((setting, {k: int(v.sum()) for k, v in rejections.items()}))
             else:
                 power_rows.append((setting, {k: rate_and_se(v) for k, v in rejections.items()}))
-            print(
-                f"  [{setting.name}: {time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True
-            )
+            rates = ", ".join(f"{k} {v.mean():.3f}" for k, v in rejections.items())
+            seconds = time.perf_counter() - t0
+            print(f"  [{setting.name}: {seconds:.0f} s; {rates}]", file=sys.stderr, flush=True)
     finally:
         if pool:
             pool.shutdown()
