@@ -405,7 +405,12 @@ class Setting:
 
 
 def _unif(name, d, scale, pub, *, n=500, p=2, label=None):
-    label = label or f"perturbed unif d={d} p={p} scale {scale:.1f}"
+    if label is None:
+        label = (
+            f"uniform d={d} (scale 0)"
+            if scale == 0
+            else f"perturbed unif d={d} p={p} scale {scale:.1f}"
+        )
     params = {"d": d, "n_perturbations": p, "scale": scale}
     return Setting(name, label, perturbed_uniform_pair, params, n, pub, null=scale == 0)
 
