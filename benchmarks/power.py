@@ -367,6 +367,7 @@ class Published:
 # kernels, 10 bandwidths each); columns = the matching *_x_axis.npy. 200 repetitions, α = 0.05,
 # 2000 permutations; perturbations: p = 2, n = m = 500; mixture: d = 2, μ = 20.
 def _fuse(path: str, column: str, median: float, mmdagg: float, fuse: float) -> Published:
+    """Published numbers of one column of an MMD-FUSE result file."""
     return Published(median, mmdagg, fuse, 200, f"{FUSE_REPO}@{FUSE_COMMIT[:10]}:{path} [{column}]")
 
 
@@ -379,6 +380,7 @@ def _fuse(path: str, column: str, median: float, mmdagg: float, fuse: float) -> 
 # permutation, B1 = 500, 500 repetitions) and "5: uniform null" rows 397 and 404 (5000
 # repetitions). The MMDAgg paper does not run MMD-FUSE.
 def _agg(npy: str, index: int, csv_row: int, median: float, mmdagg: float, reps=500):
+    """Published numbers of one entry of an MMDAgg result file and its MMD-Median csv row."""
     where = f"{AGG_REPO}@{AGG_COMMIT[:10]}:results/{npy} [{index}], paper/raw/results.csv row "
     return Published(median, mmdagg, None, reps, where + str(csv_row))
 
@@ -405,6 +407,7 @@ class Setting:
 
 
 def _unif(name, d, scale, pub, *, n=500, p=2, label=None):
+    """A perturbed-uniform setting (scale 0: the null)."""
     if label is None:
         label = (
             f"uniform d={d} (scale 0)"
@@ -416,6 +419,7 @@ def _unif(name, d, scale, pub, *, n=500, p=2, label=None):
 
 
 def _mix(name, std, pub, *, n=500):
+    """A Gaussian-mixture setting (std 1: the null)."""
     label = f"mixture d=2 std {std:.1f}"
     return Setting(name, label, mixture_pair, {"std_changed": std}, n, pub, null=std == 1.0)
 
@@ -601,6 +605,7 @@ def run_replicate(
 
 
 def _replicate_job(job: tuple) -> dict[tuple, float]:
+    """:func:`run_replicate` on a picklable job tuple (the setting by name), for the pool."""
     name, replicate, calls, b, seed = job
     return run_replicate(SETTINGS_BY_NAME[name], replicate, calls, b, seed)
 
@@ -644,10 +649,12 @@ def clopper_pearson(k: int, r: int, confidence: float = 0.95) -> tuple[float, fl
 
 
 def fmt_rate(p: float, se: float) -> str:
+    """``"0.905±0.021"``: a rate and its standard error."""
     return f"{p:.3f}±{se:.3f}"
 
 
 def fmt_pub(p: float | None) -> str:
+    """A published rate to 4 significant digits, or "—" when not reported."""
     return "—" if p is None else f"{p:.4g}"
 
 
@@ -792,6 +799,7 @@ def print_timing(methods, engine: Engine, b: int, repeats: int, seed: int) -> No
 
 
 def environment(args, engine: Engine) -> str:
+    """Header lines: versions, BLAS threads, the machine, and what the installed engine takes."""
     import scipy
 
     from _machine import machine_line
