@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bootstrap.py --rliable-python .venv-rliable/bin/python
 	$(BIN)/python benchmarks/suite.py
 	$(BIN)/python benchmarks/sensitivity.py
+	$(BIN)/python benchmarks/power.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
