@@ -311,9 +311,7 @@ def _signal_run(group: int, token: str | None, sig: int, since: int | None = Non
     return pids
 
 
-def _kill_run(
-    group: int, token: str | None, rounds: int = 20, since: int | None = None
-) -> None:
+def _kill_run(group: int, token: str | None, rounds: int = 20, since: int | None = None) -> None:
     """SIGKILL the run's processes until none is left (each round finds forks made meanwhile)."""
     for _ in range(rounds):
         if not _signal_run(group, token, signal.SIGKILL, since):
