@@ -547,3 +547,36 @@ def test_render_command_and_safe_names():
     assert shlex.split(rendered) == ["python", "x.py", "it's", "2", "1", "/o dir"]
     assert safe_name("..") != ".." and "/" not in safe_name("../../etc")
     assert safe_name("a/b") != safe_name("a_b")  # no collisions from cleaning
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_run_processes_since_skips_older_processes_and_finds_new_ones():
+    """The scan after a run passes over processes older than the run's first one (seen again
+    by their cached /proc inode) and still finds a new process holding the run's token."""
+    from parity.suite import runner
+
+    older = subprocess.Popen(
+        ["sleep", "30"], env={**os.environ, "PARITY_RUN_TOKEN": "tok-old"}, start_new_session=True
+    )
+    try:
+        runner.run_processes(-1, "warm", since=0)  # fills the cache with every process
+        time.sleep(0.05)  # start times are in clock ticks (10 ms)
+        newer = subprocess.Popen(
+            ["sleep", "30"],
+            env={**os.environ, "PARITY_RUN_TOKEN": "tok-new"},
+            start_new_session=True,
+        )
+        try:
+            since = runner._proc_stat(newer.pid)[3]
+            assert runner._proc_stat(older.pid)[3] < since
+            time.sleep(0.2)  # /proc/<pid>/environ reads empty while the exec completes
+            for _ in range(2):  # cold, then with the cache warm
+                assert runner.run_processes(-1, "tok-new", since) == [newer.pid]
+                assert runner.run_processes(-1, "tok-old", since) == []
+            assert runner.run_processes(-1, "tok-old") == [older.pid]  # no `since`: all of them
+        finally:
+            newer.kill()
+            newer.wait()
+    finally:
+        older.kill()
+        older.wait()

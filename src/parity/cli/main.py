@@ -7,6 +7,7 @@ traceback is saved to a file, whose path is printed, and the exit code is 4.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 import tempfile
@@ -147,5 +148,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point: ``sys.exit(main())``."""
-    raise SystemExit(main())
+    """Console-script entry point: ``sys.exit(main())``.
+
+    When the command is done, what it leaves in memory is frozen out of the garbage collector
+    (:func:`gc.freeze`): the interpreter's exit then skips collecting it (after a report with
+    figures that was about half a second), while ``atexit`` handlers, flushing and the closing
+    of files run as usual.
+    """
+    code = main()
+    gc.freeze()
+    raise SystemExit(code)

@@ -66,6 +66,23 @@ _CACHE_ENTRIES = 2**17
 _MIN_RELIABLE_RUNS = 5
 _CI_METHODS = {"percentile": "percentile", "basic": "basic"}
 
+
+def _rank_sort_kind() -> str:
+    """numpy's fastest sort for a row of uint16 ranks on this CPU.
+
+    With AVX-512 (Ice Lake and later) numpy sorts 16-bit integers with a vectorized quicksort,
+    about twice as fast as its radix sort (``kind="stable"``), which is the better choice
+    everywhere else. Sorted integers are the same whichever algorithm sorts them.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # pragma: no cover - numpy < 2
+        return "stable"
+    return "quicksort" if features.get("AVX512_ICL") else "stable"
+
+
+_RANK_SORT_KIND = _rank_sort_kind()
+
 ScoresLike = Any
 Aggregate = Callable[..., Any] | str
 
@@ -499,7 +516,7 @@ def _iqm_distribution(scores: np.ndarray, n_resamples: int, gen: np.random.Gener
         c = idx.shape[0]
         idx += offsets
         ranks = np.take(rank, idx.reshape(c, n))
-        ranks.sort(axis=1, kind="stable")
+        ranks.sort(axis=1, kind=_RANK_SORT_KIND)
         out[start : start + c] = np.take(ordered, ranks[:, cut : n - cut]).mean(axis=1)
         start += c
     return out
