@@ -189,7 +189,7 @@ def print_verdict(verdict, title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from parity.report.markdown import LABELS
+    from parity.stats.permutation import statistic_label
 
     console = Console(stderr=True, highlight=False)
     style = VERDICT_STYLE[verdict.verdict]
@@ -202,7 +202,7 @@ def print_verdict(verdict, title: str) -> None:
     for col in ("statistic", "value", "p-value"):
         table.add_column(col, justify="left" if col == "statistic" else "right")
     for name, r in verdict.two_sample.results.items():
-        table.add_row(LABELS[name], f"{r.statistic:.4g}", f"{r.pvalue:.4g}")
+        table.add_row(statistic_label(name, r.parameters), f"{r.statistic:.4g}", f"{r.pvalue:.4g}")
     table.add_row("family (min-p)", "", f"{verdict.family_pvalue:.4g}", style="bold")
     console.print(table)
     if verdict.embodied:

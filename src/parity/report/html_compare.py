@@ -51,6 +51,7 @@ from parity.report.html import (
     verdict_banner,
 )
 from parity.report.markdown import RULE_TEXT, embodied_rule
+from parity.stats.permutation import statistic_label
 from parity.stats.sensitivity import EFFECT_NOUNS, format_size, sizes_text
 
 __all__ = ["MAX_MARGINALS", "comparison_html", "comparison_parts", "comparisons_html"]
@@ -107,9 +108,7 @@ def _num(value: Any) -> float:
 
 
 def _label(name: str) -> str:
-    from parity.stats.permutation import STATISTIC_LABELS
-
-    return STATISTIC_LABELS.get(name, name)
+    return statistic_label(name)
 
 
 def _samples(name: str, values: Any, dim: int) -> np.ndarray:
@@ -283,7 +282,7 @@ def _tests_section(record: Mapping[str, Any], level: int) -> str:
         p = pvalues[name]
         rows.append(
             [
-                _label(name),
+                statistic_label(name, r.get("parameters")),
                 fmt(_num(r["statistic"])),
                 fmt(p, 3),
                 r.get("method", ""),
@@ -307,8 +306,34 @@ def _tests_section(record: Mapping[str, Any], level: int) -> str:
         "the statistic is significant after its Westfall–Young adjustment."
     )
     summary = table(("statistic", "observed", "p-value", "method", "result"), rows, (1, 2))
+    kernels = _kernels_section(test["results"], level + 1)
     nulls = section("Null distributions", grid(*figures), level=level + 1)
-    return section("Action distributions: two-sample tests", intro, summary, nulls, level=level)
+    parts = (intro, summary, *((kernels,) if kernels else ()), nulls)
+    return section("Action distributions: two-sample tests", *parts, level=level)
+
+
+def _kernels_section(results: Mapping[str, Any], level: int) -> str:
+    """Each kernel of an aggregated statistic: bandwidth, MMD², unadjusted p-value."""
+    parts = []
+    for name, r in results.items():
+        kernels = (r.get("parameters") or {}).get("kernels")
+        if not kernels:
+            continue
+        rows = [
+            [
+                k["kernel"],
+                fmt(_num(k["bandwidth"])),
+                fmt(_num(k["statistic"])),
+                fmt(_num(k["pvalue"]), 3),
+            ]
+            for k in kernels
+        ]
+        rule = (r.get("parameters") or {}).get("bandwidth_rule", "")
+        parts.append(paragraph(f"{statistic_label(name, r['parameters'])}; bandwidths: {rule}."))
+        parts.append(
+            table(("kernel", "bandwidth", "MMD²", "p-value (unadjusted)"), rows, (1, 2, 3))
+        )
+    return section("Kernels", *parts, level=level) if parts else ""
 
 
 def _result_badge(differs: bool, raw_significant: bool) -> str:

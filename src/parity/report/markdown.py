@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parity.report.escape import md, md_prose
-from parity.stats.permutation import STATISTIC_LABELS as LABELS
+from parity.stats.permutation import statistic_label
 from parity.stats.sensitivity import format_size, sizes_text
 
 
@@ -132,7 +132,8 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     ]
     for name, r in test["results"].items():
         lines.append(
-            f"| {LABELS.get(name, name)} | {_num(r['statistic'])} | {_num(r['pvalue'])} "
+            f"| {statistic_label(name, r.get('parameters'))} | {_num(r['statistic'])} "
+            f"| {_num(r['pvalue'])} "
             f"| {r['method']} |"
         )
     if record.get("sensitivity"):

@@ -628,7 +628,7 @@ def _collection(z, sq, kind, bandwidths) -> tuple[tuple[float, ...], str | None]
     metric = sq if kind == "gaussian" else within_sq_distances(z, "cityblock") ** 2
     distances, used = within_distances(metric)
     rule = (
-        f"powers of 2 from half the 5% quantile up to twice the 95% of {distances.size} "
+        f"powers of 2 from half the 5% quantile up to twice the 95% quantile of {distances.size} "
         f"within-observation distances of {used} of {sq.shape[0]} observations"
     )
     return collection_from_distances(distances), rule

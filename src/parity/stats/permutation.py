@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -81,6 +81,28 @@ STATISTIC_LABELS = {
     "mmd_hamming": "MMD² (Hamming kernel)",
     "mmd_ngram": "MMD² (n-gram cosine kernel)",
 }
+AGGREGATE_MEANINGS = {
+    "agg": "−log10 of the smallest per-kernel p",
+    "fuse": "log-sum-exp of standardized MMD²s",
+}
+
+
+def statistic_label(name: str, parameters: Mapping[str, Any] | None = None) -> str:
+    """How reports name a statistic; an aggregated MMD says what its value is.
+
+    Examples
+    --------
+    >>> statistic_label("mmd", {"aggregation": "agg", "kernels": [{}, {}]})
+    'MMD² over 2 kernels (agg: −log10 of the smallest per-kernel p)'
+    """
+    label = STATISTIC_LABELS.get(name, name)
+    aggregation = (parameters or {}).get("aggregation")
+    if aggregation not in AGGREGATE_MEANINGS:
+        return label
+    count = len((parameters or {}).get("kernels", ()))
+    return f"{label} over {count} kernels ({aggregation}: {AGGREGATE_MEANINGS[aggregation]})"
+
+
 PRECISIONS = ("auto", "float32", "float64")
 AUTO_FLOAT32_FROM = 2048  # pooled sample size from which precision="auto" picks float32
 BLOCK_BYTES = 256 * 2**20  # memory budget of one block of splits (its (N × b) arrays)
@@ -155,7 +177,7 @@ def mmd_components(
     if options["bandwidths"] is None:
         rows = min(z.shape[0], MEDIAN_MAX_ROWS)
         parameters["bandwidth_rule"] = (
-            f"powers of 2 from half the 5% quantile up to twice the 95% of the pairwise "
+            f"powers of 2 from half the 5% quantile up to twice the 95% quantile of the pairwise "
             f"distances over {rows} of {z.shape[0]} pooled rows"
         )
     return kernels, parameters
@@ -610,5 +632,6 @@ __all__ = [
     "exceedance_counts",
     "split_blocks",
     "standardize_pooled",
+    "statistic_label",
     "two_sample_test",
 ]

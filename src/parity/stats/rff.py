@@ -697,8 +697,8 @@ def rff_two_sample_test(
         if bandwidths is None:
             rows = min(n_total, MEDIAN_MAX_ROWS)
             parameters["bandwidth_rule"] = (
-                f"powers of 2 from half the 5% quantile up to twice the 95% of the pairwise "
-                f"distances over {rows} of {n_total} pooled rows"
+                "powers of 2 from half the 5% quantile up to twice the 95% quantile of the "
+                f"pairwise distances over {rows} of {n_total} pooled rows"
             )
         components = tuple({"kernel": "gaussian", "bandwidth": bw} for bw in bws)
         columns = tuple(range(len(bws)))
