@@ -170,7 +170,7 @@ def verdict_banner(
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = ()):
     """An HTML table; cells are escaped unless wrapped in :class:`Raw`; ``numeric`` columns are
-    right-aligned."""
+    right-aligned. A table wider than the page scrolls inside its own box, not the page."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
@@ -180,7 +180,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequen
             text = cell.html if isinstance(cell, Raw) else escape(cell)
             cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    inner = f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+    return f'<div class="scroll"><table>{inner}</table></div>'
 
 
 class Raw:
