@@ -297,3 +297,29 @@ def test_compare_text_takes_numpy_prompts():
         sensitivity=False,
     )
     assert v.inputs["reference"]["prompts"] == 4
+
+
+def test_family_is_one_min_p_over_every_kernel_and_statistic():
+    """The family's single-step min-p runs over the MMD's kernels and the energy distance at
+    once, checked by brute force over every split."""
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(4, 2)), rng.normal(size=(5, 2)) + 0.4
+    res = quiet(two_sample_test, x, y, ("mmd", "energy"), 10**4, precision="float64")
+    z = np.vstack([x, y])
+    splits = all_splits(9, 4)
+    columns = []
+    for k in res.results["mmd"].parameters["kernels"]:
+        columns.append(np.array([brute_mmd(z, s, k["kernel"], k["bandwidth"]) for s in splits]))
+    d = scipy.spatial.distance.cdist(z, z)
+    energy = []
+    for s in splits:
+        a, b = np.flatnonzero(s), np.flatnonzero(~s)
+        energy.append(2 * d[np.ix_(a, b)].mean() - d[np.ix_(a, a)].mean() - d[np.ix_(b, b)].mean())
+    columns.append(np.array(energy))
+    pvalues = []
+    for values in columns:
+        tol = 1e-10 * np.abs(values).max()
+        pvalues.append(np.array([np.mean(values >= v - tol) for v in values]))
+    min_p = np.min(pvalues, axis=0)
+    assert res.pvalue == pytest.approx(np.mean(min_p <= min_p[0] * (1 + 1e-12)), abs=1e-12)
+    assert res.statistic == pytest.approx(min_p[0], abs=1e-12)

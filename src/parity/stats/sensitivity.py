@@ -579,12 +579,15 @@ def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.nda
     unit = unit_scale_batch(z)
     sq = pairwise_sq_distances_batch(z / unit[:, None, None])
     columns = []
+    n_columns = np.zeros(z.shape[0], dtype=int)  # the family's p-value columns per sample
     for name in spec.statistics:
         if name == "kl":
             values = _kl_values(z, splits, spec)
             scale = np.abs(values[:, 0])
         elif name == "mmd" and spec.aggregation != "sum":
-            columns.append(_collection_pvalues(z, sq, unit, splits, spec))
+            kernel_columns, counts = _collection_pvalues(z, sq, unit, splits, spec)
+            columns += kernel_columns
+            n_columns += counts
             continue
         else:
             if name == "mmd":
@@ -607,19 +610,21 @@ def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.nda
             scale = np.asarray(sums.scale)[:, 0]
         counts = batch_exceedance_counts(values, spec.tie_rtol * scale)
         columns.append(counts / k)
+        n_columns += 1
     min_p = np.min(columns, axis=0)
-    if len(columns) == 1:
-        return min_p[:, 0]
-    return np.mean(min_p <= min_p[:, :1] * (1 + 1e-12), axis=1)
+    adjusted = np.mean(min_p <= min_p[:, :1] * (1 + 1e-12), axis=1)
+    return np.where(n_columns == 1, min_p[:, 0], adjusted)
 
 
 def _collection_pvalues(z, sq, unit, splits, spec: _TestSpec) -> np.ndarray:
-    """Per-split p-values (R × V) of the aggregated MMD over each sample's kernel collection.
+    """The family p-value columns (each R × V) of the MMD over each sample's kernel collection,
+    and how many of them each sample has.
 
     As :func:`parity.stats.two_sample_test` with ``aggregation`` ``agg`` or ``fuse``: each
     sample's own bandwidth collection (:func:`parity.stats.two_sample.bandwidth_collection`, all
     rows, as a replicate has fewer than 2048), one unbiased MMD² per kernel on the shared
-    splits, combined by single-step min-p or by log-sum-exp of standardized values.
+    splits; ``agg`` brings one column per kernel to the family's min-p, ``fuse`` the p-values of
+    the log-sum-exp of standardized values.
     """
     n, r, v = spec.n, z.shape[0], splits.shape[2]
     rows, cols = np.triu_indices(z.shape[1], 1)
@@ -650,20 +655,26 @@ def _collection_pvalues(z, sq, unit, splits, spec: _TestSpec) -> np.ndarray:
                 tols.append(spec.tie_rtol * float(np.asarray(sums.scale)[0, 0]))
                 owner.append(i)
     values, tols, owner = np.array(values), np.array(tols), np.array(owner)
-    out = np.empty((r, v))
-    for i in range(r):
-        mine = owner == i
-        out[i] = _aggregate_replicate(values[mine], tols[mine], spec.aggregation)
-    return out
+    per_sample = [
+        _family_columns(values[owner == i], tols[owner == i], spec.aggregation) for i in range(r)
+    ]
+    counts = np.array([len(c) for c in per_sample])
+    width = int(counts.max())
+    # A sample with fewer kernels gets columns of p = 1: never the smallest p of a split.
+    columns = [
+        np.stack([c[j] if j < len(c) else np.ones(v) for c in per_sample]) for j in range(width)
+    ]
+    return columns, counts
 
 
-def _aggregate_replicate(values: np.ndarray, tols: np.ndarray, aggregation: str) -> np.ndarray:
-    """One replicate's per-split p-values from its kernels' values (K × V), as the engine."""
-    from parity.stats._engine import Statistic, statistic_column
+def _family_columns(values: np.ndarray, tols: np.ndarray, aggregation: str) -> list[np.ndarray]:
+    """One sample's family p-value columns from its kernels' values (K × V), as the engine."""
+    from parity.stats._engine import Statistic, family_columns, statistic_column
 
     k = values.shape[0]
     stat = Statistic("mmd", tuple(range(k)), {}, aggregation if k > 1 else None)
-    return statistic_column(values.T, tols, stat)[1]
+    pvalues = statistic_column(values.T, tols, stat)[1]
+    return family_columns(values.T, tols, stat, pvalues)
 
 
 # --------------------------------------------------------------------------------------------
