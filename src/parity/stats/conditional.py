@@ -753,7 +753,7 @@ def conditional_two_sample_test(
     >>> y = centres + rng.normal(size=(100, 8, 2)) + 0.7 * sign
     >>> res = conditional_two_sample_test(x, y, n_permutations=199, rng=1)
     >>> res.pvalue
-    0.005
+    0.01
     """
     statistics = _check_statistics(statistics)
     n_permutations = check_positive_int("n_permutations", n_permutations)

@@ -1151,7 +1151,7 @@ def min_detectable_effect(
     >>> ref = np.random.default_rng(0).normal(size=(200, 2))
     >>> res = min_detectable_effect(ref, n_simulations=32, rng=0)
     >>> res.describe_shift(), res.describe_scale()
-    ('shifts ≥ 0.32σ', 'scale changes ≥ ×1.31')
+    ('shifts ≥ 0.34σ', 'scale changes ≥ ×1.30')
     """
     start = time.perf_counter()
     ref = as_samples("reference", reference)
