@@ -27,6 +27,7 @@ from parity.suite.manifest import (
     quoted_placeholders,
     read_yaml,
 )
+from processes import alive, wait_dead
 
 VALID = """\
 name: toy
@@ -342,23 +343,6 @@ def command_suite(folder: Path, script: str, *, tasks=("a",), seeds=(0,), **extr
     path = folder / "suite.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def wait_dead(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def foreign_sqlite(path: Path) -> str:

@@ -38,6 +38,7 @@ from parity.suite.runner import (
     suite_status,
 )
 from parity.suite.store import Store, default_store_path
+from processes import wait_dead
 
 # A system: behaves according to the task name. argv: task seed rerun out
 SYSTEM = r"""
@@ -110,24 +111,6 @@ def write_suite(folder: Path, tasks, seeds=(0,), *, systems=None, **extra) -> Pa
     path = folder / "suite.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (not zombie) process."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def wait_dead(pid: int, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def sha256(path: Path) -> str:
