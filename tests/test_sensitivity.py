@@ -684,7 +684,7 @@ def test_by_observation_compare_applies_the_threshold_in_within_observation_sigm
     assert small_design.sensitivity.design == "conditional"
     reason = next(r for r in small_design.reasons if "could only detect" in r)
     assert "σ within an observation (80% power at α = 0.05, 10 observations × 4 vs 4" in reason
-    ref, cand = paired(47, 80, 8)
+    ref, cand = paired(47, 100, 8)  # 80 observations detect 0.52σ: just above the 0.5σ asked
     big = compare(ref, cand, by_observation=True, n_permutations=B, seed=0)
     assert big.verdict in ("pass", "fail") and big.sensitivity.shift < 0.5
     assert big.settings["max_detectable_shift"] == 0.5
