@@ -1,0 +1,101 @@
+"""The pieces every check shares: the indexed run table, the groups of runs, small helpers.
+
+A room of :mod:`parity.suite.checks`, below every other: it may import the standard library,
+:mod:`parity.errors`, :mod:`parity.suite.manifest` and :mod:`parity.suite.records`, and nothing
+else of parity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from parity.errors import ParityInputError
+from parity.suite.manifest import Manifest
+from parity.suite.records import RunKey, RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """The recorded runs, indexed: ok runs by key, the others by key."""
+
+    ok: dict[RunKey, RunRecord]
+    other: dict[RunKey, RunRecord]
+
+    def metric(self, system: str, task: str, seed: int, rerun: int, metric: str) -> float | None:
+        run = self.ok.get(RunKey(system, task, seed, rerun))
+        if run is None:
+            return None
+        value = run.metrics.get(metric)
+        return float(value) if _is_finite_number(value) else None
+
+
+def _index(runs: Sequence[RunRecord]) -> _Table:
+    """The runs as a :class:`_Table`; an ok run hides a failed record of the same key."""
+    ok: dict[RunKey, RunRecord] = {}
+    other: dict[RunKey, RunRecord] = {}
+    for i, run in enumerate(runs):
+        if not isinstance(run, RunRecord):
+            raise ParityInputError(
+                f"`runs` must hold RunRecord objects; item {i} is {type(run).__name__}"
+            )
+        if run.status == "ok":
+            ok[run.key] = run
+        else:
+            other[run.key] = run
+    for key in ok:
+        other.pop(key, None)
+    return _Table(ok, other)
+
+
+def _is_finite_number(value: Any) -> bool:
+    """A real number (not a bool), finite."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _run_label(key: RunKey) -> str:
+    """``system/task/seed=S/rerun=R``."""
+    return f"{key.system}/{key.task}/seed={key.seed}/rerun={key.rerun}"
+
+
+def _g(x: float | None, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits for the reasons and notes (``—`` for None)."""
+    if x is None:
+        return "—"
+    return f"{x:.{digits}g}" if math.isfinite(x) else str(x)
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    """A copy of the frozen result ``obj`` with ``changes``."""
+    return dataclasses.replace(obj, **changes)
+
+
+def _check_seed(seed: Any) -> int:
+    """The judge's ``seed`` as an int ≥ 0, else :class:`ParityInputError`."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParityInputError(f"`seed` must be an integer ≥ 0; got {seed!r}")
+    return int(seed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Which runs one evaluation uses: a rerun per system and the seeds."""
+
+    label: str
+    rerun: int | None
+    reruns: dict[str, int]
+    seeds: tuple[int, ...]
+    key: tuple[int, ...]  # entropy of the aggregate bootstrap, after the judge's seed
+
+
+def _main_group(manifest: Manifest) -> _Group:
+    """The verdict's group: rerun 0 of both systems, every seed."""
+    return _Group("rerun 0", 0, {"reference": 0, "candidate": 0}, tuple(manifest.seeds), (0, 0))
