@@ -300,7 +300,11 @@ def cluster_tasks(
         if k > n:
             raise ParityInputError(f"`clusters` must be at most the number of tasks ({n}); got {k}")
         labels = _canonical(_kmeans(x, k, seed))
-        return labels, int(labels.max()) + 1, {}  # duplicate texts may leave fewer clusters
+        return (
+            labels,
+            int(labels.max()) + 1,
+            {},
+        )  # duplicate texts may leave fewer clusters
     candidates = range(2, min(k_max, n - 1) + 1)
     require_sklearn()
     if not candidates:
@@ -461,101 +465,212 @@ def compute_weighting(
         task_of_run[ix] = q
     n = len(runs)
     if profile is None:
-        w = np.ones(n)
         return _finish(
-            "none", None, None, None, {}, (), (None,) * n, w, 0.0, (), None, None, 0, task_of_run
+            kind="none",
+            by=None,
+            k=None,
+            selection=None,
+            silhouettes={},
+            clusters=(),
+            run_group=(None,) * n,
+            w=np.ones(n),
+            uncovered=0.0,
+            uncovered_texts=(),
+            min_similarity=None,
+            clip=None,
+            n_clipped=0,
+            task_of_run=task_of_run,
         )
     if clip is not None and not (
         isinstance(clip, int | float) and clip > 0 and math.isfinite(clip)
     ):
         raise ParityInputError(f"`clip` must be a positive number; got {clip!r}")
-    task_ids = list(groups)
-    uncovered_texts: tuple[str, ...] = ()
-    silhouettes: dict[int, float] = {}
-    selection = None
-    sim_used = None
     if profile.by in ("category", "task_id"):
-        task_group = []
-        for task, ix in groups.items():
-            value = task if profile.by == "task_id" else runs[ix[0]].category
-            if value is None:
-                raise ParityInputError(
-                    f"{label}: task {task!r} has no `category`; the target shares are by category"
-                )
-            task_group.append(str(value))
-        names = list(dict.fromkeys(task_group))
-        p_raw = {g: profile.shares.get(g, 0.0) for g in names}
-        uncovered = math.fsum(v for g, v in profile.shares.items() if g not in p_raw)
-        k_used = len(names)
-        selection = f"tasks grouped by {profile.by}"
+        grouping = _group_by_field(runs, groups, profile, label)
     else:
         if embedder is None:
             from parity.agents.embedding import HashingEmbedder
 
             embedder = HashingEmbedder()
-        texts = _task_texts(runs, groups, label)
-        x = _unit(embedder.fit_transform(texts))
+        x = _unit(embedder.fit_transform(_task_texts(runs, groups, label)))
         if profile.kind == "shares":
-            keys = _cluster_keys(profile.shares)
-            k_used = k if k is not None else max(keys) + 1
-            if k_used > len(task_ids):
-                raise ParityInputError(
-                    f"the target shares name cluster {max(keys)}, but there are only "
-                    f"{len(task_ids)} tasks to cluster"
-                )
-            if max(keys) >= k_used:
-                raise ParityInputError(
-                    f"the target shares name cluster {max(keys)}; with {k_used} clusters the "
-                    f"clusters are 0 … {k_used - 1}"
-                )
-            labels, k_used, _ = cluster_tasks(x, k_used, rng)
-            if max(keys) >= k_used:
-                raise ParityInputError(
-                    f"the target shares name cluster {max(keys)}, but the task texts form only "
-                    f"{k_used} distinct clusters (0 … {k_used - 1})"
-                )
-            selection = "given" if k is not None else "from the target shares"
-            p_raw = {str(c): profile.shares.get(str(c), 0.0) for c in range(k_used)}
-            uncovered = 0.0
+            grouping = _group_by_shares(x, profile, k, rng)
         else:
-            labels, k_used, silhouettes = cluster_tasks(x, k, rng)
-            selection = (
-                "given"
-                if k is not None
-                else (
-                    "largest silhouette (cosine)"
-                    if silhouettes
-                    else "one cluster (fewer than 3 tasks)"
-                )
-            )
-            sim_used = check_probability("min_similarity", min_similarity, open_interval=False)
-            target = _unit(embedder.transform(list(profile.texts)))
-            sims = target @ _centroids(x, labels, k_used).T
-            nearest = np.argmax(sims, axis=1)
-            covered = sims[np.arange(len(profile.texts)), nearest] >= sim_used
-            counts = np.bincount(nearest[covered], minlength=k_used)
-            p_raw = {str(c): counts[c] / len(profile.texts) for c in range(k_used)}
-            uncovered = float(np.mean(~covered))
-            uncovered_texts = tuple(
-                t for t, ok in zip(profile.texts, covered, strict=True) if not ok
-            )
-        task_group = [str(c) for c in labels.tolist()]
-        names = [str(c) for c in range(k_used)]
-    if uncovered >= 1.0 - 1e-12 or math.fsum(p_raw.values()) <= 0:
+            grouping = _group_by_texts(x, embedder, profile, k, rng, min_similarity)
+    if grouping.uncovered >= 1.0 - 1e-12 or math.fsum(grouping.p_raw.values()) <= 0:
         raise ParityInputError(
             "the target profile puts no mass on any benchmark task (all of it is uncovered)"
         )
-    run_group = tuple(task_group[q] for q in task_of_run.tolist())
-    n_runs = {g: 0 for g in names}
+    run_group = tuple(grouping.task_group[q] for q in task_of_run.tolist())
+    n_runs = {g: 0 for g in grouping.names}
     for g in run_group:
         n_runs[g] += 1
-    covered_mass = math.fsum(p_raw.values())
+    covered_mass = math.fsum(grouping.p_raw.values())
+    w, n_clipped = _run_weights(grouping.p_raw, covered_mass, n_runs, run_group, clip)
+    return _finish(
+        kind=profile.kind,
+        by=profile.by,
+        k=grouping.k,
+        selection=grouping.selection,
+        silhouettes={str(kk): v for kk, v in grouping.silhouettes.items()},
+        clusters=_cluster_infos(runs, groups, grouping, n_runs, covered_mass),
+        run_group=run_group,
+        w=w,
+        uncovered=float(grouping.uncovered),
+        uncovered_texts=grouping.uncovered_texts,
+        min_similarity=grouping.min_similarity,
+        clip=None if clip is None else float(clip),
+        n_clipped=n_clipped,
+        task_of_run=task_of_run,
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Grouping:
+    """The tasks in groups and the target's share of each group, before renormalising.
+
+    ``task_group`` is the group of each task (in task order), ``names`` the groups in order,
+    ``p_raw`` the target share ``P(c)`` of each group and ``uncovered`` the share ``U`` no
+    task covers; ``k``, ``selection``, ``silhouettes``, ``uncovered_texts`` and
+    ``min_similarity`` are reported in the :class:`Weighting`.
+    """
+
+    task_group: list[str]
+    names: list[str]
+    p_raw: dict[str, float]
+    uncovered: float
+    k: int
+    selection: str
+    silhouettes: dict[int, float] = dataclasses.field(default_factory=dict)
+    uncovered_texts: tuple[str, ...] = ()
+    min_similarity: float | None = None
+
+
+def _group_by_field(
+    runs: Sequence[AgentRun],
+    groups: dict[str, list[int]],
+    profile: TargetProfile,
+    label: str,
+) -> _Grouping:
+    """Tasks grouped by their ``category`` or ``task_id``; shares of absent groups are
+    uncovered."""
+    task_group = []
+    for task, ix in groups.items():
+        value = task if profile.by == "task_id" else runs[ix[0]].category
+        if value is None:
+            raise ParityInputError(
+                f"{label}: task {task!r} has no `category`; the target shares are by category"
+            )
+        task_group.append(str(value))
+    names = list(dict.fromkeys(task_group))
+    p_raw = {g: profile.shares.get(g, 0.0) for g in names}
+    uncovered = math.fsum(v for g, v in profile.shares.items() if g not in p_raw)
+    return _Grouping(
+        task_group,
+        names,
+        p_raw,
+        uncovered,
+        len(names),
+        f"tasks grouped by {profile.by}",
+    )
+
+
+def _group_by_shares(
+    x: np.ndarray, profile: TargetProfile, k: int | None, rng: RngLike
+) -> _Grouping:
+    """Tasks clustered into ``k`` clusters (default: the largest cluster number in the shares
+    + 1), the shares given per cluster number."""
+    keys = _cluster_keys(profile.shares)
+    n_tasks = x.shape[0]
+    k_used = k if k is not None else max(keys) + 1
+    if k_used > n_tasks:
+        raise ParityInputError(
+            f"the target shares name cluster {max(keys)}, but there are only "
+            f"{n_tasks} tasks to cluster"
+        )
+    if max(keys) >= k_used:
+        raise ParityInputError(
+            f"the target shares name cluster {max(keys)}; with {k_used} clusters the "
+            f"clusters are 0 … {k_used - 1}"
+        )
+    labels, k_used, _ = cluster_tasks(x, k_used, rng)
+    if max(keys) >= k_used:
+        raise ParityInputError(
+            f"the target shares name cluster {max(keys)}, but the task texts form only "
+            f"{k_used} distinct clusters (0 … {k_used - 1})"
+        )
+    return _Grouping(
+        task_group=[str(c) for c in labels.tolist()],
+        names=[str(c) for c in range(k_used)],
+        p_raw={str(c): profile.shares.get(str(c), 0.0) for c in range(k_used)},
+        uncovered=0.0,
+        k=k_used,
+        selection="given" if k is not None else "from the target shares",
+    )
+
+
+def _group_by_texts(
+    x: np.ndarray,
+    embedder: Any,
+    profile: TargetProfile,
+    k: int | None,
+    rng: RngLike,
+    min_similarity: float,
+) -> _Grouping:
+    """Tasks clustered (``k`` given or chosen by silhouette); each target text counts for the
+    nearest centroid, or is uncovered when less similar than ``min_similarity`` to every one."""
+    labels, k_used, silhouettes = cluster_tasks(x, k, rng)
+    selection = (
+        "given"
+        if k is not None
+        else ("largest silhouette (cosine)" if silhouettes else "one cluster (fewer than 3 tasks)")
+    )
+    sim_used = check_probability("min_similarity", min_similarity, open_interval=False)
+    target = _unit(embedder.transform(list(profile.texts)))
+    sims = target @ _centroids(x, labels, k_used).T
+    nearest = np.argmax(sims, axis=1)
+    covered = sims[np.arange(len(profile.texts)), nearest] >= sim_used
+    counts = np.bincount(nearest[covered], minlength=k_used)
+    return _Grouping(
+        task_group=[str(c) for c in labels.tolist()],
+        names=[str(c) for c in range(k_used)],
+        p_raw={str(c): counts[c] / len(profile.texts) for c in range(k_used)},
+        uncovered=float(np.mean(~covered)),
+        k=k_used,
+        selection=selection,
+        silhouettes=silhouettes,
+        uncovered_texts=tuple(t for t, ok in zip(profile.texts, covered, strict=True) if not ok),
+        min_similarity=sim_used,
+    )
+
+
+def _run_weights(
+    p_raw: dict[str, float],
+    covered_mass: float,
+    n_runs: dict[str, int],
+    run_group: tuple[str, ...],
+    clip: float | None,
+) -> tuple[np.ndarray, int]:
+    """``w_i = P̃(c_i)/Q(c_i)`` per run, capped at ``clip``, and the number of capped runs."""
+    n = len(run_group)
     raw_w = np.array([(p_raw[g] / covered_mass) / (n_runs[g] / n) for g in run_group])
     w = raw_w if clip is None else np.minimum(raw_w, float(clip))
     n_clipped = 0 if clip is None else int(np.sum(raw_w > clip))
+    return w, n_clipped
+
+
+def _cluster_infos(
+    runs: Sequence[AgentRun],
+    groups: dict[str, list[int]],
+    grouping: _Grouping,
+    n_runs: dict[str, int],
+    covered_mass: float,
+) -> tuple[ClusterInfo, ...]:
+    """One :class:`ClusterInfo` per group: its tasks, runs, shares and (unclipped) weight."""
+    n = len(runs)
     infos = []
-    for g in names:
-        members = [t for t, tg in zip(task_ids, task_group, strict=True) if tg == g]
+    for g in grouping.names:
+        members = [t for t, tg in zip(groups, grouping.task_group, strict=True) if tg == g]
         first = groups[members[0]][0]
         infos.append(
             ClusterInfo(
@@ -563,31 +678,17 @@ def compute_weighting(
                 n_tasks=len(members),
                 n_runs=n_runs[g],
                 benchmark_share=n_runs[g] / n,
-                target_share=float(p_raw[g]),
-                weight=float((p_raw[g] / covered_mass) / (n_runs[g] / n)),
+                target_share=float(grouping.p_raw[g]),
+                weight=float((grouping.p_raw[g] / covered_mass) / (n_runs[g] / n)),
                 example_tasks=tuple(members[:3]),
                 example_text=runs[first].task_text,
             )
         )
-    return _finish(
-        profile.kind,
-        profile.by,
-        k_used,
-        selection,
-        {str(kk): v for kk, v in silhouettes.items()},
-        tuple(infos),
-        run_group,
-        w,
-        float(uncovered),
-        uncovered_texts,
-        sim_used,
-        None if clip is None else float(clip),
-        n_clipped,
-        task_of_run,
-    )
+    return tuple(infos)
 
 
 def _cluster_keys(shares: dict[str, float]) -> list[int]:
+    """The cluster numbers that key the target shares; names are refused."""
     keys = []
     for key in shares:
         if not key.isdigit():
@@ -600,21 +701,23 @@ def _cluster_keys(shares: dict[str, float]) -> list[int]:
 
 
 def _finish(
-    kind,
-    by,
-    k,
-    selection,
-    silhouettes,
-    clusters,
-    run_group,
-    w,
-    uncovered,
-    uncovered_texts,
-    min_similarity,
-    clip,
-    n_clipped,
-    task_of_run,
+    *,
+    kind: str,
+    by: str | None,
+    k: int | None,
+    selection: str | None,
+    silhouettes: dict[str, float],
+    clusters: tuple[ClusterInfo, ...],
+    run_group: tuple[str | None, ...],
+    w: np.ndarray,
+    uncovered: float,
+    uncovered_texts: tuple[str, ...],
+    min_similarity: float | None,
+    clip: float | None,
+    n_clipped: int,
+    task_of_run: np.ndarray,
 ) -> Weighting:
+    """The :class:`Weighting` with its diagnostics (Kish ESS of runs and tasks, largest shares)."""
     n_tasks = int(task_of_run.max()) + 1 if task_of_run.size else 0
     task_w = np.bincount(task_of_run, weights=w, minlength=n_tasks)
     total = float(w.sum())
