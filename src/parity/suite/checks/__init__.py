@@ -102,7 +102,9 @@ and every failing hypothesis is a per-task test that could not succeed at this n
 The rooms
 ---------
 One module per check, each importing only the rooms below it (nothing imports upward, and
-nothing here imports :mod:`parity.report` or :mod:`parity.cli`):
+nothing here imports :mod:`parity.report` or :mod:`parity.cli`). Every room may import
+:mod:`parity.errors` and the results' :class:`~parity.stats._common.ResultMixin`; each module's
+docstring names the rest it may import.
 
 * :mod:`~parity.suite.checks._common` — the indexed run table, the groups of runs, helpers;
 * :mod:`~parity.suite.checks.samples` — :func:`load_samples_npz`, the one file read;
@@ -119,9 +121,12 @@ This package re-exports every public name; import them from ``parity.suite.check
 
 from __future__ import annotations
 
+# the names outside __all__ are re-exported as they were importable before the split
 from parity.suite.checks.aggregates import AggregateResult
 from parity.suite.checks.components import (
-    COMPONENT_PERMUTATIONS,
+    COMPONENT_PERMUTATIONS as COMPONENT_PERMUTATIONS,
+)
+from parity.suite.checks.components import (
     ComponentMatchResult,
     ComponentPair,
     ComponentResult,
@@ -130,11 +135,15 @@ from parity.suite.checks.components import (
 from parity.suite.checks.coverage import CoverageResult, MissingRun, check_coverage
 from parity.suite.checks.equivalence import EquivalenceResult, MetricTest, check_equivalence
 from parity.suite.checks.judge import SuiteVerdict, judge
-from parity.suite.checks.reasons import MAX_REASONS
-from parity.suite.checks.samples import ArrayLoader, load_samples_npz
-from parity.suite.checks.shortcuts import EMPTY_SHA256, FileCoincidence, SeedCoincidence
+from parity.suite.checks.reasons import MAX_REASONS as MAX_REASONS
+from parity.suite.checks.samples import ArrayLoader as ArrayLoader
+from parity.suite.checks.samples import load_samples_npz
+from parity.suite.checks.shortcuts import EMPTY_SHA256 as EMPTY_SHA256
+from parity.suite.checks.shortcuts import FileCoincidence, SeedCoincidence
 from parity.suite.checks.stability import (
-    DecisionFlip,
+    DecisionFlip as DecisionFlip,
+)
+from parity.suite.checks.stability import (
     GroupVerdict,
     Mismatch,
     SignFlip,
@@ -169,5 +178,3 @@ __all__ = [
     "judge",
     "load_samples_npz",
 ]
-# also importable, as before the split (not in __all__): the constants and the loader's type
-_CONSTANTS = (ArrayLoader, COMPONENT_PERMUTATIONS, DecisionFlip, EMPTY_SHA256, MAX_REASONS)
