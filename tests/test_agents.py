@@ -254,6 +254,7 @@ def test_broken_step_events(events, match):
 # embedders
 
 
+@pytest.mark.extra("agents")
 def test_hashing_embedder_identical_texts_identical_rows():
     emb = embed_steps([["open(a)", "open(a)", "read(b, 2)"], ["read(b, 3)"]], HashingEmbedder())
     x, y = emb.trajectory(0), emb.trajectory(1)
@@ -323,6 +324,7 @@ def steps_of(names):
         ([Step("a"), Step("b")], "no tool calls"),
     ],
 )
+@pytest.mark.extra("agents")
 def test_degenerate_runs_short_circuit(steps, reason):
     run = make_run("r", "t", steps)
     emb = embed_steps([[s.text for s in steps]], HashingEmbedder())
@@ -331,6 +333,7 @@ def test_degenerate_runs_short_circuit(steps, reason):
     assert row["loop"] is None and row["determinism"] is None and row["action_entropy"] is None
 
 
+@pytest.mark.extra("agents")
 def test_run_metrics_of_a_loop_and_a_stall():
     loop = make_run("l", "t", steps_of(["plan"] + ["read", "edit", "test"] * 4))
     stall = make_run("s", "t", steps_of(["plan", "poll", "poll", "poll", "poll", "read", "done"]))
@@ -356,6 +359,7 @@ def test_pass_hat_k():
     assert math.isnan(pass_hat_k(2, 1, 3))
 
 
+@pytest.mark.extra("agents")
 def test_identical_runs_have_constraint_one_and_no_divergence():
     steps = steps_of(["plan", "search", "read", "answer", "check"])
     runs = [make_run(f"r{i}", "t", steps, trial=i) for i in range(3)]
@@ -435,6 +439,7 @@ def test_uncovered_mass_and_clipping_are_recorded():
         compute_weighting(runs, target_profile_from({"by": "category", "shares": {"z": 1}}))
 
 
+@pytest.mark.extra("agents")
 def test_target_texts_clusters_and_uncovered_texts():
     runs = runs_from_records(generate_runs("baseline")).runs
     profile = load_target_profile(example_path("target"))
@@ -467,6 +472,7 @@ def test_bad_target_profiles(obj, match):
         target_profile_from(obj, "target.json")
 
 
+@pytest.mark.extra("agents")
 def test_cluster_shares_must_be_numbers(tmp_path):
     runs = runs_from_records(generate_runs("baseline")).runs
     with pytest.raises(ParityInputError, match=r'keyed by cluster numbers.*got "code"'):
@@ -513,6 +519,7 @@ def test_shipped_example_files_match_the_generator(tmp_path):
         assert written[key].read_bytes() == example_path(key).read_bytes(), key
 
 
+@pytest.mark.extra("agents")
 def test_analysis_of_the_example_finds_the_injected_behaviours():
     raw = generate_runs("baseline")
     res = analyze_runs(runs_from_records(raw), n_resamples=200)
@@ -546,6 +553,7 @@ def same_comparison(baseline):
     return compare_agents(baseline, baseline, n_permutations=99, n_resamples=50)
 
 
+@pytest.mark.extra("agents")
 def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, same_comparison):
     new = runs_from_records(generate_runs("regressed"), label="new")
     res = compare_agents(baseline, new, n_permutations=499, n_resamples=100)
@@ -557,6 +565,7 @@ def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, sa
     assert all(m.pvalue == 1.0 for m in same.metrics)
 
 
+@pytest.mark.extra("agents")
 def test_compare_leaves_untestable_metrics_out():
     one = runs_from_records([chat_run("t", 0, calls=[("a", {}), ("b", {})])], label="one")
     res = compare_agents(one, one, n_permutations=99, n_resamples=50)
@@ -564,6 +573,7 @@ def test_compare_leaves_untestable_metrics_out():
     assert all(m.note and m.note.startswith("not tested") for m in res.metrics)
 
 
+@pytest.mark.extra("agents")
 def test_analysis_payloads_are_strict_json(baseline):
     target = load_target_profile(example_path("target"))
     files = analysis_payloads(analyze_runs(baseline, target=target, n_resamples=200), {}, {})
@@ -578,6 +588,7 @@ def test_analysis_payloads_are_strict_json(baseline):
     assert csv_text([{"x": float("nan"), "y": True}], ["x", "y"]) == "x,y\n,True\n"
 
 
+@pytest.mark.extra("agents")
 def test_comparison_payloads(same_comparison):
     files = comparison_payloads(same_comparison, {"old": {"path": "a"}})
     record = json.loads(files["compare.json"])

@@ -11,16 +11,13 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from parity.cli._output import MARKER
-from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.report.bundle import (
     SIGNATURE_NAME,
@@ -34,17 +31,13 @@ from parity.report.bundle import (
     verify_bundle,
     write_keypair,
 )
+from processes import PARITY, invoke
 
-PARITY = Path(sys.executable).parent / "parity"
 ENTRIES = {
     "verdict.json": b'{"verdict": "pass"}\n',
     "summary.md": b"# pass\n",
     "data/reference/ref.npy": bytes(range(256)),
 }
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def rewrite(src: Path, dst: Path, change) -> None:

@@ -21,23 +21,15 @@ from click.testing import CliRunner
 import parity
 from parity.cli._output import MARKER
 from parity.cli.main import cli, main
+from processes import PARITY, strict_loads
+from processes import one_error_line as assert_one_error_line
 
-PARITY = Path(sys.executable).parent / "parity"
 B = "199"  # --permutations where the permutation count is not the point
 HEAVY = ("scipy.stats", "matplotlib", "pydantic", "torch", "sklearn", "sentence_transformers")
 
 
 # --------------------------------------------------------------------------------------------
 # helpers and fixtures
-
-
-def strict_loads(text: str):
-    """json.loads that refuses NaN / Infinity (strict JSON)."""
-
-    def refuse(name: str):
-        raise ValueError(f"non-strict JSON constant {name}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def run_script(args, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -55,17 +47,6 @@ def run_script(args, cwd: Path, timeout: float = 120) -> subprocess.CompletedPro
 def invoke(args, **kwargs):
     """Run ``parity ARGS`` through click's CliRunner (stderr kept apart from stdout)."""
     return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
-
-
-def assert_one_error_line(stderr: str, pattern: str | None = None) -> str:
-    """stderr is exactly one line ``error: …`` (matching ``pattern``) and no traceback."""
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got {lines!r}"
-    assert lines[0].startswith("error: ")
-    if pattern is not None:
-        assert re.search(pattern, lines[0]), lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

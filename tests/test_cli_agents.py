@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from click.testing import CliRunner
 from parity.cli._output import MARKER
 from parity.cli.main import cli
 from parity.examples.agent_runs import EXAMPLE_FILES, example_path
+from processes import PARITY, one_error_line
+from processes import invoke as invoke_cli
 
-PARITY = Path(sys.executable).parent / "parity"
+invoke = partial(invoke_cli, "agents")
+
 RUNS, RUNS_NEW, TARGET = (str(example_path(k)) for k in ("runs", "runs_new", "target"))
 ANALYZE_FILES = [
     "pairs.json",
@@ -29,18 +33,6 @@ ANALYZE_FILES = [
     "tasks.csv",
     "tasks.json",
 ]
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, ["agents", *map(str, args)])
-
-
-def one_error_line(stderr: str, pattern: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("error: ") and re.search(pattern, lines[0]), lines[0]
-    return lines[0]
 
 
 def small_runs(tmp_path: Path, records) -> Path:
@@ -61,6 +53,7 @@ def chat_run(task, trial, names, **extra):
 # analyze
 
 
+@pytest.mark.extra("agents")
 def test_analyze_the_shipped_example_is_deterministic(tmp_path):
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     args = ["agents", "analyze", RUNS, "--target", TARGET, "--out"]
@@ -84,6 +77,7 @@ def test_analyze_the_shipped_example_is_deterministic(tmp_path):
     assert "uncovered target mass 0.125" in res.stderr
 
 
+@pytest.mark.extra("agents")
 def test_analyze_json_to_stdout_without_target(tmp_path):
     res = invoke("analyze", RUNS, "--out", tmp_path, "--json", "-", "--quiet", "--bootstrap", 200)
     assert res.exit_code == 0, res.output
@@ -92,6 +86,7 @@ def test_analyze_json_to_stdout_without_target(tmp_path):
     assert res.stderr == ""
 
 
+@pytest.mark.extra("agents")
 def test_analyze_step_events(tmp_path):
     events = [
         {"run_id": f"r{r}", "task_id": "t", "step": s, "action": f"tool{(s + r) % 3}(a)"}
@@ -118,6 +113,7 @@ def test_broken_run_exits_2_naming_run_and_field(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.extra("agents")
 def test_skip_invalid_skips_and_reports(tmp_path):
     bad = {"task_id": "t9", "messages": "oops"}
     good = [chat_run(f"t{i}", j, ["a", "b", "c", "d"][: 2 + i]) for i in range(2) for j in range(2)]
@@ -136,9 +132,22 @@ def test_skip_invalid_skips_and_reports(tmp_path):
     ("args", "pattern"),
     [
         (["--target", "missing.json"], r"missing\.json: file not found"),
-        (["--clusters", "0"], r"`clusters` must be an integer >= 1; got 0"),
-        (["--clip", "-1"], r"`clip` must be a positive number; got -1"),
-        (["--threshold", "2"], r"`threshold` must be a cosine in \[-1, 1\]; got 2"),
+        # without scikit-learn the missing extra is the error reported first
+        pytest.param(
+            ["--clusters", "0"],
+            r"`clusters` must be an integer >= 1; got 0",
+            marks=pytest.mark.extra("agents"),
+        ),
+        pytest.param(
+            ["--clip", "-1"],
+            r"`clip` must be a positive number; got -1",
+            marks=pytest.mark.extra("agents"),
+        ),
+        pytest.param(
+            ["--threshold", "2"],
+            r"`threshold` must be a cosine in \[-1, 1\]; got 2",
+            marks=pytest.mark.extra("agents"),
+        ),
         (["--embedder", "bert"], r"Invalid value for '--embedder'"),
     ],
 )
@@ -166,6 +175,7 @@ def test_minilm_without_the_package_gives_the_install_hint(tmp_path, monkeypatch
 # compare
 
 
+@pytest.mark.extra("agents")
 def test_compare_the_example_agents_exits_1_and_names_the_changes(tmp_path):
     res = invoke("compare", RUNS, RUNS_NEW, "--out", tmp_path, "--bootstrap", 200)
     assert res.exit_code == 1, res.output
@@ -187,6 +197,7 @@ def test_compare_the_example_agents_exits_1_and_names_the_changes(tmp_path):
     ]
 
 
+@pytest.mark.extra("agents")
 def test_compare_identical_agents_exits_0(tmp_path):
     records = [chat_run(f"t{i}", j, ["a", "b", "c", "b", "c"][: 3 + i]) for i in range(3)
                for j in range(3)]  # fmt: skip

@@ -5,39 +5,19 @@ field)."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from parity.cli.main import cli
 from parity.io import round_floats
 from parity.stats.equivalence import noninferiority, tost
+from processes import PARITY, one_error_line, strict_loads
+from processes import invoke as invoke_cli
 
-PARITY = Path(sys.executable).parent / "parity"
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, ["equivalence", *map(str, args)])
-
-
-def strict_loads(text: str):
-    def refuse(name: str):
-        raise ValueError(f"non-strict JSON constant {name}")
-
-    return json.loads(text, parse_constant=refuse)
-
-
-def one_error_line(stderr: str, pattern: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("error: ") and re.search(pattern, lines[0]), lines[0]
-    return lines[0]
+invoke = partial(invoke_cli, "equivalence")
 
 
 @pytest.fixture(scope="module")

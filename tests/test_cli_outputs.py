@@ -12,20 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from parity.cli._output import MARKER, check_outputs
-from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.io import write_atomic
+from processes import invoke
 
 pytestmark = pytest.mark.timeout(120)
 
 FAST = ["--permutations", "99", "--no-sensitivity", "--quiet"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def one_error_line(res, pattern: str) -> str:

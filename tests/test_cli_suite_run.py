@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,11 @@ from click.testing import CliRunner
 
 from parity.cli import suite as suite_cli
 from parity.cli.main import cli
+from processes import PARITY, alive
+from processes import invoke as invoke_cli
 
-PARITY = Path(sys.executable).parent / "parity"
+invoke = partial(invoke_cli, "suite")
+
 
 SYSTEM = r"""
 import json, os, sys, time
@@ -54,10 +58,6 @@ def write_suite(folder: Path, tasks=("a",), seeds=(0, 1), *, sleep=0.0, systems=
     return path
 
 
-def invoke(*args):
-    return CliRunner().invoke(cli, ["suite", *map(str, args)])
-
-
 def store_rows(path: Path) -> list[tuple]:
     conn = sqlite3.connect(path, timeout=30)
     try:
@@ -68,14 +68,6 @@ def store_rows(path: Path) -> list[tuple]:
         return []
     finally:
         conn.close()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
 
 
 def assert_dead(pids, seconds: float = 5.0) -> None:
@@ -214,6 +206,7 @@ def test_ingest_exit_codes(tmp_path):
     assert "2 ok, 0 failed, 0 timeout, 0 missing of 2" in result.stderr
 
 
+@pytest.mark.extra("dask")
 def test_dask_executor_from_the_cli(tmp_path):
     manifest = write_suite(tmp_path)
     result = invoke("run", manifest, "--executor", "dask", "--workers", 2, "--quiet")

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from capped import run_parity
-from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.report.bundle import (
     MAX_RATIO,
@@ -31,12 +29,9 @@ from parity.report.bundle import (
     verify_bundle,
 )
 from parity.report.escape import visible
+from processes import invoke
 
 ENTRIES = {"verdict.json": b'{"verdict": "pass", "reasons": ["fine"]}\n', "a.txt": b"a" * 1500}
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def handmade(

@@ -15,17 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parity import io as pio
 from parity.agents.loading import load_runs
 from parity.agents.reweighting import load_target_profile
-from parity.cli.main import cli
 from parity.errors import ParityInputError, check_positive_int
 from parity.gate import load_gate_items, load_gate_log
 from parity.limits import MAX_RESAMPLES, MAX_SEED
+from processes import invoke
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -36,10 +35,6 @@ CAPPED = (
     "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap})); "
     "from parity.cli.main import run; sys.argv[0] = 'parity'; run()"
 )
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def one_error_line(stderr: str, pattern: str = "") -> str:

@@ -11,18 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.stats import equivalence as eq
+from processes import invoke
 
 pytestmark = pytest.mark.timeout(120)
 SRC = str(Path(__file__).parents[1] / "src")
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 NEAR_MAX = np.array([1.0e308, 1.5e308, 1.2e308, 1.7e308, 0.9e308])

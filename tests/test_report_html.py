@@ -15,10 +15,8 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import parity
-from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.report.bundle import bundle_summary, read_bundle, verify_bundle
 from parity.report.html import flatten
@@ -27,6 +25,7 @@ from parity.report.html_suite import suite_html
 from parity.suite.checks import judge
 from parity.suite.manifest import parse_manifest
 from parity.suite.records import RunKey, RunRecord
+from processes import invoke
 from test_suite_report import arrays, manifest_dict, runs_for, write_store
 
 COMPARE_SECTIONS = (
@@ -51,10 +50,6 @@ SUITE_SECTIONS = (
 )
 SHIFT = np.array([0.6, 0.0, 0.0])
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def assert_self_contained(text: str) -> None:

@@ -14,18 +14,21 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from parity.cli._output import MARKER
-from parity.cli.main import cli
 from parity.report.suite import MAX_TABLE_ROWS, suite_markdown, write_suite_reports
 from parity.suite.checks import judge
 from parity.suite.manifest import parse_manifest
 from parity.suite.records import RunKey, RunRecord
+from processes import invoke as invoke_cli
+from processes import strict_loads
+
+invoke = partial(invoke_cli, "suite", "report")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "suite"
@@ -39,13 +42,6 @@ JSON_REPORTS = {
     "equivalence_report.json",
     "stability_report.json",
 }
-
-
-def strict_loads(text: str):
-    def refuse(name: str):
-        raise ValueError(f"non-strict JSON constant {name}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def manifest_dict(**changes):
@@ -218,10 +214,6 @@ def write_store(tmp_path: Path, spec: dict, runs) -> Path:
         for run in runs:
             store.record(run)
     return path
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, ["suite", "report", *map(str, args)])
 
 
 def test_cli_pass_writes_the_reports(tmp_path):

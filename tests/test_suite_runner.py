@@ -342,6 +342,7 @@ def test_read_results_path_absent_is_none(tmp_path):
 # executors, stopping, locks
 
 
+@pytest.mark.extra("dask")
 def test_dask_local_cluster_runs_the_suite_and_stops_cleanly(tmp_path):
     manifest = write_suite(tmp_path, ["ok", "fail", "sleep"], seeds=[0, 1])
     executor = DaskExecutor(workers=12)
@@ -358,6 +359,7 @@ def test_dask_local_cluster_runs_the_suite_and_stops_cleanly(tmp_path):
         assert wait_dead(int((tmp_path / run_folder("runs", key) / "pid").read_text()))
 
 
+@pytest.mark.extra("dask")
 def test_dask_scheduler_address(tmp_path):
     import logging
 
