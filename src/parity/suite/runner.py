@@ -963,7 +963,13 @@ class _Committer:
 
 
 def _drive(executor, jobs, stop, keep, notes, reporter) -> None:
-    """Keep ``executor.capacity`` jobs in flight; record each as it finishes."""
+    """Keep twice ``executor.capacity`` jobs in flight; record each as it finishes.
+
+    The jobs beyond the capacity wait in the executor's queue, so a worker that finishes a run
+    starts the next one at once rather than after this thread has woken up to submit it (on a
+    busy machine that wake-up costs more than a short run); they are cancelled, never started,
+    when the run is stopped.
+    """
     flag = executor.stop_flag()
     try:
         _drive_loop(executor, jobs, stop, keep, notes, reporter, flag)
@@ -984,7 +990,7 @@ def _drive_loop(executor, jobs, stop, keep, notes, reporter, flag) -> None:
             for future in list(inflight):
                 if future.cancel():
                     inflight.pop(future)
-        while pending and len(inflight) < executor.capacity:
+        while pending and len(inflight) < 2 * executor.capacity:
             job = pending.popleft()
             inflight[executor.submit(execute_run, job, flag)] = job
         if not inflight:
