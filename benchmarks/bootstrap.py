@@ -111,13 +111,16 @@ routes = {
 for route, (call, reps) in routes.items():
     call(10)  # untimed warm-up (lazy imports), as for parity
     times = []
+    cpu = []
     for r in range(p["repeats"]):
         np.random.seed(p["seed"] + r)  # rliable draws from numpy's global generator
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         point, interval = call(reps)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     out[route] = {
         "seconds": times,
+        "cpu_seconds": cpu,
         "point": {k: float(np.asarray(v).ravel()[0]) for k, v in point.items()},
         "interval": {k: [float(v[0][0]), float(v[1][0])] for k, v in interval.items()},
     }
@@ -163,15 +166,24 @@ def auc_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 # timing and Monte Carlo error
 
 
+#: CPU seconds (all threads of this process) of the last :func:`median_time` call's repeats.
+CPU_TIMES: list[float] = []
+
+
 def median_time(fn, repeats: int) -> tuple[float, list[float], Any]:
-    """Median wall time of ``repeats`` calls after one untimed warm-up call (lazy imports)."""
+    """Median wall time of ``repeats`` calls after one untimed warm-up call (lazy imports).
+
+    The CPU seconds of each call are left in :data:`CPU_TIMES`.
+    """
     fn()
     times, result = [], None
+    CPU_TIMES.clear()
     for _ in range(repeats):
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - t0)
+        CPU_TIMES.append(time.process_time() - c0)
     return statistics.median(times), times, result
 
 
@@ -292,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda: aggregate_ci(scores, iqm, n_resamples=args.iqm_resamples, rng=args.seed),
         args.repeats,
     )
+    cpu_iqm = statistics.median(CPU_TIMES)
     x, y = scores[poi_pair[0]], scores[poi_pair[1]]
     t_poi, runs_poi, res_poi = median_time(
         lambda: probability_of_improvement_ci(x, y, n_resamples=args.poi_resamples, rng=args.seed),
@@ -398,6 +411,11 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{t:.3f}" for t in runs_poi)
     )
     if have_ref:
+        r_cpu = statistics.median(ref["iqm"]["cpu_seconds"])
+        print(
+            f"CPU seconds, IQM (less sensitive to other load; parity's counts all its threads): "
+            f"parity {cpu_iqm:.3f}, rliable {r_cpu:.2f}, rliable ÷ parity {r_cpu / cpu_iqm:.1f}×"
+        )
         print(
             "rliable runs (s): IQM "
             + ", ".join(f"{t:.2f}" for t in ref["iqm"]["seconds"])

@@ -146,11 +146,18 @@ def test_dict_of_algorithms():
 # stratified bootstrap: draws, kernels, intervals
 
 
+def _documented_draws(runs, tasks, n_resamples, gen):
+    """The documented draw of aggregate_ci: blocks of c = max(1, 2**17 // (runs·tasks))
+    resamples (the last one shorter), each rng.integers(0, runs, (c, tasks, runs), uint16)."""
+    rows = max(1, 2**17 // (runs * tasks))
+    sizes = [min(rows, n_resamples - k) for k in range(0, n_resamples, rows)]
+    return np.concatenate([gen.integers(0, runs, (c, tasks, runs), dtype=np.uint16) for c in sizes])
+
+
 def _by_hand_distribution(scores, fn, n_resamples, seed):
-    """The documented draw: idx = rng.integers(0, runs, (B, tasks, runs)); resample k takes,
-    on task t, the runs idx[k, t, :]."""
+    """Resample k takes, on task t, the runs idx[k, t, :] of the documented draws."""
     runs, tasks = scores.shape
-    idx = np.random.default_rng(seed).integers(0, runs, (n_resamples, tasks, runs))
+    idx = _documented_draws(runs, tasks, n_resamples, np.random.default_rng(seed))
     out = []
     for k in range(n_resamples):
         resample = np.stack([scores[idx[k, t], t] for t in range(tasks)], axis=1)
@@ -160,8 +167,9 @@ def _by_hand_distribution(scores, fn, n_resamples, seed):
 
 
 @pytest.mark.parametrize("name", ["iqm", "mean", "median", "optimality_gap"])
-def test_bootstrap_distribution_follows_the_documented_draws(name):
-    s = _scores(2)
+@pytest.mark.parametrize(("runs", "tasks"), [(8, 5), (60, 30)])  # one block; 5 blocks of 72
+def test_bootstrap_distribution_follows_the_documented_draws(name, runs, tasks):
+    s = _scores(2, runs=runs, tasks=tasks)
     fn = getattr(aggregates, name)
     res = aggregate_ci(s, fn, n_resamples=300, confidence_level=0.9, rng=17)
     expected = _by_hand_distribution(s, fn, 300, 17)
@@ -173,6 +181,37 @@ def test_bootstrap_distribution_follows_the_documented_draws(name):
     assert res.method == "stratified bootstrap percentile"
     assert res.n_resamples == 300
     assert isinstance(res, BootstrapResult)
+
+
+@pytest.mark.parametrize(
+    ("runs", "tasks", "decimals"),
+    [(2, 1, 1), (3, 1, 1), (2, 2, 1), (5, 3, 0), (11, 7, 1), (9, 6, 12), (100, 26, 2)],
+)
+def test_iqm_block_equals_brute_force_trim_mean_for_fixed_draws(runs, tasks, decimals):
+    # fixed draws (a multiset per task: repeats, runs never drawn), scores with ties within and
+    # across tasks; each resample's IQM by brute force: gather, sort, scipy's trim_mean
+    g = np.random.default_rng(runs * 100 + tasks)
+    s = np.round(g.gamma(2.0, 0.5, size=(runs, tasks)), decimals)
+    idx = g.integers(0, runs, (40, tasks, runs), dtype=np.uint16)
+    idx[0] = 0  # every task draws its first run only
+    idx[1] = np.arange(runs, dtype=np.uint16)  # the original sample
+    resamples = [np.stack([s[idx[k, t], t] for t in range(tasks)], axis=1) for k in range(40)]
+    brute = [scipy_stats.trim_mean(np.sort(r, axis=None), 0.25) for r in resamples]
+    got = aggregates._iqm_block(aggregates._iqm_table(s), idx.copy())
+    np.testing.assert_allclose(got, brute, rtol=1e-13, atol=1e-15)
+    assert got[1] == pytest.approx(iqm(s), rel=1e-13)
+
+
+def test_iqm_block_with_wide_cell_numbers():
+    # more than 65,536 cells: cell numbers and ranks no longer fit 16 bits
+    g = np.random.default_rng(3)
+    runs, tasks = 300, 230
+    s = np.round(g.normal(size=(runs, tasks)), 2)
+    idx = g.integers(0, runs, (3, tasks, runs), dtype=np.uint16)
+    brute = [scipy_stats.trim_mean(s.T[np.arange(tasks)[:, None], i], 0.25, None) for i in idx]
+    table = aggregates._iqm_table(s)
+    assert table.rank.dtype == np.uint32
+    np.testing.assert_allclose(aggregates._iqm_block(table, idx), brute, rtol=1e-13)
 
 
 def test_iqm_kernel_equals_the_generic_path_with_ties():
@@ -215,7 +254,6 @@ def test_results_do_not_depend_on_batch_size(monkeypatch):
         aggregate_ci(s, median, n_resamples=501, rng=3),
         probability_of_improvement_ci(x, y, n_resamples=501, rng=3),
     ]
-    monkeypatch.setattr(aggregates, "_CACHE_ENTRIES", 3 * s.size)  # 3 resamples per batch
     monkeypatch.setattr(aggregates, "_BATCH_BYTES", 32 * 7 * 70)  # a few resamples per batch
     after = [
         aggregate_ci(s, iqm, n_resamples=501, rng=3),
@@ -339,3 +377,14 @@ def test_few_runs_warn():
 def test_input_errors(call, match):
     with pytest.raises(ParityInputError, match=match):
         call()
+
+
+def test_iqm_values_do_not_depend_on_the_threads(monkeypatch):
+    s = _scores(15, runs=40, tasks=20)  # 163 resamples per block: 13 blocks
+    threaded = aggregate_ci(s, iqm, n_resamples=2000, rng=4)
+    monkeypatch.setattr(aggregates, "_MAX_WORKERS", 1)
+    serial = aggregate_ci(s, iqm, n_resamples=2000, rng=4)
+    assert threaded == serial
+    np.testing.assert_array_equal(threaded.bootstrap_distribution, serial.bootstrap_distribution)
+    expected = _by_hand_distribution(s, iqm, 2000, 4)
+    np.testing.assert_allclose(serial.bootstrap_distribution, expected, rtol=1e-13)

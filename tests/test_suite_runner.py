@@ -565,3 +565,118 @@ def test_run_processes_since_skips_older_processes_and_finds_new_ones():
     finally:
         older.kill()
         older.wait()
+
+
+# --------------------------------------------------------------------------------------------
+# commits in batches
+
+
+class StoreChecker(NullReporter):
+    """A reporter that checks that every run reported done is in the store already."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.seen = path, []
+
+    def advance(self, key, record, note=""):
+        if record is not None:
+            with Store(self.path, create=False) as store:  # another connection: committed only
+                assert store.get(key) == record
+            self.seen.append(key)
+
+
+def test_runs_are_committed_together_and_reported_done_only_once_committed(tmp_path, monkeypatch):
+    from parity.suite import runner
+
+    manifest = write_suite(tmp_path, ["ok", "fail"], seeds=(0, 1, 2))
+    monkeypatch.setattr(runner, "COMMIT_EVERY", 3600.0)  # one batch: committed at the end
+    batches = []
+    record_many = Store.record_many
+
+    def spy(self, runs, **kwargs):
+        runs = list(runs)
+        batches.append(len(runs))
+        return record_many(self, runs, **kwargs)
+
+    monkeypatch.setattr(Store, "record_many", spy)
+    checker = StoreChecker(default_store_path(manifest))
+    result = run_suite(manifest, workers=3, reporter=checker)
+    assert batches == [12] and len(result.new) == 12
+    assert set(checker.seen) == set(result.expected) and len(checker.seen) == 12
+    assert result.counts() == {"ok": 6, "failed": 6, "timeout": 0, "missing": 0}
+
+
+KILLED_RUNNER = """
+import sys
+from parity.suite import runner
+runner.COMMIT_EVERY = 3600.0  # the finished runs wait for the sleeping ones: never committed
+runner.run_suite(sys.argv[1], workers=4, handle_signals=False)
+"""
+
+
+def test_a_killed_runner_loses_only_uncommitted_runs_and_the_next_run_redoes_them(tmp_path):
+    from parity.suite.runner import lock_is_held
+
+    manifest = write_suite(tmp_path, ["ok", "sleep"])
+    keys = [RunKey(s, t, 0) for s in ("candidate", "reference") for t in ("ok", "sleep")]
+    folders = {k: tmp_path / run_folder("runs", k) for k in keys}
+    locks = {k: f.with_name("rerun0.lock") for k, f in folders.items()}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUNNER, str(manifest)], env={**os.environ, "SLEEP": "60"}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the ok runs done and read, the sleeping ones running
+            done = all(
+                (folders[k] / "metrics.json").exists() and not lock_is_held(locks[k])
+                for k in keys
+                if k.task == "ok"
+            )
+            if done and all(lock_is_held(locks[k]) for k in keys if k.task == "sleep"):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the runner did not get there in 60 s")
+        time.sleep(0.5)  # the runner's loop takes the finished runs (it wakes every 0.2 s)
+        proc.kill()
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with Store(default_store_path(manifest)) as store:
+        assert len(store) == 0  # nothing was reported done, nothing is recorded
+    os.environ["SLEEP"] = "0"
+    try:
+        again = run_suite(manifest, workers=4)
+    finally:
+        del os.environ["SLEEP"]
+    assert again.exit_code == 0 and {r.key for r in again.new} == set(keys)
+    for key in keys:
+        assert wait_dead(int((folders[key] / "pid").read_text()))
+
+
+def test_exit_waiter_waits_on_the_process_and_closes_its_descriptor():
+    from parity.suite.runner import _ExitWaiter
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    waiter = _ExitWaiter(proc)
+    try:
+        assert waiter(0.05) is False and proc.returncode is None
+        proc.stdin.close()  # now it exits
+        deadline = time.monotonic() + 30
+        while not waiter(0.05):
+            assert time.monotonic() < deadline
+        assert proc.returncode == 0
+        assert waiter(0.05) is True  # and stays exited
+    finally:
+        fd = waiter.fd
+        waiter.close()
+        waiter.close()  # twice is fine
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if fd is not None:
+        with pytest.raises(OSError):
+            os.fstat(fd)

@@ -119,6 +119,25 @@ def test_bad_records_are_refused_whole(store):
     assert len(store) == 0
 
 
+def test_record_many_is_one_transaction_all_or_nothing(store):
+    keys = [RunKey("candidate", "t", s) for s in range(3)]
+    store.record(full_record(keys[0], "failed"))
+    # a key already recorded and not to be replaced: nothing of the batch is written
+    with pytest.raises(RunExistsError, match=r"seed=0.*already recorded \(status failed\)"):
+        store.record_many([full_record(k) for k in reversed(keys)])
+    assert store.keys() == [keys[0]] and store.get(keys[0]).status == "failed"
+    # a malformed record anywhere in the batch: nothing written either
+    with pytest.raises(ParityInputError, match="status must be one of"):
+        store.record_many([full_record(keys[1]), full_record(keys[2], "running")])
+    assert len(store) == 1
+    store.record_many([full_record(k) for k in keys], replace={keys[0]}, manifest_sha256="e" * 64)
+    assert [r.status for r in store.runs()] == ["ok"] * 3
+    assert [old.key for old, _ in store.replaced()] == [keys[0]]
+    assert store.manifest_hashes() == dict.fromkeys(keys, "e" * 64)
+    store.record_many([])  # nothing to do
+    assert len(store) == 3
+
+
 class CrashBeforeCommit(Store):
     """A store whose commit fails, once armed, after every statement of the transaction ran."""
 

@@ -23,18 +23,25 @@ The intervals (:func:`aggregate_ci`, :func:`probability_of_improvement_ci`) use 
 *stratified* bootstrap (``StratifiedBootstrap``, ``StratifiedIndependentBootstrap``): the runs
 are resampled with replacement within each task, the tasks kept. Unlike rliable (whose
 ``random_state`` is ignored: it draws from numpy's global generator), the draws come from
-``rng`` and are reproducible. Resamples are index matrices drawn in batches — resample ``k``
-takes, on task ``t``, the runs ``idx[k, t, :]`` with ``idx = rng.integers(0, runs, (B, tasks,
-runs))`` — and the result does not depend on the batch size used to bound memory. The IQM and
-the probability of improvement have dedicated kernels (sorting integer ranks; counting
-multiplicities); any other aggregate is evaluated on the gathered ``(b, runs, tasks)`` batches.
+``rng`` and are reproducible. Resamples are index matrices: resample ``k`` takes, on task
+``t``, the runs ``idx[k, t, :]``. :func:`aggregate_ci` draws them in blocks of ``c =
+max(1, 2**17 // (runs·tasks))`` resamples (the last block shorter), each block
+``rng.integers(0, runs, (c, tasks, runs), dtype=np.uint16)`` (``np.uint32`` beyond 65,536 runs);
+:func:`probability_of_improvement_ci` draws ``rng.integers(0, runs, (B, tasks, runs))`` for X,
+then for Y, in batches that do not change the values. The IQM and the probability of
+improvement have dedicated kernels (selecting integer ranks; counting multiplicities); any
+other aggregate is evaluated on the gathered ``(c, runs, tasks)`` blocks.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import math
+import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -58,30 +65,16 @@ __all__ = [
     "probability_of_improvement_ci",
 ]
 
-#: Upper bound on the memory of one batch of resamples (indices and gathered scores).
+#: Upper bound on the memory of one batch of resamples of the probability of improvement.
 _BATCH_BYTES = 64 * 2**20
-#: Entries per batch for the IQM kernel: small batches stay in the CPU cache.
-_CACHE_ENTRIES = 2**17
+#: Index entries per draw block of :func:`aggregate_ci`: a block holds
+#: ``max(1, _DRAW_ENTRIES // (runs·tasks))`` resamples. Part of the draw (:func:`_index_blocks`).
+_DRAW_ENTRIES = 2**17
+#: Threads computing the IQMs of drawn blocks (the draws stay on the calling thread).
+_MAX_WORKERS = 4
 #: Below this many runs per task, the interval is flagged as unreliable.
 _MIN_RELIABLE_RUNS = 5
 _CI_METHODS = {"percentile": "percentile", "basic": "basic"}
-
-
-def _rank_sort_kind() -> str:
-    """numpy's fastest sort for a row of uint16 ranks on this CPU.
-
-    With AVX-512 (Ice Lake and later) numpy sorts 16-bit integers with a vectorized quicksort,
-    about twice as fast as its radix sort (``kind="stable"``), which is the better choice
-    everywhere else. Sorted integers are the same whichever algorithm sorts them.
-    """
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # pragma: no cover - numpy < 2
-        return "stable"
-    return "quicksort" if features.get("AVX512_ICL") else "stable"
-
-
-_RANK_SORT_KIND = _rank_sort_kind()
 
 ScoresLike = Any
 Aggregate = Callable[..., Any] | str
@@ -275,8 +268,11 @@ def aggregate_ci(
 
     The runs are resampled with replacement within each task (rliable's
     ``StratifiedBootstrap``, ``task_bootstrap=False``): resample ``k`` takes, on task ``t``,
-    the runs ``idx[k, t, :]`` where ``idx = rng.integers(0, runs, (n_resamples, tasks,
-    runs))``, drawn in batches (the values do not depend on the batch size). The percentile
+    the runs ``idx[k, t, :]``. The indices are drawn in blocks of ``c = max(1, 2**17 //
+    (runs·tasks))`` resamples (the last block shorter): ``idx = rng.integers(0, runs, (c,
+    tasks, runs), dtype=np.uint16)`` per block (``np.uint32`` beyond 65,536 runs), whatever
+    the aggregate. The IQM is then computed without sorting: the cells are ranked once by
+    score, and each resample's middle half is selected among its drawn ranks. The percentile
     interval is the ``α, 1 − α`` quantiles (linear interpolation, ``α = (1 −
     confidence_level)/2``) of the bootstrap distribution, as in rliable (via ``arch``); the
     basic interval is ``(2θ̂ − q_{1−α}, 2θ̂ − q_α)``.
@@ -492,13 +488,52 @@ def _cells(scores: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(scores.T).reshape(-1)
 
 
-def _iqm_distribution(scores: np.ndarray, n_resamples: int, gen: np.random.Generator) -> np.ndarray:
-    """IQMs of the resamples: sort the drawn cells' integer ranks, average the middle half.
+def _index_blocks(
+    gen: np.random.Generator, runs: int, tasks: int, n_resamples: int
+) -> Iterator[np.ndarray]:
+    """The draws of :func:`aggregate_ci`: blocks of ``(c, tasks, runs)`` run indices.
 
-    The cells are ranked once by score; a resample's ranks (uint16 while there are at most
-    65536 cells, so numpy's radix sort applies) are sorted, and the trimmed mean is the mean
-    of the scores at the middle ranks — the same numbers ``scipy.stats.trim_mean`` averages.
+    A block holds ``c = max(1, _DRAW_ENTRIES // (runs·tasks))`` resamples (the last block the
+    rest) and is ``gen.integers(0, runs, (c, tasks, runs), dtype=np.uint16)`` (``np.uint32``
+    beyond 65,536 runs). numpy draws 16-bit integers from 32-bit words and drops a half word
+    left over at the end of a call, so the block size is part of the draw; it depends only on
+    the shape of the scores.
     """
+    rows = max(1, _DRAW_ENTRIES // (runs * tasks))
+    dtype = np.uint16 if runs <= 2**16 else np.uint32
+    for start in range(0, n_resamples, rows):
+        yield gen.integers(0, runs, (min(rows, n_resamples - start), tasks, runs), dtype=dtype)
+
+
+def _cell_index(idx: np.ndarray, runs: int) -> np.ndarray:
+    """``(c, tasks·runs)`` cell numbers ``t·runs + idx[k, t, r]`` of a block of run indices.
+
+    In place, in the indices' own integer type, when every cell number fits in it.
+    """
+    c, tasks, _ = idx.shape
+    n = runs * tasks
+    if n <= np.iinfo(idx.dtype).max + 1:
+        idx += (np.arange(tasks, dtype=idx.dtype) * idx.dtype.type(runs))[:, None]
+        return idx.reshape(c, n)
+    return (idx + (np.arange(tasks, dtype=np.intp) * runs)[:, None]).reshape(c, n)
+
+
+@dataclasses.dataclass(frozen=True)
+class _IqmTable:
+    """What the IQM of any resample needs, computed once from the scores.
+
+    ``rank[cell]`` is the cell's position in one global order of the scores (ties broken by
+    cell number); ``ordered[j]`` is the score at position ``j``; ``cut = ⌊N/4⌋``.
+    """
+
+    rank: np.ndarray
+    ordered: np.ndarray
+    runs: int
+    cut: int
+
+
+def _iqm_table(scores: np.ndarray) -> _IqmTable:
+    """The global order of the cells of ``scores`` (runs × tasks), ranks as small integers."""
     runs, tasks = scores.shape
     n = runs * tasks
     cells = _cells(scores)
@@ -506,37 +541,73 @@ def _iqm_distribution(scores: np.ndarray, n_resamples: int, gen: np.random.Gener
     dtype = np.uint16 if n <= 2**16 else np.uint32 if n <= 2**32 else np.intp
     rank = np.empty(n, dtype=dtype)
     rank[order] = np.arange(n, dtype=dtype)
-    ordered = cells[order]
-    cut = int(0.25 * n)
-    offsets = (np.arange(tasks, dtype=np.int64) * runs)[:, None]
-    chunk = max(1, min(_CACHE_ENTRIES // n, _BATCH_BYTES // (16 * n)))
+    return _IqmTable(rank=rank, ordered=cells[order], runs=runs, cut=int(0.25 * n))
+
+
+def _iqm_block(table: _IqmTable, idx: np.ndarray) -> np.ndarray:
+    """IQMs of a block of resamples ``idx`` (``(c, tasks, runs)`` run indices; consumed).
+
+    A resample's scores, sorted, are the ordered scores at its sorted ranks, so its trimmed
+    mean is the mean of ``ordered`` at the ranks in sorted positions ``[cut, N − cut)``. Two
+    selections (``np.partition``, linear time) find that middle half among the drawn ranks
+    without sorting them: the ``cut`` smallest are moved to the front, then the ``cut`` largest
+    of the rest to the back. The same numbers as ``scipy.stats.trim_mean(values, 0.25)`` of
+    the resample, averaged in another order (equal to rounding).
+    """
+    cells = _cell_index(idx, table.runs)
+    n, cut = cells.shape[1], table.cut
+    ranks = np.take(table.rank, cells)
+    ranks.partition(cut, axis=1)
+    upper = ranks[:, cut:]
+    upper.partition(n - 2 * cut - 1, axis=1)
+    return np.take(table.ordered, upper[:, : n - 2 * cut]).mean(axis=1)
+
+
+def _iqm_distribution(scores: np.ndarray, n_resamples: int, gen: np.random.Generator) -> np.ndarray:
+    """IQMs of the resamples of :func:`aggregate_ci` (its documented draws).
+
+    The blocks are drawn in order on this thread and their IQMs computed on up to
+    :data:`_MAX_WORKERS` others (numpy releases the GIL in both), each block into its own rows:
+    the values do not depend on the number of threads.
+    """
+    runs, tasks = scores.shape
+    table = _iqm_table(scores)
     out = np.empty(n_resamples)
+
+    def work(start: int, idx: np.ndarray) -> None:
+        out[start : start + idx.shape[0]] = _iqm_block(table, idx)
+
+    blocks = _index_blocks(gen, runs, tasks, n_resamples)
+    workers = min(os.cpu_count() or 1, _MAX_WORKERS)
     start = 0
-    for (idx,) in _draw_streams(gen, [(runs, (tasks, runs))], n_resamples, chunk):
-        c = idx.shape[0]
-        idx += offsets
-        ranks = np.take(rank, idx.reshape(c, n))
-        ranks.sort(axis=1, kind=_RANK_SORT_KIND)
-        out[start : start + c] = np.take(ordered, ranks[:, cut : n - cut]).mean(axis=1)
-        start += c
+    if workers < 2 or n_resamples <= max(1, _DRAW_ENTRIES // (runs * tasks)):
+        for idx in blocks:
+            work(start, idx)
+            start += idx.shape[0]
+        return out
+    with ThreadPoolExecutor(workers) as pool:
+        pending: collections.deque = collections.deque()
+        for idx in blocks:
+            pending.append(pool.submit(work, start, idx))
+            start += idx.shape[0]
+            if len(pending) > 2 * workers:  # bounded memory: a few blocks in flight
+                pending.popleft().result()
+        for job in pending:
+            job.result()
     return out
 
 
 def _generic_distribution(
     scores: np.ndarray, fn: Callable[[np.ndarray], Any], n_resamples: int, gen: np.random.Generator
 ) -> np.ndarray:
-    """The aggregate on gathered ``(b, runs, tasks)`` batches of resampled scores."""
+    """The aggregate on the gathered ``(c, runs, tasks)`` blocks of resampled scores."""
     runs, tasks = scores.shape
-    n = runs * tasks
     cells = _cells(scores)
-    offsets = (np.arange(tasks, dtype=np.int64) * runs)[:, None]
-    chunk = max(1, _BATCH_BYTES // (32 * n))
     out = np.empty(n_resamples)
     start = 0
-    for (idx,) in _draw_streams(gen, [(runs, (tasks, runs))], n_resamples, chunk):
+    for idx in _index_blocks(gen, runs, tasks, n_resamples):
         c = idx.shape[0]
-        idx += offsets
-        values = np.swapaxes(np.take(cells, idx), -1, -2)  # (c, runs, tasks)
+        values = np.swapaxes(np.take(cells, _cell_index(idx, runs)).reshape(c, tasks, runs), 1, 2)
         got = np.asarray(fn(values), dtype=np.float64)
         if got.shape != (c,):
             raise ParityInputError(

@@ -1,7 +1,8 @@
 """Executors: where a suite's runs execute, behind one ``concurrent.futures``-style interface.
 
 An executor has ``submit(fn, *args) -> concurrent.futures.Future``, a ``capacity`` (how many
-runs it can execute at once: the runner keeps that many in flight), ``stop_flag()`` (a picklable
+runs it can execute at once: the runner keeps twice that many submitted, the rest queued),
+``stop_flag()`` (a picklable
 flag with ``set()`` and ``is_set()`` that running jobs poll, so that Ctrl-C reaches them where
 they run) and ``shutdown()``; it is a context manager. Two are built in:
 

@@ -34,7 +34,11 @@ Resume and interruption
 -----------------------
 A run is recorded only once it has finished and been read, in one transaction, so a ``kill -9``
 loses nothing recorded and records nothing half-written; the next ``run`` does only the keys
-that are missing (and, with ``retry_failed``, the ones recorded as failed or timeout). Ctrl-C
+that are missing (and, with ``retry_failed``, the ones recorded as failed or timeout). Runs that
+finish close together share a transaction (one ``fsync``), committed at most
+:data:`COMMIT_EVERY` seconds after the first of them finished; a run is reported done only once
+committed, so a crash can lose only runs that were never reported done, and those are missing
+from the store and run again. Ctrl-C
 (SIGINT) or SIGTERM stops cleanly: nothing more is submitted, running commands are terminated
 (their process groups), what finished is kept, nothing interrupted is recorded.
 
@@ -82,6 +86,7 @@ KILL_GRACE = 3.0  # seconds between SIGTERM and SIGKILL of a run's process group
 POLL = 0.05  # seconds between checks of a running command
 TAIL_CHARS = 2000  # characters of stderr kept in the record
 LOCK_WAIT = 10.0  # seconds to wait for a leftover run's processes to die
+COMMIT_EVERY = 0.2  # seconds a finished run may wait to be committed with the next ones
 
 
 class RunBusyError(RuntimeError):
@@ -531,6 +536,44 @@ def _fresh_dir(path: Path) -> None:
     path.mkdir(parents=True)
 
 
+class _ExitWaiter:
+    """``waiter(seconds)``: wait up to ``seconds`` for ``proc`` to exit; True once it has.
+
+    On Linux the wait is on a pidfd, which wakes the moment the command exits;
+    ``Popen.wait(timeout=…)`` polls with growing sleeps instead, which adds up to a few
+    milliseconds to every run (a no-op command takes about one). :meth:`close` closes the pidfd.
+    """
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        import select
+
+        self.proc = proc
+        try:
+            self.fd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # not Linux, or an old kernel: poll
+            self.fd = None
+        else:
+            self.poller = select.poll()
+            self.poller.register(self.fd, select.POLLIN)
+
+    def __call__(self, seconds: float) -> bool:
+        if self.fd is None:
+            try:
+                self.proc.wait(timeout=seconds)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        if not self.poller.poll(int(seconds * 1000)):
+            return False
+        self.proc.wait()  # it has exited: reap it
+        return True
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float, float, str]:
     """One attempt: returns (outcome, exit code, started, duration, note), outcome in
     ``exited``, ``timeout``, ``error``, ``stopped``."""
@@ -569,19 +612,18 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
         lock.note(proc.pid, token)
         deadline = None if job.timeout is None else t0 + job.timeout
         outcome, note = "exited", ""
-        while True:
-            try:
-                proc.wait(timeout=POLL)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if stop is not None and stop.is_set():
-                outcome = "stopped"
-                break
-            if deadline is not None and time.monotonic() > deadline:
-                outcome = "timeout"
-                note = f"timed out after {job.timeout:g} s; its process group was killed"
-                break
+        exited = _ExitWaiter(proc)
+        try:
+            while not exited(POLL):
+                if stop is not None and stop.is_set():
+                    outcome = "stopped"
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    outcome = "timeout"
+                    note = f"timed out after {job.timeout:g} s; its process group was killed"
+                    break
+        finally:
+            exited.close()
         _kill_group(proc, KILL_GRACE, token, since)  # also ends whatever the command left behind
     return outcome, proc.returncode, started, time.monotonic() - t0, note
 
@@ -840,28 +882,30 @@ def run_suite(
             claim_runs_folder(runs, st.store_id(), store_path)
         st.set_meta("manifest_sha256", digest)
 
-        def keep(record: RunRecord) -> None:
-            st.record(record, replace=record.key in recorded, manifest_sha256=digest)
-            new.append(record)
-            reporter.advance(record.key, record)
-
+        keep = _Committer(st, set(recorded), digest, new, reporter)
         reporter.start(len(results_keys) + len(jobs), len(expected) - len(todo))
         with _signals_set(stop, handle_signals):
-            for key in results_keys:
-                if stop.is_set():
-                    break
-                record = ingest_key(manifest, manifest_dir, key)
-                if record is None:
-                    where = results_location(manifest, manifest_dir, key)
-                    notes[key] = f"results not found: {relative_to_manifest(where, manifest_dir)}"
-                    reporter.advance(key, None, notes[key])
-                else:
-                    keep(record)
-            if jobs and not stop.is_set():
-                if isinstance(executor, str):
-                    executor = make_executor(executor, workers=workers, scheduler=scheduler)
-                with executor:
-                    _drive(executor, jobs, stop, keep, notes, reporter)
+            try:
+                for key in results_keys:
+                    if stop.is_set():
+                        break
+                    record = ingest_key(manifest, manifest_dir, key)
+                    if record is None:
+                        where = results_location(manifest, manifest_dir, key)
+                        notes[key] = (
+                            f"results not found: {relative_to_manifest(where, manifest_dir)}"
+                        )
+                        reporter.advance(key, None, notes[key])
+                    else:
+                        keep.add(record)
+                keep.flush()
+                if jobs and not stop.is_set():
+                    if isinstance(executor, str):
+                        executor = make_executor(executor, workers=workers, scheduler=scheduler)
+                    with executor:
+                        _drive(executor, jobs, stop, keep, notes, reporter)
+            finally:
+                keep.flush()  # what finished is kept, whatever stopped the run
         final = {r.key: r for r in st.runs()}
     result = SuiteRun(
         suite=manifest.name,
@@ -879,8 +923,53 @@ def run_suite(
     return result
 
 
+class _Committer:
+    """Finished runs waiting to be recorded: one transaction for the runs that finish close
+    together (one ``fsync`` for all), at most :data:`COMMIT_EVERY` seconds after the first of
+    them finished. A run is counted (``SuiteRun.new``) and reported done only once committed,
+    so a crash before the commit loses only runs that nothing reported and that are not in the
+    store: the next ``run`` executes them again."""
+
+    def __init__(self, store, recorded: set[RunKey], digest: str, new: list, reporter) -> None:
+        self.store, self.recorded, self.digest = store, recorded, digest
+        self.new, self.reporter = new, reporter
+        self.pending: list[RunRecord] = []
+        self.since = 0.0
+
+    def add(self, record: RunRecord) -> None:
+        """Queue a finished run; commit the queue when its first run has waited long enough."""
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append(record)
+        if self.due_in() == 0.0:
+            self.flush()
+
+    def due_in(self) -> float | None:
+        """Seconds until the queued runs must be committed; None when none is queued."""
+        if not self.pending:
+            return None
+        return max(0.0, self.since + COMMIT_EVERY - time.monotonic())
+
+    def flush(self) -> None:
+        """Record every queued run in one transaction, then report each done."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        replace = [r.key for r in batch if r.key in self.recorded]
+        self.store.record_many(batch, replace=replace, manifest_sha256=self.digest)
+        for record in batch:
+            self.new.append(record)
+            self.reporter.advance(record.key, record)
+
+
 def _drive(executor, jobs, stop, keep, notes, reporter) -> None:
-    """Keep ``executor.capacity`` jobs in flight; record each as it finishes."""
+    """Keep twice ``executor.capacity`` jobs in flight; record each as it finishes.
+
+    The jobs beyond the capacity wait in the executor's queue, so a worker that finishes a run
+    starts the next one at once rather than after this thread has woken up to submit it (on a
+    busy machine that wake-up costs more than a short run); they are cancelled, never started,
+    when the run is stopped.
+    """
     flag = executor.stop_flag()
     try:
         _drive_loop(executor, jobs, stop, keep, notes, reporter, flag)
@@ -901,12 +990,14 @@ def _drive_loop(executor, jobs, stop, keep, notes, reporter, flag) -> None:
             for future in list(inflight):
                 if future.cancel():
                     inflight.pop(future)
-        while pending and len(inflight) < executor.capacity:
+        while pending and len(inflight) < 2 * executor.capacity:
             job = pending.popleft()
             inflight[executor.submit(execute_run, job, flag)] = job
         if not inflight:
             break
-        done, _ = wait(list(inflight), timeout=0.2, return_when=FIRST_COMPLETED)
+        due = keep.due_in()
+        timeout = 0.2 if due is None else min(0.2, due)
+        done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
             job = inflight.pop(future)
             if future.cancelled():
@@ -924,7 +1015,9 @@ def _drive_loop(executor, jobs, stop, keep, notes, reporter, flag) -> None:
             if record is None:
                 notes[job.key] = "interrupted"
                 continue
-            keep(record)
+            keep.add(record)
+        if keep.due_in() == 0.0:
+            keep.flush()
 
 
 def ingest_suite(

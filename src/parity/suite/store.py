@@ -8,8 +8,9 @@ One row per (system, task, seed, rerun) holds the whole :class:`~parity.suite.re
 Contracts
 ---------
 * **Whole or nothing.** :meth:`Store.record` writes a run in one transaction (``BEGIN IMMEDIATE``
-  … ``COMMIT``); a crash or an error before the commit leaves the store as it was, and a
-  committed run survives a ``kill -9`` of the writer (``synchronous=FULL``).
+  … ``COMMIT``), :meth:`Store.record_many` several runs in one; a crash or an error before the
+  commit leaves the store as it was, and a committed run survives a ``kill -9`` of the writer
+  and a power cut (``synchronous=FULL``: the commit returns once the log is on disk).
 * **Once per key.** ``UNIQUE(system, task, seed, rerun)``: recording a key that is already there
   raises :class:`RunExistsError`, unless ``replace=True`` is passed; then the old row is moved to
   the ``replaced`` table (kept for audit: :meth:`Store.replaced`) and the new one takes its place
@@ -43,7 +44,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -336,31 +337,77 @@ class Store:
         ParityInputError
             When the record is malformed (unknown status, metrics not JSON-serialisable).
         """
-        row = self._row(run, manifest_sha256)
-        key = _key_tuple(run.key)
+        self.record_many(
+            [run], replace={run.key} if replace else (), manifest_sha256=manifest_sha256
+        )
+
+    def record_many(
+        self,
+        runs: Iterable[RunRecord],
+        *,
+        replace: Collection[RunKey] = (),
+        manifest_sha256: str | None = None,
+    ) -> None:
+        """Record several finished runs in one transaction: all of them, or none.
+
+        One commit (one ``fsync``) for all: the runner records the runs that finish close
+        together this way. Each run is written as :meth:`record` writes it.
+
+        Parameters
+        ----------
+        runs : iterable of RunRecord
+            The runs, with distinct keys.
+        replace : collection of RunKey
+            Keys whose recorded run may be replaced (kept in the ``replaced`` table); any other
+            key already recorded raises :class:`RunExistsError`, and nothing is written.
+        manifest_sha256 : str, optional
+            As for :meth:`record`.
+
+        Raises
+        ------
+        RunExistsError, ParityInputError
+            As for :meth:`record`; the transaction is rolled back, so no run is recorded.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from parity.suite.records import RunKey, RunRecord
+        >>> with tempfile.TemporaryDirectory() as d, Store(f"{d}/s.parity.sqlite") as store:
+        ...     store.record_many([RunRecord(RunKey("reference", "t", s), "ok") for s in (0, 1)])
+        ...     len(store)
+        2
+        """
+        rows = [(run, self._row(run, manifest_sha256)) for run in runs]
+        if not rows:
+            return
         with self._transaction() as conn:
-            if replace:
-                conn.execute(
-                    f"INSERT INTO replaced SELECT *, ? FROM runs WHERE {_KEY_WHERE}",
-                    (time.time(), *key),
-                )
-                conn.execute(f"DELETE FROM runs WHERE {_KEY_WHERE}", key)
-            try:
-                conn.execute(
-                    f"INSERT INTO runs ({', '.join(_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(_COLUMNS))})",
-                    row,
-                )
-            except sqlite3.IntegrityError:
-                old = conn.execute(f"SELECT status FROM runs WHERE {_KEY_WHERE}", key).fetchone()
-                raise RunExistsError(
-                    f"{self.path}: run {_describe(run.key)} is already recorded "
-                    f"(status {old[0] if old else '?'}); pass replace=True to replace it"
-                ) from None
+            for run, row in rows:
+                self._insert(conn, run, row, run.key in replace)
             if manifest_sha256 is not None:
                 conn.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('manifest_sha256', ?)", (manifest_sha256,)
                 )
+
+    def _insert(self, conn: sqlite3.Connection, run: RunRecord, row: tuple, replace: bool) -> None:
+        key = _key_tuple(run.key)
+        if replace:
+            conn.execute(
+                f"INSERT INTO replaced SELECT *, ? FROM runs WHERE {_KEY_WHERE}",
+                (time.time(), *key),
+            )
+            conn.execute(f"DELETE FROM runs WHERE {_KEY_WHERE}", key)
+        try:
+            conn.execute(
+                f"INSERT INTO runs ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                row,
+            )
+        except sqlite3.IntegrityError:
+            old = conn.execute(f"SELECT status FROM runs WHERE {_KEY_WHERE}", key).fetchone()
+            raise RunExistsError(
+                f"{self.path}: run {_describe(run.key)} is already recorded "
+                f"(status {old[0] if old else '?'}); pass replace=True to replace it"
+            ) from None
 
     def _row(self, run: RunRecord, manifest_sha256: str | None) -> tuple:
         for name in ("seed", "rerun"):
