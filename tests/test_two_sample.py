@@ -509,18 +509,3 @@ def test_linear_quantiles_equal_numpy_quantile_to_the_bit(seed):
             for qs in ((0.05, 0.95), tuple(gen.random(3)), (0.0, 1.0)):
                 expected = np.quantile(values, qs)
                 assert np.array_equal(linear_quantiles(values.copy(), qs), expected)
-
-
-def test_binned_kl_dense_and_sparse_one_hot_give_the_same_bytes(monkeypatch):
-    from parity.stats import permutation
-
-    gen = np.random.default_rng(3)
-    x, y = gen.normal(size=(40, 3)), gen.normal(size=(35, 3)) + 0.4
-    for precision in ("float64", "float32"):
-        dense = permutation.two_sample_test(x, y, ("kl",), 99, rng=2, precision=precision)
-        monkeypatch.setattr(permutation, "DENSE_ONEHOT_ENTRIES", 0)
-        sparse = permutation.two_sample_test(x, y, ("kl",), 99, rng=2, precision=precision)
-        monkeypatch.undo()
-        a, b = dense.results["kl"], sparse.results["kl"]
-        assert a.null_distribution.tobytes() == b.null_distribution.tobytes()
-        assert (a.statistic, a.pvalue) == (b.statistic, b.pvalue)

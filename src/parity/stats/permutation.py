@@ -117,26 +117,28 @@ MIN_SAMPLES_WARNING = 5
 class _Quadratic:
     """A quadratic-form component: its Gram matrix, row block by row block, and its formula.
 
-    ``rows(sq, l1)`` turns the squared Euclidean (and L1) distances of a row block to every
-    pooled row into that block of the Gram matrix; ``combine`` maps the float64 split sums to
-    the component's values.
+    ``rows(sq, l1, out)`` turns the squared Euclidean (and L1) distances of a row block to
+    every pooled row into that block of the Gram matrix, written into ``out``; ``combine`` maps
+    the float64 split sums to the component's values.
     """
 
-    rows: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+    rows: Callable[[np.ndarray, np.ndarray | None, np.ndarray], Any]
     combine: Callable[[SplitSums], Any]
     needs_l1: bool = False
 
 
-def _rbf_sum_rows(sq, l1, scales, dtype):
+def _rbf_sum_rows(sq, l1, out, scales, dtype):
     sq = sq.astype(dtype, copy=False)
-    acc = np.exp(sq * dtype(scales[0]))
+    np.exp(np.multiply(sq, dtype(scales[0]), out=out), out=out)
     for c in scales[1:]:
-        acc += np.exp(sq * dtype(c))
-    return acc
+        out += np.exp(sq * dtype(c))
 
 
-def _distance_rows(sq, l1, dtype):
-    return np.sqrt(sq).astype(dtype, copy=False)
+def _distance_rows(sq, l1, out, dtype):
+    if sq.dtype == out.dtype:
+        np.sqrt(sq, out=out)
+    else:
+        out[...] = np.sqrt(sq)
 
 
 def _scaled_energy(sums: SplitSums, unit: float):
@@ -221,7 +223,7 @@ def _build_components(z, n, statistics, dtype, options) -> tuple[list, list, lis
                 "smoothing": smoothing,
                 "direction": direction,
             }
-            onehot_t = _onehot_t(binning, dtype)
+            onehot_t = binning.indicator_t(np.float64)
             binned.append(_BinnedPlan("kl", onehot_t, binning, n, smoothing, direction, parameters))
             stats.append(Statistic("kl", (column,), parameters))
             column += 1
@@ -229,25 +231,10 @@ def _build_components(z, n, statistics, dtype, options) -> tuple[list, list, lis
 
 
 def _kernel_rows_fn(kind: str, bandwidth: float, dtype):
-    def rows(sq, l1):
-        return kernel_rows(kind, bandwidth, sq, l1, dtype)
+    def rows(sq, l1, out):
+        kernel_rows(kind, bandwidth, sq, l1, dtype, out=out)
 
     return rows
-
-
-#: Entries (bins × N) up to which the binned KL's one-hot matrix is dense (32 MB in float32).
-DENSE_ONEHOT_ENTRIES = 1 << 23
-
-
-def _onehot_t(binning: Binning, dtype: type):
-    """The transposed one-hot matrix (total_bins × N): dense in the splits' dtype when it has
-    at most :data:`DENSE_ONEHOT_ENTRIES` entries (a BLAS product, ~10× faster than the sparse
-    one at N = 1000), else sparse CSR. Either way the counts are sums of 0/1 products, exact
-    integers in float32 and float64 whatever the order of summation, so both give the same
-    bytes."""
-    if binning.total_bins * binning.codes.shape[0] <= DENSE_ONEHOT_ENTRIES:
-        return binning.indicator(dtype).T
-    return binning.indicator_t(np.float64)
 
 
 #: Entries (bins × splits) of one chunk of binned-KL counts: each of the few temporaries of
@@ -257,11 +244,11 @@ KL_CHUNK_ENTRIES = 1 << 22
 
 @dataclass(frozen=True, slots=True)
 class _BinnedPlan:
-    """The binned KL statistic: per-bin counts of each split from the one-hot matrix
+    """The binned KL statistic: per-bin counts of each split from the sparse one-hot matrix
     (total_bins × N, ``N·d`` ones), a chunk of splits at a time (:data:`KL_CHUNK_ENTRIES`)."""
 
     name: str
-    onehot_t: Any  # dense array or scipy.sparse CSR matrix (:func:`_onehot_t`)
+    onehot_t: Any  # scipy.sparse CSR matrix
     binning: Binning
     n: int
     smoothing: float
@@ -318,7 +305,7 @@ class _Grams:
         rows_of = self.components[c].rows
 
         def work(rows: slice) -> None:
-            gram[rows] = rows_of(self.sq[rows], None if self.l1 is None else self.l1[rows])
+            rows_of(self.sq[rows], None if self.l1 is None else self.l1[rows], gram[rows])
 
         for_row_blocks(n_total, n_total, work)
         self.totals[c] = gram.sum(dtype=np.float64), np.trace(gram, dtype=np.float64)

@@ -367,10 +367,14 @@ def bandwidth_collection(z: np.ndarray, kernel: str = "gaussian") -> tuple[float
     return collection_from_distances(distances)
 
 
-def kernel_rows(kernel: str, bandwidth: float, sq: np.ndarray, l1: np.ndarray | None, dtype):
+def kernel_rows(
+    kernel: str, bandwidth: float, sq: np.ndarray, l1: np.ndarray | None, dtype, out=None
+):
     """Kernel values from squared Euclidean (``gaussian``) or L1 (``laplace``) distances.
 
-    ``gaussian``: ``exp(-d² / (2 λ²))``; ``laplace``: ``exp(-d₁ / λ)``.
+    ``gaussian``: ``exp(-d² / (2 λ²))``; ``laplace``: ``exp(-d₁ / λ)``. With ``out`` (an array
+    of ``dtype`` and the distances' shape) the values are written there, without temporaries;
+    the same operations, so the same bytes.
 
     Examples
     --------
@@ -378,8 +382,11 @@ def kernel_rows(kernel: str, bandwidth: float, sq: np.ndarray, l1: np.ndarray | 
     array([[1.    , 0.3679]])
     """
     if kernel == "gaussian":
-        return np.exp(sq.astype(dtype, copy=False) * dtype(-0.5 / (bandwidth * bandwidth)))
-    return np.exp(l1.astype(dtype, copy=False) * dtype(-1.0 / bandwidth))
+        distances, scale = sq, dtype(-0.5 / (bandwidth * bandwidth))
+    else:
+        distances, scale = l1, dtype(-1.0 / bandwidth)
+    values = np.multiply(distances.astype(dtype, copy=False), scale, out=out)
+    return np.exp(values, out=values)
 
 
 def rbf_gram(sq_distances: np.ndarray, bandwidths: Sequence[float]) -> np.ndarray:
