@@ -558,9 +558,12 @@ def print_summary(s: dict[str, Any]) -> None:
 KL_SMOOTHING = 0.5  # parity's default pseudo-count of the binned KL
 
 
-def family_statistic_from_indices(z: np.ndarray, bandwidths: list[float]) -> tuple[Callable, int]:
-    """A hand-vectorized float32 scipy statistic: every component of parity's default family on
-    the splits given as x-index arrays, one column each: the unbiased MMD² of each Gaussian
+def family_statistic_from_indices(
+    z: np.ndarray, bandwidths: list[float], dtype: type = np.float32
+) -> tuple[Callable, int]:
+    """A hand-vectorized scipy statistic (products in ``dtype``, float32 for the timed route):
+    every component of parity's default family on the splits given as x-index arrays, one
+    column each: the unbiased MMD² of each Gaussian
     kernel of ``bandwidths``, the energy distance (V), the forward binned KL (parity's bins,
     pseudo-count 0.5). Returns the statistic (batch shape + (C,)) and the kernel count.
 
@@ -573,13 +576,13 @@ def family_statistic_from_indices(z: np.ndarray, bandwidths: list[float]) -> tup
 
     n_total = z.shape[0]
     unit = unit_scale(z)
-    sq = pairwise_sq_distances(z / unit, np.float32)
-    grams = [np.exp(sq * np.float32(-0.5 / (bw / unit) ** 2)) for bw in bandwidths]
-    grams.append(np.sqrt(sq) * np.float32(unit))  # energy: Euclidean distances
+    sq = pairwise_sq_distances(z / unit, dtype)
+    grams = [np.exp(sq * dtype(-0.5 / (bw / unit) ** 2)) for bw in bandwidths]
+    grams.append(np.sqrt(sq) * dtype(unit))  # energy: Euclidean distances
     del sq
     sums = [(g.sum(axis=1, dtype=np.float64), np.diagonal(g).astype(np.float64)) for g in grams]
     binning = shared_bins(z)
-    onehot = binning.indicator(np.float32)  # N × total bins
+    onehot = binning.indicator(dtype)  # N × total bins
     pooled = onehot.sum(axis=0, dtype=np.float64)
     dim_bins = np.repeat(binning.n_bins, binning.n_bins).astype(np.float64)
 
@@ -589,7 +592,7 @@ def family_statistic_from_indices(z: np.ndarray, bandwidths: list[float]) -> tup
         m = n_total - n
         ix = ix.reshape(-1, n)
         b = ix.shape[0]
-        a = np.zeros((b, n_total), dtype=np.float32)
+        a = np.zeros((b, n_total), dtype=dtype)
         a[np.arange(b)[:, None], ix] = 1
         columns = []
         for c, (gram, (row_sums, diag)) in enumerate(zip(grams, sums, strict=True)):
@@ -675,12 +678,14 @@ def run_scipy_family(x, y, n_permutations, seed=0):
 
 def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
     """The scipy route's statistic on parity's own splits (``split_blocks`` with parity's seed),
-    aggregated as above, next to parity's result: observed component values and aggregates."""
+    in parity's precision, aggregated as above, next to parity's result: the observed
+    components' values and the aggregates (equal up to ties within float rounding)."""
     from parity.stats.permutation import split_blocks
 
     n, m = x.shape[0], y.shape[0]
     z = np.vstack([x, y])
-    statistic, kernels = family_statistic_from_indices(z, default_collection(z))
+    dtype = np.float32 if parity_res.precision == "float32" else np.float64
+    statistic, kernels = family_statistic_from_indices(z, default_collection(z), dtype)
     blocks = split_blocks(
         n + m, n, n_permutations, exact=False, rng=np.random.default_rng(0), block_size=10**9
     )
@@ -701,8 +706,9 @@ def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
         and agg["pvalue"] == parity_res.pvalue
     )
     return (
-        f"scipy-route statistic on parity's {n_permutations} splits: {len(parity_obs)} observed "
-        f"components within rel. {rel:.1e}; agg statistic {agg['mmd_statistic']:.4f} vs parity "
+        f"scipy-route statistic ({np.dtype(dtype).name}) on parity's {n_permutations} splits: "
+        f"{len(parity_obs)} observed components within rel. {rel:.1e}; "
+        f"agg statistic {agg['mmd_statistic']:.4f} vs parity "
         f"{parity_res.results['mmd'].statistic:.4f}, mmd p {agg['mmd_pvalue']:.4f} vs "
         f"{parity_res.results['mmd'].pvalue:.4f}, family p {agg['pvalue']:.4f} vs "
         f"{parity_res.pvalue:.4f}: " + ("EQUAL" if same else "DIFFER")
