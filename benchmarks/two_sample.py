@@ -618,16 +618,32 @@ def family_statistic_from_indices(
         columns.append((p * (np.log(p) - np.log(q))).sum(axis=1))
         return np.stack(columns, axis=-1).reshape(*batch_shape, len(columns))
 
-    return statistic, len(bandwidths)
+    def gross(n: int) -> np.ndarray:
+        """Each quadratic component's ``xx/n² + yy/m² + 2|xy|/nm`` on the split rows[:n] |
+        rows[n:] (parity's tie scale), float64 sums of the matrices' blocks."""
+        m = n_total - n
+        out = []
+        for gram in grams:
+            xx = gram[:n, :n].sum(dtype=np.float64)
+            yy = gram[n:, n:].sum(dtype=np.float64)
+            xy = gram[:n, n:].sum(dtype=np.float64)
+            out.append(xx / n**2 + yy / m**2 + 2 * abs(xy) / (n * m))
+        return np.array(out)
+
+    return statistic, len(bandwidths), gross
 
 
-def minp_aggregate(values: np.ndarray, kernels: int, rtol: float = 1e-6) -> dict[str, float]:
+def minp_aggregate(
+    values: np.ndarray, kernels: int, gross: np.ndarray, rtol: float
+) -> dict[str, float]:
     """parity's aggregation, written out for a (V × C) matrix of component values (observed
-    split first): per-component p-values ``#{v ≥ v_i − tol} / V`` (tol = rtol × the column's
-    largest |value|), the MMD's agg statistic −log10 of the smallest per-kernel p and its min-p
-    p-value, and the family's single-step min-p over every kernel, the energy and the KL."""
+    split first): per-component p-values ``#{v ≥ v_i − tol} / V`` with parity's tie tolerance
+    (``rtol`` × the observed split's gross magnitude ``gross`` of each quadratic component,
+    × |KL| for the KL), the MMD's agg statistic −log10 of the smallest per-kernel p and its
+    min-p p-value, and the family's single-step min-p over every kernel, the energy and the KL.
+    """
     v = values.shape[0]
-    tol = rtol * np.abs(values).max(axis=0)
+    tol = rtol * np.append(gross, abs(values[0, -1]))
     ordered = np.sort(values, axis=0)
     pvals = np.column_stack(
         [
@@ -661,7 +677,7 @@ def run_scipy_family(x, y, n_permutations, seed=0):
 
     n, m = x.shape[0], y.shape[0]
     z = np.vstack([x, y])
-    statistic, kernels = family_statistic_from_indices(z, default_collection(z))
+    statistic, kernels, gross = family_statistic_from_indices(z, default_collection(z))
     key = "rng" if "rng" in inspect.signature(permutation_test).parameters else "random_state"
     res = permutation_test(
         (np.arange(n), np.arange(n, n + m)),
@@ -673,7 +689,9 @@ def run_scipy_family(x, y, n_permutations, seed=0):
         **{key: np.random.default_rng(seed)},
     )
     values = np.vstack([res.statistic[None, :], res.null_distribution])
-    return res, minp_aggregate(values, kernels)
+    from parity.stats.permutation import TIE_RTOL
+
+    return res, minp_aggregate(values, kernels, gross(n), TIE_RTOL["float32"])
 
 
 def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
@@ -685,7 +703,7 @@ def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
     n, m = x.shape[0], y.shape[0]
     z = np.vstack([x, y])
     dtype = np.float32 if parity_res.precision == "float32" else np.float64
-    statistic, kernels = family_statistic_from_indices(z, default_collection(z), dtype)
+    statistic, kernels, gross = family_statistic_from_indices(z, default_collection(z), dtype)
     blocks = split_blocks(
         n + m, n, n_permutations, exact=False, rng=np.random.default_rng(0), block_size=10**9
     )
@@ -693,7 +711,9 @@ def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
     order = np.argsort(~splits, axis=1, kind="stable")
     ix, iy = order[:, :n], order[:, n:]
     values = statistic(ix, iy)
-    agg = minp_aggregate(values, kernels)
+    from parity.stats.permutation import TIE_RTOL
+
+    agg = minp_aggregate(values, kernels, gross(n), TIE_RTOL[np.dtype(dtype).name])
     table = parity_res.results["mmd"].parameters["kernels"]
     parity_obs = [k["statistic"] for k in table] + [
         parity_res.results["energy"].statistic,
