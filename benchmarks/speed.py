@@ -4,7 +4,8 @@ Run it directly (``make bench`` runs each benchmark in full)::
 
     python benchmarks/speed.py                   # IQM bootstrap, suite runner, CLI rows
     python benchmarks/speed.py --quick           # fewer resamples, runs and repeats
-    python benchmarks/speed.py --two-sample      # also the permutation-test rows
+    python benchmarks/speed.py --two-sample      # also the default two-sample test's rows
+    python benchmarks/speed.py --only-two-sample # only those (n = m = 500, 2000, 5000)
 
 Rows (each measured by the benchmark named, whose docstring says exactly what is timed):
 
@@ -15,8 +16,15 @@ Rows (each measured by the benchmark named, whose docstring says exactly what is
   commands as bare ``sh`` processes on a pool of the same size; goal ≤ 1.5× the bare time.
 * **CLI end to end** (``cli.py``): ``parity compare`` on the demo data in a fresh interpreter,
   against the 0.8 s goal (no peer), with its phases.
-* **permutation test** (``two_sample.py``, with ``--two-sample``): that benchmark's own table,
-  run as it is (its rows compare with the matmul bound and the scipy route).
+* **default two-sample test** (``two_sample.py``'s ``default_row``, with ``--two-sample``):
+  ``two_sample_test(x, y)`` (the Gaussian kernel collection aggregated by ``agg``, energy and
+  binned KL; d = 7, B = 1000) at n = m = 500, 2000, 5000 against (a) scipy's
+  ``permutation_test`` computing the same aggregated family with a hand-vectorized float32
+  statistic (goal ≥ 2× faster; its statistic is checked equal to parity's on parity's own
+  splits, and printed), (b) the scipy float32 route computing the summed-kernel MMD alone (goal
+  ≥ 1.5× faster at n = 500, 2000), (c) the float32 sgemm bound of the default's products (one
+  per kernel and one for the energy; goal ≤ 1.5× at n = 5000), (d) the old default
+  ``aggregation="sum"``. ``--two-sample-full`` also runs ``two_sample.py``'s own tables.
 
 The header gives the machine, its load and the thread count; medians of repeats throughout.
 It is a report, not a test: it always exits 0.
@@ -122,6 +130,57 @@ def cli_row(args) -> tuple[tuple[str, str, str, str, str], str]:
     return row, cli.phase_line(got["phases"])
 
 
+def two_sample_rows(args) -> tuple[list[tuple[str, str, str, str, str]], list[str]]:
+    """The default two-sample test's rows (``two_sample.default_rows``): against the scipy
+    route computing the same aggregated family, the scipy f32 route computing the MMD alone,
+    the float32 sgemm bound of its products, and the old default ``aggregation="sum"``."""
+    import two_sample as ts
+
+    rows, notes = [], []
+    for n in args.two_sample_sizes:
+        r = ts.default_row(n, args.permutations, args.repeats)
+        s, t = r["seconds"], r["seconds"]["default"]
+        work = f"default test n = m = {n}, d = 7, B = {args.permutations}"
+        same = s["scipy_family"] / t
+        rows.append(
+            (
+                work,
+                f"{t:.3f} s",
+                f"scipy, same agg family, f32 {s['scipy_family']:.3f} s",
+                f"{same:.2f}× faster",
+                "≥ 2× " + ("PASS" if same >= 2 else "MISS"),
+            )
+        )
+        alone = s["scipy_mmd"] / t
+        rows.append(
+            (
+                "",
+                "",
+                f"scipy f32, MMD (sum) alone {s['scipy_mmd']:.3f} s",
+                f"{alone:.2f}× faster",
+                ("≥ 1.5× " + ("PASS" if alone >= 1.5 else "MISS")) if n < 5000 else "—",
+            )
+        )
+        bound = t / r["bound"]
+        rows.append(
+            (
+                "",
+                "",
+                f"sgemm bound, {r['components']} products {r['bound']:.3f} s",
+                f"{bound:.2f}× the bound",
+                ("≤ 1.5× " + ("PASS" if bound <= 1.5 else "MISS")) if n >= 5000 else "—",
+            )
+        )
+        rows.append(
+            ("", "", f"old default sum {s['sum']:.3f} s", f"{t / s['sum']:.2f}× its time", "—")
+        )
+        notes.append(
+            f"n = m = {n} ({r['precision']}): p parity {r['pvalue']:.4f}, scipy route "
+            f"{r['route_pvalue']:.4f} ({'agree' if r['agrees'] else 'DIFFER'}); {r['validation']}"
+        )
+    return rows, notes
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--data", type=Path, default=boot.DEFAULT_DATA)
@@ -130,26 +189,49 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--two-sample", action="store_true", help="also run two_sample.py")
+    p.add_argument(
+        "--two-sample",
+        action="store_true",
+        help="also the default two-sample test's rows (n = m in --two-sample-sizes, d = 7, B)",
+    )
+    p.add_argument("--two-sample-sizes", type=int, nargs="+", default=[500, 2000, 5000])
+    p.add_argument("--permutations", "-B", type=int, default=1000)
+    p.add_argument(
+        "--only-two-sample", action="store_true", help="only the two-sample rows (implies them)"
+    )
+    p.add_argument(
+        "--two-sample-full", action="store_true", help="also run two_sample.py's own tables"
+    )
     p.add_argument("--quick", action="store_true", help="B=2000, 200 runs, one repeat")
     args = p.parse_args(argv)
     if args.quick:
         args.iqm_resamples, args.runs, args.repeats = 2000, 200, 1
+        args.two_sample_sizes, args.permutations = [200, 500], 200
+    args.two_sample = args.two_sample or args.only_two_sample
     print("parity speed table (issue 17)")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}; {machine_line()}")
     print(threads())
     rows, notes = [], []
-    for name, fn in (("IQM", iqm_row), ("runner", runner_row)):
+    others = () if args.only_two_sample else (("IQM", iqm_row), ("runner", runner_row))
+    for name, fn in others:
         try:
             rows.append(fn(args))
         except Exception as exc:  # one failed row does not hide the others
             rows.append((name, "failed", f"{type(exc).__name__}: {exc}", "", ""))
-    try:
-        row, phases = cli_row(args)
-        rows.append(row)
-        notes.append(phases)
-    except Exception as exc:
-        rows.append(("CLI", "failed", f"{type(exc).__name__}: {exc}", "", ""))
+    if not args.only_two_sample:
+        try:
+            row, phases = cli_row(args)
+            rows.append(row)
+            notes.append(phases)
+        except Exception as exc:
+            rows.append(("CLI", "failed", f"{type(exc).__name__}: {exc}", "", ""))
+    if args.two_sample:
+        try:
+            more, more_notes = two_sample_rows(args)
+            rows += more
+            notes += more_notes
+        except Exception as exc:
+            rows.append(("two-sample", "failed", f"{type(exc).__name__}: {exc}", "", ""))
     header = ("work", "parity", "peer / bound", "ratio", "goal")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     print()
@@ -160,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(note)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    if args.two_sample:
+    if args.two_sample_full:
         print("\npermutation-test rows (benchmarks/two_sample.py):", flush=True)
         subprocess.run([sys.executable, str(HERE / "two_sample.py")], check=False)
     return 0

@@ -552,6 +552,297 @@ def print_summary(s: dict[str, Any]) -> None:
         )
 
 
+# --------------------------------------------------------------------------- the default test
+
+
+KL_SMOOTHING = 0.5  # parity's default pseudo-count of the binned KL
+
+
+def family_statistic_from_indices(
+    z: np.ndarray, bandwidths: list[float], dtype: type = np.float32
+) -> tuple[Callable, int]:
+    """A hand-vectorized scipy statistic (products in ``dtype``, float32 for the timed route):
+    every component of parity's default family on the splits given as x-index arrays, one
+    column each: the unbiased MMD² of each Gaussian
+    kernel of ``bandwidths``, the energy distance (V), the forward binned KL (parity's bins,
+    pseudo-count 0.5). Returns the statistic (batch shape + (C,)) and the kernel count.
+
+    Kernels and distances are float32 matrices built once (squared distances in float64 from
+    parity's ``pairwise_sq_distances``, then each kernel ``exp(-d²/2λ²)`` in float32); each
+    batch of b splits is one (b × N) 0/1 indicator matrix A, and each component's ``A @ K`` one
+    float32 product, reduced in float64 (as ``mmd_statistic_from_indices``).
+    """
+    from parity.stats.two_sample import pairwise_sq_distances, shared_bins, unit_scale
+
+    n_total = z.shape[0]
+    unit = unit_scale(z)
+    sq = pairwise_sq_distances(z / unit, dtype)
+    grams = [np.exp(sq * dtype(-0.5 / (bw / unit) ** 2)) for bw in bandwidths]
+    grams.append(np.sqrt(sq) * dtype(unit))  # energy: Euclidean distances
+    del sq
+    sums = [(g.sum(axis=1, dtype=np.float64), np.diagonal(g).astype(np.float64)) for g in grams]
+    binning = shared_bins(z)
+    onehot = binning.indicator(dtype)  # N × total bins
+    pooled = onehot.sum(axis=0, dtype=np.float64)
+    dim_bins = np.repeat(binning.n_bins, binning.n_bins).astype(np.float64)
+
+    def statistic(ix: np.ndarray, iy: np.ndarray, axis: int = -1) -> np.ndarray:
+        ix = np.moveaxis(np.asarray(ix), axis, -1)
+        batch_shape, n = ix.shape[:-1], ix.shape[-1]
+        m = n_total - n
+        ix = ix.reshape(-1, n)
+        b = ix.shape[0]
+        a = np.zeros((b, n_total), dtype=dtype)
+        a[np.arange(b)[:, None], ix] = 1
+        columns = []
+        for c, (gram, (row_sums, diag)) in enumerate(zip(grams, sums, strict=True)):
+            product = a @ gram
+            xx = np.einsum("ij,ij->i", a, product, dtype=np.float64)
+            x_rows = row_sums[ix].sum(axis=1)
+            yy = row_sums.sum() - 2 * x_rows + xx
+            xy = x_rows - xx
+            if c < len(bandwidths):
+                trace_x = diag[ix].sum(axis=1)
+                trace_y = diag.sum() - trace_x
+                value = (
+                    (xx - trace_x) / (n * (n - 1))
+                    + (yy - trace_y) / (m * (m - 1))
+                    - 2 * xy / (n * m)
+                )
+            else:
+                value = 2 * xy / (n * m) - xx / n**2 - yy / m**2
+            columns.append(value)
+        counts_x = (a @ onehot).astype(np.float64)
+        p = (counts_x + KL_SMOOTHING) / (n + dim_bins * KL_SMOOTHING)
+        q = (pooled - counts_x + KL_SMOOTHING) / (m + dim_bins * KL_SMOOTHING)
+        columns.append((p * (np.log(p) - np.log(q))).sum(axis=1))
+        return np.stack(columns, axis=-1).reshape(*batch_shape, len(columns))
+
+    def gross(n: int) -> np.ndarray:
+        """Each quadratic component's ``xx/n² + yy/m² + 2|xy|/nm`` on the split rows[:n] |
+        rows[n:] (parity's tie scale), float64 sums of the matrices' blocks."""
+        m = n_total - n
+        out = []
+        for gram in grams:
+            xx = gram[:n, :n].sum(dtype=np.float64)
+            yy = gram[n:, n:].sum(dtype=np.float64)
+            xy = gram[:n, n:].sum(dtype=np.float64)
+            out.append(xx / n**2 + yy / m**2 + 2 * abs(xy) / (n * m))
+        return np.array(out)
+
+    return statistic, len(bandwidths), gross
+
+
+def minp_aggregate(
+    values: np.ndarray, kernels: int, gross: np.ndarray, rtol: float
+) -> dict[str, float]:
+    """parity's aggregation, written out for a (V × C) matrix of component values (observed
+    split first): per-component p-values ``#{v ≥ v_i − tol} / V`` with parity's tie tolerance
+    (``rtol`` × the observed split's gross magnitude ``gross`` of each quadratic component,
+    × |KL| for the KL), the MMD's agg statistic −log10 of the smallest per-kernel p and its
+    min-p p-value, and the family's single-step min-p over every kernel, the energy and the KL.
+    """
+    v = values.shape[0]
+    tol = rtol * np.append(gross, abs(values[0, -1]))
+    ordered = np.sort(values, axis=0)
+    pvals = np.column_stack(
+        [
+            (v - np.searchsorted(ordered[:, c], values[:, c] - tol[c], side="left")) / v
+            for c in range(values.shape[1])
+        ]
+    )
+
+    def minp_pvalue(min_p: np.ndarray) -> float:
+        return float(np.searchsorted(np.sort(min_p), min_p[0] * (1 + 1e-12), side="right") / v)
+
+    mmd_min = pvals[:, :kernels].min(axis=1)
+    return {
+        "mmd_statistic": float(-np.log10(mmd_min[0])),
+        "mmd_pvalue": minp_pvalue(mmd_min),
+        "pvalue": minp_pvalue(pvals.min(axis=1)),
+    }
+
+
+def default_collection(z: np.ndarray) -> list[float]:
+    from parity.stats.two_sample import bandwidth_collection
+
+    return list(bandwidth_collection(z, "gaussian"))
+
+
+def run_scipy_family(x, y, n_permutations, seed=0):
+    """scipy's permutation_test computing parity's default aggregated test: the float32 family
+    statistic above (bandwidths from parity's public collection rule, inside the timing), then
+    the min-p aggregation of its null. Returns (scipy result, aggregate dict)."""
+    from scipy.stats import permutation_test
+
+    n, m = x.shape[0], y.shape[0]
+    z = np.vstack([x, y])
+    statistic, kernels, gross = family_statistic_from_indices(z, default_collection(z))
+    key = "rng" if "rng" in inspect.signature(permutation_test).parameters else "random_state"
+    res = permutation_test(
+        (np.arange(n), np.arange(n, n + m)),
+        statistic,
+        permutation_type="independent",
+        vectorized=True,
+        n_resamples=n_permutations,
+        alternative="greater",
+        **{key: np.random.default_rng(seed)},
+    )
+    values = np.vstack([res.statistic[None, :], res.null_distribution])
+    from parity.stats.permutation import TIE_RTOL
+
+    return res, minp_aggregate(values, kernels, gross(n), TIE_RTOL["float32"])
+
+
+def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
+    """The scipy route's statistic on parity's own splits (``split_blocks`` with parity's seed),
+    in parity's precision, aggregated as above, next to parity's result: the observed
+    components' values and the aggregates (equal up to ties within float rounding)."""
+    from parity.stats.permutation import split_blocks
+
+    n, m = x.shape[0], y.shape[0]
+    z = np.vstack([x, y])
+    dtype = np.float32 if parity_res.precision == "float32" else np.float64
+    statistic, kernels, gross = family_statistic_from_indices(z, default_collection(z), dtype)
+    blocks = split_blocks(
+        n + m, n, n_permutations, exact=False, rng=np.random.default_rng(0), block_size=10**9
+    )
+    splits = np.hstack(list(blocks)).T.astype(bool)  # V × N, observed split first
+    order = np.argsort(~splits, axis=1, kind="stable")
+    ix, iy = order[:, :n], order[:, n:]
+    values = statistic(ix, iy)
+    from parity.stats.permutation import TIE_RTOL
+
+    agg = minp_aggregate(values, kernels, gross(n), TIE_RTOL[np.dtype(dtype).name])
+    table = parity_res.results["mmd"].parameters["kernels"]
+    parity_obs = [k["statistic"] for k in table] + [
+        parity_res.results["energy"].statistic,
+        parity_res.results["kl"].statistic,
+    ]
+    rel = np.max(np.abs(values[0] - parity_obs) / np.maximum(np.abs(parity_obs), 1e-300))
+    same = (
+        abs(agg["mmd_statistic"] - parity_res.results["mmd"].statistic) <= 1e-9
+        and agg["mmd_pvalue"] == parity_res.results["mmd"].pvalue
+        and agg["pvalue"] == parity_res.pvalue
+    )
+    return (
+        f"scipy-route statistic ({np.dtype(dtype).name}) on parity's {n_permutations} splits: "
+        f"{len(parity_obs)} observed components within rel. {rel:.1e}; "
+        f"agg statistic {agg['mmd_statistic']:.4f} vs parity "
+        f"{parity_res.results['mmd'].statistic:.4f}, mmd p {agg['mmd_pvalue']:.4f} vs "
+        f"{parity_res.results['mmd'].pvalue:.4f}, family p {agg['pvalue']:.4f} vs "
+        f"{parity_res.pvalue:.4f}: " + ("EQUAL" if same else "DIFFER")
+    )
+
+
+def default_rows(sizes, n_permutations: int, repeats: int, seed: int = 0) -> list[dict[str, Any]]:
+    """:func:`default_row` at each n = m of ``sizes``."""
+    return [default_row(n, n_permutations, repeats, seed) for n in sizes]
+
+
+def default_row(n: int, n_permutations: int, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """At n = m: medians (over ``repeats`` round-robin rounds) of parity's default test,
+    the scipy route computing the same aggregated family, the scipy f32 route computing the
+    summed-kernel MMD alone, parity's old default ``aggregation="sum"``, and the float32 sgemm
+    bound of the default's products (one (N × N) @ (N × B) product per quadratic component)."""
+    from parity.stats.permutation import two_sample_test
+
+    small_x, small_y = make_data(40, seed, 0.0)  # warm-up: imports, first calls, BLAS threads
+    two_sample_test(small_x, small_y, n_permutations=20, rng=0)
+    run_scipy_family(small_x, small_y, 20)
+    x, y = make_data(n, seed, 0.0)
+    n_total = 2 * n
+    sum_bws = [
+        float(b)
+        for b in two_sample_test(x, y, ("mmd",), 1, rng=0, aggregation="sum")
+        .results["mmd"]
+        .parameters["bandwidths"]
+    ]
+    block = min(n_permutations + 1, engine_block_size(n_total))
+    sgemm = make_sgemm(n_total, block, seed=seed)
+    calls = {
+        "default": lambda: two_sample_test(x, y, n_permutations=n_permutations, rng=0),
+        "sum": lambda: two_sample_test(
+            x, y, n_permutations=n_permutations, rng=0, aggregation="sum"
+        ),
+        "scipy_family": lambda: run_scipy_family(x, y, n_permutations),
+        "scipy_mmd": lambda: run_scipy(x, y, n_permutations, sum_bws, np.float32),
+        "sgemm": sgemm,
+    }
+    times, results = timed_round_robin(calls, repeats)
+    del sgemm, calls
+    med = {k: statistics.median(t) for k, t in times.items()}
+    res = results["default"]
+    components = len(res.results["mmd"].parameters["kernels"]) + 1  # + energy
+    _, agg = results["scipy_family"]
+    return {
+        "n": n,
+        "seconds": med,
+        "runs": times,
+        "bound": components * med["sgemm"] * n_permutations / block,
+        "components": components,
+        "precision": res.precision,
+        "pvalue": res.pvalue,
+        "route_pvalue": agg["pvalue"],
+        "agrees": pvalue_agrees(res.pvalue, agg["pvalue"], n_permutations),
+        "validation": validate_family_route(x, y, n_permutations, res),
+    }
+
+
+def print_default_rows(rows: list[dict[str, Any]], n_permutations: int, repeats: int) -> None:
+    print(
+        f"parity's default test, two_sample_test(x, y) (mmd over its Gaussian collection, agg, + "
+        f"energy + kl), d = {DIM}, B = {n_permutations}; medians of {repeats} rounds"
+    )
+    header = (
+        f"{'n = m':>6} {'default s':>10} {'scipy same s':>13} {'÷':>6} {'scipy MMD f32':>14} "
+        f"{'÷':>6} {'sgemm bound':>12} {'×':>6} {'sum s':>7} {'×':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        s = r["seconds"]
+        t = s["default"]
+        print(
+            f"{r['n']:>6} {t:>10.3f} {s['scipy_family']:>13.3f} {s['scipy_family'] / t:>5.2f}× "
+            f"{s['scipy_mmd']:>14.3f} {s['scipy_mmd'] / t:>5.2f}× {r['bound']:>12.3f} "
+            f"{t / r['bound']:>5.2f}× {s['sum']:>7.3f} {t / s['sum']:>5.2f}×"
+        )
+    print(
+        "  ÷: the route's time over the default's (> 1: parity faster); ×: the default's time "
+        "over the bound / the old sum's."
+    )
+    for r in rows:
+        n = r["n"]
+        s = r["seconds"]
+        goals = [
+            f"≥ 2× faster than scipy computing the same: {s['scipy_family'] / s['default']:.2f}× "
+            + ("PASS" if s["scipy_family"] / s["default"] >= 2 else "MISS")
+        ]
+        if n >= 5000:
+            ratio = s["default"] / r["bound"]
+            goals.append(
+                f"within 1.5× the sgemm bound: {ratio:.2f}× " + ("PASS" if ratio <= 1.5 else "MISS")
+            )
+        else:
+            ratio = s["scipy_mmd"] / s["default"]
+            goals.append(
+                f"≥ 1.5× faster than scipy f32 MMD alone: {ratio:.2f}× "
+                + ("PASS" if ratio >= 1.5 else "MISS")
+            )
+        print(f"  n = m = {n} ({r['precision']}, {r['components']} products): " + "; ".join(goals))
+        print(
+            f"    p-values: parity {r['pvalue']:.4f}, scipy route {r['route_pvalue']:.4f} "
+            f"({'agree' if r['agrees'] else 'DIFFER'} within Monte Carlo error)"
+        )
+        print(f"    {r['validation']}")
+        print(
+            "    runs (s): "
+            + "; ".join(f"{k} " + ", ".join(f"{v:.3g}" for v in ts) for k, ts in r["runs"].items())
+        )
+    print()
+
+
 # --------------------------------------------------------------------------- scale: exact vs RFF
 
 

@@ -323,3 +323,111 @@ def test_family_is_one_min_p_over_every_kernel_and_statistic():
     min_p = np.min(pvalues, axis=0)
     assert res.pvalue == pytest.approx(np.mean(min_p <= min_p[0] * (1 + 1e-12)), abs=1e-12)
     assert res.statistic == pytest.approx(min_p[0], abs=1e-12)
+
+
+# Pinned before the engine's speed work (session 4): the same seed gives the same numbers.
+# p-values are ratios of counts (exact); statistics to float tolerance (BLAS may round the
+# float32 products differently on another machine).
+PINNED = {
+    "default": (
+        (60, 50, 3, 0.3),
+        {"n_permutations": 199, "rng": 3},
+        (0.2, 0.06),
+        {
+            "mmd": (1.2218487496163564, 0.16),
+            "energy": (0.1423962966873975, 0.085),
+            "kl": (0.49799515923275056, 0.305),
+        },
+        [
+            (0.0037919447292263098, 0.205),
+            (0.01143108591416675, 0.13),
+            (0.018683145943115376, 0.06),
+            (0.008301714141261796, 0.09),
+            (0.0023460377129720378, 0.12),
+        ],
+    ),
+    "fuse_laplace": (
+        (40, 45, 2, 0.3),
+        {"n_permutations": 99, "rng": 1, "aggregation": "fuse", "kernels": ("gaussian", "laplace")},
+        (0.02, 0.01),
+        {
+            "mmd": (6.439977547471678, 0.01),
+            "energy": (0.309309293313633, 0.01),
+            "kl": (0.6236324564985082, 0.02),
+        },
+        [
+            (0.006204716246141211, 0.21),
+            (0.025192187199081062, 0.02),
+            (0.05404636698487819, 0.01),
+            (0.06462232610015994, 0.01),
+            (0.03161149085707815, 0.01),
+            (0.009713761091068918, 0.01),
+            (0.005592489983890829, 0.12),
+            (0.01662156546817173, 0.02),
+            (0.03256354254031696, 0.01),
+            (0.04182583172875032, 0.01),
+            (0.03678030032061108, 0.01),
+            (0.025061448665100183, 0.01),
+        ],
+    ),
+    "sum": (
+        (70, 70, 4, 0.3),
+        {"n_permutations": 150, "rng": 2, "aggregation": "sum"},
+        (0.033112582781456956, 0.013245033112582781),
+        {
+            "mmd": (0.03809215045673575, 0.033112582781456956),
+            "energy": (0.17136733906178714, 0.013245033112582781),
+            "kl": (0.5555317543069646, 0.2251655629139073),
+        },
+        [],
+    ),
+    "auto_float32": (
+        (1030, 1030, 7, 0.05),
+        {"n_permutations": 60, "rng": 5},
+        (0.04918032786885246, 0.01639344262295082),
+        {
+            "mmd": (1.785329835010767, 0.03278688524590164),
+            "energy": (0.012650122664148, 0.01639344262295082),
+            "kl": (0.1842790244755288, 0.7213114754098361),
+        },
+        [
+            (0.0002739702876368849, 0.04918032786885246),
+            (0.0011112506779092923, 0.01639344262295082),
+            (0.0007497244449103935, 0.01639344262295082),
+            (0.0002550821937710168, 0.01639344262295082),
+        ],
+    ),
+    "several_blocks": (
+        (80, 90, 2, 0.3),
+        {"n_permutations": 300, "rng": 4, "block_size": 64},
+        (0.009966777408637873, 0.0033222591362126247),
+        {
+            "mmd": (2.4785664955938436, 0.006644518272425249),
+            "energy": (0.1733697450771996, 0.0033222591362126247),
+            "kl": (0.3336816108091016, 0.10299003322259136),
+        },
+        [
+            (0.007683673868749935, 0.046511627906976744),
+            (0.01864398510581672, 0.016611295681063124),
+            (0.044851409967968436, 0.0033222591362126247),
+            (0.03980160894992246, 0.0033222591362126247),
+            (0.015843498784375187, 0.0033222591362126247),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PINNED))
+def test_pinned_pvalues_and_statistics_for_a_seed(case):
+    (n, m, d, shift), kwargs, family, per_statistic, kernels = PINNED[case]
+    gen = np.random.default_rng(n * 7 + d)
+    x, y = gen.normal(size=(n, d)), gen.normal(size=(m, d)) + shift
+    res = two_sample_test(x, y, **kwargs)
+    rel = 1e-6 if res.precision == "float32" else 1e-9
+    assert (res.pvalue, res.statistic) == family
+    for name, (statistic, pvalue) in per_statistic.items():
+        assert res.results[name].pvalue == pvalue
+        assert res.results[name].statistic == pytest.approx(statistic, rel=rel)
+    got = res.results["mmd"].parameters.get("kernels", [])
+    assert [k["pvalue"] for k in got] == [p for _, p in kernels]
+    assert [k["statistic"] for k in got] == pytest.approx([s for s, _ in kernels], rel=rel)

@@ -20,6 +20,7 @@ from parity.stats.two_sample import (
     DEFAULT_BANDWIDTH_FACTORS,
     binned_kl,
     energy_distance,
+    linear_quantiles,
     median_heuristic,
     mmd2,
     pairwise_sq_distances,
@@ -498,3 +499,13 @@ def test_bad_bins(bins):
 def test_bad_bins_of_other_types_raise_parity_input_error(bins):
     with pytest.raises(ParityInputError, match=r"`bins`"):
         binned_kl(X, Y, bins=bins)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_linear_quantiles_equal_numpy_quantile_to_the_bit(seed):
+    gen = np.random.default_rng(seed)
+    for n in (1, 2, 3, 7, 100, 1001):
+        for values in (gen.random(n), gen.integers(0, 4, n).astype(float)):
+            for qs in ((0.05, 0.95), tuple(gen.random(3)), (0.0, 1.0)):
+                expected = np.quantile(values, qs)
+                assert np.array_equal(linear_quantiles(values.copy(), qs), expected)

@@ -117,26 +117,28 @@ MIN_SAMPLES_WARNING = 5
 class _Quadratic:
     """A quadratic-form component: its Gram matrix, row block by row block, and its formula.
 
-    ``rows(sq, l1)`` turns the squared Euclidean (and L1) distances of a row block to every
-    pooled row into that block of the Gram matrix; ``combine`` maps the float64 split sums to
-    the component's values.
+    ``rows(sq, l1, out)`` turns the squared Euclidean (and L1) distances of a row block to
+    every pooled row into that block of the Gram matrix, written into ``out``; ``combine`` maps
+    the float64 split sums to the component's values.
     """
 
-    rows: Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+    rows: Callable[[np.ndarray, np.ndarray | None, np.ndarray], Any]
     combine: Callable[[SplitSums], Any]
     needs_l1: bool = False
 
 
-def _rbf_sum_rows(sq, l1, scales, dtype):
+def _rbf_sum_rows(sq, l1, out, scales, dtype):
     sq = sq.astype(dtype, copy=False)
-    acc = np.exp(sq * dtype(scales[0]))
+    np.exp(np.multiply(sq, dtype(scales[0]), out=out), out=out)
     for c in scales[1:]:
-        acc += np.exp(sq * dtype(c))
-    return acc
+        out += np.exp(sq * dtype(c))
 
 
-def _distance_rows(sq, l1, dtype):
-    return np.sqrt(sq).astype(dtype, copy=False)
+def _distance_rows(sq, l1, out, dtype):
+    if sq.dtype == out.dtype:
+        np.sqrt(sq, out=out)
+    else:
+        out[...] = np.sqrt(sq)
 
 
 def _scaled_energy(sums: SplitSums, unit: float):
@@ -229,8 +231,8 @@ def _build_components(z, n, statistics, dtype, options) -> tuple[list, list, lis
 
 
 def _kernel_rows_fn(kind: str, bandwidth: float, dtype):
-    def rows(sq, l1):
-        return kernel_rows(kind, bandwidth, sq, l1, dtype)
+    def rows(sq, l1, out):
+        kernel_rows(kind, bandwidth, sq, l1, dtype, out=out)
 
     return rows
 
@@ -303,7 +305,7 @@ class _Grams:
         rows_of = self.components[c].rows
 
         def work(rows: slice) -> None:
-            gram[rows] = rows_of(self.sq[rows], None if self.l1 is None else self.l1[rows])
+            rows_of(self.sq[rows], None if self.l1 is None else self.l1[rows], gram[rows])
 
         for_row_blocks(n_total, n_total, work)
         self.totals[c] = gram.sum(dtype=np.float64), np.trace(gram, dtype=np.float64)

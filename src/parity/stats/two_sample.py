@@ -44,22 +44,37 @@ Direction = Literal["forward", "reverse", "symmetric"]
 # --------------------------------------------------------------------------- distances, kernels
 
 
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (owning process id, pool)
+
+
+def row_block_pool() -> ThreadPoolExecutor:
+    """The process's worker threads for :func:`for_row_blocks`, started once (one per core).
+
+    Starting a pool per call cost ~5 ms a call (~60 ms under load at n = m = 500); a forked
+    child gets a pool of its own (the parent's threads do not exist there).
+    """
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        workers = os.cpu_count() or 1
+        _POOL = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="parity-rows"))
+    return _POOL[1]
+
+
 def for_row_blocks(n_rows: int, n_cols: int, work) -> None:
     """Call ``work(rows)`` for row slices of about 2^17 elements, on all cores.
 
     The slices are disjoint, so ``work`` may write its rows of a shared output array; numpy
-    releases the GIL inside its loops, so the threads run in parallel.
+    releases the GIL inside its loops, so the threads run in parallel. ``work`` must not call
+    :func:`for_row_blocks` itself (it runs on the shared pool).
     """
     step = max(1, 2**17 // max(n_cols, 1))
     slices = [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
-    workers = min(os.cpu_count() or 1, len(slices))
-    if workers <= 1:
+    if min(os.cpu_count() or 1, len(slices)) <= 1:
         for rows in slices:
             work(rows)
         return
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in pool.map(work, slices):
-            pass
+    for _ in row_block_pool().map(work, slices):
+        pass
 
 
 def pairwise_sq_distances(z: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -279,6 +294,37 @@ def geometric_collection(low: float, high: float) -> tuple[float, ...]:
     return tuple(float(low * ratio**j) for j in range(steps + 1))
 
 
+def linear_quantiles(values: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """``np.quantile(values, quantiles)`` (its default linear method), equal to the last bit,
+    from partial sorts of ``values`` in place (which reorders ``values``).
+
+    np.quantile partitions a copy at every bracketing rank at once (plus the first and the
+    last), which numpy's selection does far slower than one rank at a time: here each lower
+    rank, largest first, is selected within the prefix the previous selection left (one
+    ``partition`` per rank), and the rank above it is the minimum of what lies right of it.
+    The interpolation is numpy's own (``_lerp``). ``values`` is a non-empty 1-D float array
+    without NaNs.
+
+    Examples
+    --------
+    >>> linear_quantiles(np.array([4.0, 1.0, 3.0, 2.0]), (0.05, 0.95)).tolist()
+    [1.15, 3.8499999999999996]
+    """
+    n = values.size
+    virtual = (n - 1) * np.asarray(quantiles, dtype=np.float64)
+    below = np.floor(virtual)
+    lo = np.minimum(below.astype(np.intp), n - 1)
+    stop = n
+    for k in sorted(set(lo.tolist()), reverse=True):
+        values[:stop].partition(k)
+        stop = k
+    a = values[lo]
+    b = np.array([values[k + 1 :].min() if k + 1 < n else values[k] for k in lo.tolist()])
+    gamma = np.where(virtual >= n - 1, virtual + 1, virtual - below)
+    diff = b - a
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+
+
 def collection_from_distances(distances: np.ndarray) -> tuple[float, ...]:
     """The bandwidth collection of a set of pairwise distances (zeros left out).
 
@@ -303,7 +349,7 @@ def collection_from_distances(distances: np.ndarray) -> tuple[float, ...]:
             stacklevel=3,
         )
         return (1.0,)
-    low, high = np.quantile(positive, COLLECTION_QUANTILES)
+    low, high = linear_quantiles(positive, COLLECTION_QUANTILES)
     return geometric_collection(float(low) / 2, float(high) * 2)
 
 
@@ -327,10 +373,14 @@ def bandwidth_collection(z: np.ndarray, kernel: str = "gaussian") -> tuple[float
     return collection_from_distances(distances)
 
 
-def kernel_rows(kernel: str, bandwidth: float, sq: np.ndarray, l1: np.ndarray | None, dtype):
+def kernel_rows(
+    kernel: str, bandwidth: float, sq: np.ndarray, l1: np.ndarray | None, dtype, out=None
+):
     """Kernel values from squared Euclidean (``gaussian``) or L1 (``laplace``) distances.
 
-    ``gaussian``: ``exp(-d² / (2 λ²))``; ``laplace``: ``exp(-d₁ / λ)``.
+    ``gaussian``: ``exp(-d² / (2 λ²))``; ``laplace``: ``exp(-d₁ / λ)``. With ``out`` (an array
+    of ``dtype`` and the distances' shape) the values are written there, without temporaries;
+    the same operations, so the same bytes.
 
     Examples
     --------
@@ -338,8 +388,11 @@ def kernel_rows(kernel: str, bandwidth: float, sq: np.ndarray, l1: np.ndarray | 
     array([[1.    , 0.3679]])
     """
     if kernel == "gaussian":
-        return np.exp(sq.astype(dtype, copy=False) * dtype(-0.5 / (bandwidth * bandwidth)))
-    return np.exp(l1.astype(dtype, copy=False) * dtype(-1.0 / bandwidth))
+        distances, scale = sq, dtype(-0.5 / (bandwidth * bandwidth))
+    else:
+        distances, scale = l1, dtype(-1.0 / bandwidth)
+    values = np.multiply(distances.astype(dtype, copy=False), scale, out=out)
+    return np.exp(values, out=values)
 
 
 def rbf_gram(sq_distances: np.ndarray, bandwidths: Sequence[float]) -> np.ndarray:
