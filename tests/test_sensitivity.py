@@ -101,6 +101,8 @@ def _pooled_batch(seed, n, m, d, r, shift=0.3, decimals=None):
         (10, 14, 2, ("kl",), True, {"kl_direction": "reverse", "kl_smoothing": 1.0}),
         (3, 3, 2, ("mmd", "energy"), True, {}),  # C(6, 3) = 20 ≤ B: every split (exact)
         (25, 25, 2, ("mmd", "energy", "kl"), True, {"precision": "float32"}),
+        (14, 16, 2, ("mmd", "energy"), True, {"kernels": ("gaussian", "laplace")}),
+        (14, 16, 3, ("mmd", "kl"), True, {"aggregation": "fuse", "kernels": "laplace"}),
     ],
 )
 @pytest.mark.parametrize("decimals", [None, 1])

@@ -658,18 +658,14 @@ def _kernel_values(z, sq, unit, splits, spec: _TestSpec) -> tuple[list, list]:
             distances = unit[:, None] * np.sqrt(sq[:, rows, cols])
         collections = _collections(distances) if spec.bandwidths is None else [spec.bandwidths] * r
         for i, bws in enumerate(collections):
-            grams = np.stack(
-                [
-                    kernel_rows(
-                        kind,
-                        bw / unit[i],
-                        sq[i].astype(spec.dtype, copy=False),
-                        None if l1 is None else l1[i],
-                        spec.dtype,
-                    )
-                    for bw in bws
-                ]
-            )  # (kernels, N, N)
+            bandwidths = np.asarray(bws)[:, None, None] / unit[i]
+            grams = kernel_rows(  # (kernels × N × N): each kernel's Gram matrix
+                kind,
+                bandwidths,
+                sq[i].astype(spec.dtype, copy=False),
+                None if l1 is None else l1[i],
+                spec.dtype,
+            )
             sums = _stacked_sums(grams, splits[i], n, 1.0)
             values[i].append(np.atleast_2d(mmd2_from_sums(sums, spec.estimator)))
             tols[i] += list(spec.tie_rtol * np.asarray(sums.scale)[:, 0])
