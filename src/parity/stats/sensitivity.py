@@ -1315,8 +1315,8 @@ def min_detectable_effect(
         f"reference, x* ({n_sim} rows) and y* ({m_sim} rows), the effect applied to y*, tested "
         f"with {'the engine’s test in batches' if batched else 'the engine itself'} "
         f"(Westfall–Young min-p over {', '.join(statistics)}, "
-        f"{splits_text}{', standardized' if standardize else ''}); the same replicates at "
-        "every effect size, geometric search, then interpolation of the power in log effect. "
+        f"{splits_text}{', standardized' if standardize else ''}); "
+        + SEARCH_TEXT
         + _ACTION_EFFECTS_TEXT["pooled"]
         + f" Effects found at {n_sim} vs {m_sim} rows rescaled to {n} vs {m} by the square root "
         "of the ratio of effective sizes nm/(n + m) (local-alternative approximation: a shift "
@@ -1343,6 +1343,11 @@ def min_detectable_effect(
     )
 
 
+#: How every design's method text describes the search (:func:`_search_effects`).
+SEARCH_TEXT = (
+    "the same replicates at every effect size, geometric search, then interpolation of the "
+    "power in log effect. "
+)
 _ACTION_EFFECTS_TEXT = {
     "pooled": (
         "Shift: every dimension moved by δσ_j/√d (Euclidean length δ in reference-σ units, "
@@ -1522,8 +1527,8 @@ def conditional_min_detectable_effect(
         f"{n_obs} with each observation's {k_ref} reference samples split into two disjoint "
         f"random subsets x*ᵢ ({k_x}) and y*ᵢ ({k_y}), the effect applied to every y*ᵢ, tested "
         f"with the engine itself (conditional_two_sample_test over {', '.join(statistics)}, "
-        f"{b} relabellings); the same replicates at every effect size, geometric search, then "
-        "interpolation of the power in log effect. "
+        f"{b} relabellings); "
+        + SEARCH_TEXT
         + _ACTION_EFFECTS_TEXT["conditional"]
         + f" Effects found at {s_sim} observations × {k_x} vs {k_y} rescaled to {n_obs} × "
         f"{k_ref} vs {k_cand} by √(k'_eff/k_eff)·(n'_obs/n_obs)^¼, k_eff = km/(k + m) "
@@ -1750,9 +1755,9 @@ def text_min_detectable_effect(
     method = (
         f"Power by simulation: {r} replicates, {design} split into two disjoint random "
         f"subsets x* and y* (at most {max_rows} a side), the effect applied to y*, tested with "
-        f"the engine itself (text_two_sample_test, {b} relabellings); the same replicates at "
-        "every effect size, geometric search, then interpolation of the power in log effect. "
-        f"Token changes: each of y*'s {unit} replaced, with probability ρ, by one drawn from "
+        f"the engine itself (text_two_sample_test, {b} relabellings); "
+        + SEARCH_TEXT
+        + f"Token changes: each of y*'s {unit} replaced, with probability ρ, by one drawn from "
         f"the reference's {unit}. "
         + (
             "Prompt swaps: each completion of y* replaced, with probability ε, by a reference "
