@@ -84,7 +84,7 @@ about 1% at 80% power). Replicates are evaluated in batches, one batched product
 statistic (a replicate's whole kernel collection stacked into one product), on one BLAS thread:
 the products are small, and more threads only wait for each other (ten times slower on a loaded
 2-core machine). One search loop (:func:`_search_effects`) serves every design; the by-observation
-and text designs test their replicates with the engine itself (:func:`engine_rejects`).
+and text designs test their replicates with the engine itself (:func:`_engine_rejects`).
 
 Results hold no wall time, so that records stay byte-identical for the same inputs and seed;
 ``n_tests`` counts the simulated tests (the caller may time the call).
@@ -1055,12 +1055,12 @@ def _power_function(
     return power
 
 
-Rejects = Callable[[np.ndarray, float], np.ndarray]
+_Rejects = Callable[[np.ndarray, float], np.ndarray]
 
 
-def engine_rejects(
+def _engine_rejects(
     pvalue_of: Callable[[int, str, float], float], alpha: float
-) -> Callable[[str], Rejects]:
+) -> Callable[[str], _Rejects]:
     """The decisions of a design whose replicates the engine itself tests one by one.
 
     ``pvalue_of(i, kind, t)`` is the engine's p-value of replicate ``i`` with effect ``kind``
@@ -1069,12 +1069,12 @@ def engine_rejects(
 
     Examples
     --------
-    >>> rejects = engine_rejects(lambda i, kind, t: 0.01 if i < t else 0.5, 0.05)("shift")
+    >>> rejects = _engine_rejects(lambda i, kind, t: 0.01 if i < t else 0.5, 0.05)("shift")
     >>> rejects(np.array([0, 1, 2]), 1.5).tolist()
     [True, True, False]
     """
 
-    def rejects_of(kind: str) -> Rejects:
+    def rejects_of(kind: str) -> _Rejects:
         def rejects(todo: np.ndarray, t: float) -> np.ndarray:
             return np.array([pvalue_of(int(i), kind, t) < alpha for i in todo], dtype=bool)
 
@@ -1114,7 +1114,7 @@ class _EffectPlan:
 
 def _search_effects(
     plans: dict[str, _EffectPlan],
-    rejects_of: Callable[[str], Rejects] | None,
+    rejects_of: Callable[[str], _Rejects] | None,
     r: int,
     power: float,
     alpha: float,
@@ -1123,7 +1123,7 @@ def _search_effects(
     """Each effect's size with ``power`` over ``r`` replicates, and the simulated tests run.
 
     The one search loop of every design: ``rejects_of(kind)`` gives the replicates' decisions
-    at a simulated size (batched or :func:`engine_rejects`; None when the reference is
+    at a simulated size (batched or :func:`_engine_rejects`; None when the reference is
     degenerate: nothing is searched), :func:`search_threshold` picks the sizes and
     :func:`threshold_estimate` reads the size off the curve, rescaled to the real sizes by
     ``shrink``. BLAS runs on one thread (the replicates' products are small: more threads only
@@ -1304,7 +1304,7 @@ def min_detectable_effect(
 
             return rejects
 
-        rejects_of = batched_rejects_of if batched else engine_rejects(engine_pvalue, alpha)
+        rejects_of = batched_rejects_of if batched else _engine_rejects(engine_pvalue, alpha)
 
     effects, n_tests = _search_effects(plans, rejects_of, r, power, alpha, shrink)
     splits_text = (
@@ -1316,7 +1316,7 @@ def min_detectable_effect(
         f"with {'the engine’s test in batches' if batched else 'the engine itself'} "
         f"(Westfall–Young min-p over {', '.join(statistics)}, "
         f"{splits_text}{', standardized' if standardize else ''}); "
-        + SEARCH_TEXT
+        + _SEARCH_TEXT
         + _ACTION_EFFECTS_TEXT["pooled"]
         + f" Effects found at {n_sim} vs {m_sim} rows rescaled to {n} vs {m} by the square root "
         "of the ratio of effective sizes nm/(n + m) (local-alternative approximation: a shift "
@@ -1344,7 +1344,7 @@ def min_detectable_effect(
 
 
 #: How every design's method text describes the search (:func:`_search_effects`).
-SEARCH_TEXT = (
+_SEARCH_TEXT = (
     "the same replicates at every effect size, geometric search, then interpolation of the "
     "power in log effect. "
 )
@@ -1519,7 +1519,7 @@ def conditional_min_detectable_effect(
                 samples[i, :, :k_x], y, statistics, b, int(seeds[i]), **test_options
             ).pvalue
 
-        rejects_of = engine_rejects(pvalue, alpha)
+        rejects_of = _engine_rejects(pvalue, alpha)
 
     effects, n_tests = _search_effects(plans, rejects_of, r, power, alpha, shrink)
     method = (
@@ -1528,7 +1528,7 @@ def conditional_min_detectable_effect(
         f"random subsets x*ᵢ ({k_x}) and y*ᵢ ({k_y}), the effect applied to every y*ᵢ, tested "
         f"with the engine itself (conditional_two_sample_test over {', '.join(statistics)}, "
         f"{b} relabellings); "
-        + SEARCH_TEXT
+        + _SEARCH_TEXT
         + _ACTION_EFFECTS_TEXT["conditional"]
         + f" Effects found at {s_sim} observations × {k_x} vs {k_y} rescaled to {n_obs} × "
         f"{k_ref} vs {k_cand} by √(k'_eff/k_eff)·(n'_obs/n_obs)^¼, k_eff = km/(k + m) "
@@ -1742,7 +1742,7 @@ def text_min_detectable_effect(
             options = {**stratified, **test_options}
             return engine(x_completions, cand, n_permutations=b, rng=seed, **options).pvalue
 
-        rejects_of = engine_rejects(pvalue, alpha)
+        rejects_of = _engine_rejects(pvalue, alpha)
 
     effects, n_tests = _search_effects(plans, rejects_of, r, power, alpha, shrink)
     design = (
@@ -1756,7 +1756,7 @@ def text_min_detectable_effect(
         f"Power by simulation: {r} replicates, {design} split into two disjoint random "
         f"subsets x* and y* (at most {max_rows} a side), the effect applied to y*, tested with "
         f"the engine itself (text_two_sample_test, {b} relabellings); "
-        + SEARCH_TEXT
+        + _SEARCH_TEXT
         + f"Token changes: each of y*'s {unit} replaced, with probability ρ, by one drawn from "
         f"the reference's {unit}. "
         + (
