@@ -659,7 +659,8 @@ def _kernel_values(z, sq, unit, splits, spec: _TestSpec) -> tuple[list, list]:
         collections = _collections(distances) if spec.bandwidths is None else [spec.bandwidths] * r
         for i, bws in enumerate(collections):
             bandwidths = np.asarray(bws)[:, None, None] / unit[i]
-            grams = kernel_rows(  # (kernels × N × N): each kernel's Gram matrix
+            # the bandwidths (kernels × 1 × 1) broadcast: one Gram matrix per kernel, K × N × N
+            grams = kernel_rows(
                 kind,
                 bandwidths,
                 sq[i].astype(spec.dtype, copy=False),
