@@ -40,10 +40,10 @@ from parity.errors import (
     check_probability,
     check_seed,
 )
-from parity.stats._common import ResultMixin, as_samples, check_same_dim, to_jsonable
+from parity.stats._common import ResultMixin, as_samples, check_same_dim
 from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTIC_LABELS, STATISTICS, TwoSampleTestResult
-from parity.stats.sensitivity import SensitivityResult, record_without_time
+from parity.stats.sensitivity import SensitivityResult
 from parity.trajectory.embodied import EMBODIED_METRICS, EmbodiedResult
 
 VERDICTS = ("pass", "fail", "inconclusive")
@@ -57,7 +57,7 @@ class ParityVerdict(ResultMixin):
     """The answer of :func:`compare`: a verdict, the reasons for it and every number behind it.
 
     ``sensitivity`` holds the smallest effects the test detects with 80% power (None when not
-    computed); its wall time is left out of ``to_dict()`` and ``to_json()``.
+    computed).
     """
 
     verdict: str
@@ -77,13 +77,6 @@ class ParityVerdict(ResultMixin):
     def exit_code(self) -> ExitCode:
         """Process exit code of this verdict: 0 pass, 1 fail, 3 inconclusive."""
         return EXIT_CODES[self.verdict]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The verdict as a JSON-safe ``dict`` (the sensitivity without its wall time)."""
-        record = to_jsonable(self)
-        if record["sensitivity"] is not None:
-            record["sensitivity"] = record_without_time(record["sensitivity"])
-        return record
 
     def to_json(self, indent: int | None = 2) -> str:
         """The verdict as strict JSON text, floats to 12 significant digits

@@ -218,11 +218,10 @@ def print_verdict(verdict, title: str) -> None:
 
 
 def sensitivity_line(s) -> str:
-    """One line on what the test could detect, with the simulation's size and wall time."""
+    """One line on what the test could detect, with the simulation's size."""
     return (
         f"sensitivity ({100 * s.power:g}% power at α = {s.alpha:g}): {s.describe_all()} — "
-        f"{s.n_tests} simulated tests of {s.n_x_simulated} vs {s.n_y_simulated} samples, "
-        f"{s.seconds:.2f} s"
+        f"{s.n_tests} simulated tests of {s.n_x_simulated} vs {s.n_y_simulated} samples"
     )
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
-import tempfile
-import traceback
 
 import click
 
@@ -135,6 +133,10 @@ def _undecodable(text: str) -> bool:
 
 
 def _save_traceback() -> str:
+    """Write the current exception's traceback to a new temporary file; return its path."""
+    import tempfile
+    import traceback
+
     with tempfile.NamedTemporaryFile(
         "w", prefix="parity-crash-", suffix=".txt", delete=False
     ) as fh:

@@ -81,20 +81,22 @@ power in log size. Each simulated test has ``B = ⌈10/α⌉ − 1`` random spli
 α(B + 1) is an integer, so the test is exact): a Monte Carlo test with fewer splits is as exact
 but slightly *less* powerful (Hope 1968; Jöckel 1986), so this too errs on the large side (by
 about 1% at 80% power). Replicates are evaluated in batches, one batched product ``G @ A`` per
-statistic.
+statistic (a replicate's whole kernel collection stacked into one product), on one BLAS thread:
+the products are small, and more threads only wait for each other (ten times slower on a loaded
+2-core machine). One search loop (:func:`_search_effects`) serves every design; the by-observation
+and text designs test their replicates with the engine itself (:func:`_engine_rejects`).
 
-The wall time is kept in ``seconds`` but left out of ``to_dict()``, so that JSON records stay
-byte-identical for the same inputs and seed; ``n_tests`` counts the simulated tests instead.
+Results hold no wall time, so that records stay byte-identical for the same inputs and seed;
+``n_tests`` counts the simulated tests (the caller may time the call).
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -107,16 +109,18 @@ from parity.errors import (
     check_positive_int,
     check_probability,
 )
-from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples, to_jsonable
+from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples
 from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTICS, TIE_RTOL, standardize_pooled, two_sample_test
 from parity.stats.two_sample import (
+    COLLECTION_QUANTILES,
     DEFAULT_BANDWIDTH_FACTORS,
     DEFAULT_KERNELS,
     SplitSums,
     check_kernels,
     collection_from_distances,
     energy_from_sums,
+    geometric_collection,
     kernel_rows,
     mmd2_from_sums,
     pairwise_sq_distances,
@@ -251,8 +255,8 @@ class SensitivityResult(ResultMixin):
     ``n_x``/``n_y`` are the real samples per side and ``n_x_simulated``/``n_y_simulated`` the
     replicates', both in total over the ``n_strata`` (simulated: ``n_strata_simulated``)
     observations or prompts of a stratified test (1 for a pooled one). ``n_tests`` counts the
-    simulated tests; ``seconds`` is the wall time (not part of ``to_dict()``, which must not
-    change between identical runs).
+    simulated tests. It holds no wall time (a stats result is a function of its inputs and
+    seed; the caller times the call if it wants to).
     """
 
     design: str
@@ -272,11 +276,6 @@ class SensitivityResult(ResultMixin):
     n_tests: int
     method: str
     warnings: tuple[str, ...] = ()
-    seconds: float = field(default=0.0, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The result as a JSON-safe ``dict``, without the wall time ``seconds``."""
-        return record_without_time(to_jsonable(self))
 
     @property
     def shift(self) -> float:
@@ -335,17 +334,6 @@ def sizes_text(record: dict[str, Any]) -> str:
     if record["design"] == "text" and strata > 1:
         return f"n = {n_x} vs {n_y} completions over {strata} prompts"
     return f"n = {n_x} vs {n_y}"
-
-
-def record_without_time(record: dict[str, Any]) -> dict[str, Any]:
-    """Drop the wall time from a :class:`SensitivityResult` record (kept out of JSON reports).
-
-    Examples
-    --------
-    >>> record_without_time({"shift": 0.5, "seconds": 0.2})
-    {'shift': 0.5}
-    """
-    return {k: v for k, v in record.items() if k != "seconds"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,7 +604,9 @@ def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.nda
     return np.where(n_columns == 1, min_p[:, 0], adjusted)
 
 
-def _collection_pvalues(z, sq, unit, splits, spec: _TestSpec) -> np.ndarray:
+def _collection_pvalues(
+    z, sq, unit, splits, spec: _TestSpec
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The family p-value columns (each R × V) of the MMD over each sample's kernel collection,
     and how many of them each sample has.
 
@@ -624,47 +614,100 @@ def _collection_pvalues(z, sq, unit, splits, spec: _TestSpec) -> np.ndarray:
     sample's own bandwidth collection (:func:`parity.stats.two_sample.bandwidth_collection`, all
     rows, as a replicate has fewer than 2048), one unbiased MMD² per kernel on the shared
     splits; ``agg`` brings one column per kernel to the family's min-p, ``fuse`` the p-values of
-    the log-sum-exp of standardized values.
+    the log-sum-exp of standardized values. A sample's kernels are stacked into one product
+    with its splits (:func:`_kernel_values`), and ``agg``'s per-kernel p-values of every sample
+    come from one :func:`batch_exceedance_counts`.
     """
-    n, r, v = spec.n, z.shape[0], splits.shape[2]
-    rows, cols = np.triu_indices(z.shape[1], 1)
-    l1 = None
-    values, tols, owner = [], [], []
-    for kind in spec.kernels:
-        if kind == "laplace":
-            scaled = z / unit[:, None, None]
-            l1 = np.abs(scaled[:, :, None, :] - scaled[:, None, :, :]).sum(axis=-1)
-            distances = unit[:, None] * l1[:, rows, cols]
-        else:
-            distances = unit[:, None] * np.sqrt(sq[:, rows, cols])
-        for i in range(r):
-            if spec.bandwidths is None:
-                bws = collection_from_distances(distances[i])
-            else:
-                bws = spec.bandwidths
-            for bw in bws:
-                gram = kernel_rows(
-                    kind,
-                    bw / unit[i],
-                    sq[i : i + 1].astype(spec.dtype, copy=False),
-                    None if l1 is None else l1[i : i + 1],
-                    spec.dtype,
-                )
-                sums = _quadratic_sums(gram, splits[i : i + 1], n, 1.0)
-                values.append(np.asarray(mmd2_from_sums(sums, spec.estimator))[0])
-                tols.append(spec.tie_rtol * float(np.asarray(sums.scale)[0, 0]))
-                owner.append(i)
-    values, tols, owner = np.array(values), np.array(tols), np.array(owner)
-    per_sample = [
-        _family_columns(values[owner == i], tols[owner == i], spec.aggregation) for i in range(r)
-    ]
-    counts = np.array([len(c) for c in per_sample])
+    r, v = z.shape[0], splits.shape[2]
+    values, tols = _kernel_values(z, sq, unit, splits, spec)
+    counts = np.array([len(t) for t in tols])
+    if spec.aggregation == "agg":
+        flat = batch_exceedance_counts(np.concatenate(values), np.concatenate(tols)) / v
+        per_sample = np.split(flat, np.cumsum(counts)[:-1])
+    else:
+        per_sample = [_family_columns(values[i], tols[i], spec.aggregation) for i in range(r)]
+        counts = np.array([len(c) for c in per_sample])
     width = int(counts.max())
     # A sample with fewer kernels gets columns of p = 1: never the smallest p of a split.
     columns = [
         np.stack([c[j] if j < len(c) else np.ones(v) for c in per_sample]) for j in range(width)
     ]
     return columns, counts
+
+
+def _kernel_values(z, sq, unit, splits, spec: _TestSpec) -> tuple[list, list]:
+    """Per sample of the batch: the unbiased MMD² of every kernel of its collection on every
+    split (K × V, kernel types in ``spec.kernels`` order, bandwidths ascending) and each
+    kernel's tie tolerance (K,).
+
+    The sample's Gram matrices are stacked row-wise and multiplied with its splits at once;
+    the block sums are those of :func:`_quadratic_sums`, kernel by kernel.
+    """
+    n, r = spec.n, z.shape[0]
+    n_total = z.shape[1]
+    rows, cols = np.triu_indices(n_total, 1)
+    values: list[list[np.ndarray]] = [[] for _ in range(r)]
+    tols: list[list[float]] = [[] for _ in range(r)]
+    for kind in spec.kernels:
+        l1 = None
+        if kind == "laplace":
+            scaled = z / unit[:, None, None]
+            l1 = np.abs(scaled[:, :, None, :] - scaled[:, None, :, :]).sum(axis=-1)
+            distances = unit[:, None] * l1[:, rows, cols]
+        else:
+            distances = unit[:, None] * np.sqrt(sq[:, rows, cols])
+        collections = _collections(distances) if spec.bandwidths is None else [spec.bandwidths] * r
+        for i, bws in enumerate(collections):
+            bandwidths = np.asarray(bws)[:, None, None] / unit[i]
+            # the bandwidths (kernels × 1 × 1) broadcast: one Gram matrix per kernel, K × N × N
+            grams = kernel_rows(
+                kind,
+                bandwidths,
+                sq[i].astype(spec.dtype, copy=False),
+                None if l1 is None else l1[i],
+                spec.dtype,
+            )
+            sums = _stacked_sums(grams, splits[i], n, 1.0)
+            values[i].append(np.atleast_2d(mmd2_from_sums(sums, spec.estimator)))
+            tols[i] += list(spec.tie_rtol * np.asarray(sums.scale)[:, 0])
+    return [np.concatenate(v) for v in values], [np.array(t) for t in tols]
+
+
+def _collections(distances: np.ndarray) -> list[tuple[float, ...]]:
+    """:func:`parity.stats.two_sample.collection_from_distances` of each row of an (R × P)
+    array of distances; the quantiles of all rows at once when no distance is zero.
+
+    Examples
+    --------
+    >>> _collections(np.array([[1.0, 2.0, 4.0], [0.0, 1.0, 2.0]]))
+    [(0.55, 1.1, 2.2, 4.4), (0.525, 1.05, 2.1)]
+    """
+    if not np.all(distances > 0):
+        return [collection_from_distances(row) for row in distances]
+    lows, highs = np.quantile(distances, COLLECTION_QUANTILES, axis=1)
+    return [
+        geometric_collection(float(low) / 2, float(high) * 2)
+        for low, high in zip(lows, highs, strict=True)
+    ]
+
+
+def _stacked_sums(grams: np.ndarray, split: np.ndarray, n: int, diag: float) -> SplitSums:
+    """:func:`_quadratic_sums` of several Gram matrices (K × N × N) of one sample with its
+    splits (N × V), as one product: fields are (K × V)."""
+    k, n_total, _ = grams.shape
+    product = (grams.reshape(k * n_total, n_total) @ split).reshape(k, n_total, -1)
+    xx = np.einsum("ij,kij->kj", split, product, dtype=np.float64)
+    x_rows = product.sum(axis=1, dtype=np.float64)
+    total = grams.sum(axis=2, dtype=np.float64).sum(axis=1)[:, None]
+    return SplitSums(
+        xx=xx,
+        yy=total - 2 * x_rows + xx,
+        xy=x_rows - xx,
+        trace_x=n * diag,
+        trace_y=(n_total - n) * diag,
+        n=n,
+        m=n_total - n,
+    )
 
 
 def _family_columns(values: np.ndarray, tols: np.ndarray, aggregation: str) -> list[np.ndarray]:
@@ -912,6 +955,8 @@ def effective_size(n: int, m: int) -> float:
 
 
 def _test_spec(statistics, n, m, standardize, options, n_total) -> _TestSpec:
+    """The batched test's settings from the real test's ``options``, with the engine's
+    defaults (precision by pooled size, tie tolerance by precision, bandwidth rule, bins)."""
     precision = options.get("precision", "auto")
     if precision == "auto":
         precision = "float32" if n_total >= 2048 else "float64"
@@ -940,6 +985,7 @@ def _test_spec(statistics, n, m, standardize, options, n_total) -> _TestSpec:
 
 
 def _check_levels(alpha, power, n_permutations, n_simulations) -> tuple[float, float, int, int]:
+    """(α, power, B, R) checked; B defaults to ⌈10/α⌉ − 1."""
     alpha = check_probability("alpha", alpha)
     if alpha >= 0.5:
         raise ParityInputError(f"`alpha` must be in (0, 0.5); got {alpha!r}")
@@ -954,6 +1000,7 @@ def _check_levels(alpha, power, n_permutations, n_simulations) -> tuple[float, f
 
 
 def _check_range(name: str, value: float, low: float) -> float:
+    """``value`` as a float, checked finite and > ``low`` (an error naming ``name`` if not)."""
     number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
         value, bool
     )
@@ -983,36 +1030,58 @@ def _ties_note(ref: np.ndarray) -> str | None:
     )
 
 
-@dataclass(slots=True)
-class _Searcher:
-    """Power functions over a fixed set of replicates, counting the simulated tests."""
+def _power_function(
+    rejects: Callable[[np.ndarray, float], np.ndarray], n_replicates: int, tests: list[int]
+) -> Callable[[float], float]:
+    """``power(t)``: the share of replicates whose test rejects at effect size t.
 
-    n_replicates: int
-    n_tests: int = 0
+    ``rejects(replicates, t)`` runs the simulated tests of those replicates. Each replicate's
+    decision is taken as monotone in t (common random numbers: the same rows, splits and effect
+    draws at every t), so a replicate that rejected at some t' ≤ t is counted as rejecting and
+    one that did not at some t' ≥ t as not; only the others run, and their number is added to
+    ``tests[0]``.
+    """
+    below = np.zeros(n_replicates)  # the largest size at which each did not reject
+    above = np.full(n_replicates, np.inf)  # the smallest size at which it rejected
 
-    def power_function(
-        self, rejects: Callable[[np.ndarray, float], np.ndarray]
-    ) -> Callable[[float], float]:
-        """``power(t)``: the share of replicates whose test rejects at effect size t.
+    def power(t: float) -> float:
+        todo = np.flatnonzero((below < t) & (t < above))
+        if todo.size:
+            rejected = np.asarray(rejects(todo, t), dtype=bool)
+            above[todo[rejected]] = t
+            below[todo[~rejected]] = t
+        tests[0] += todo.size
+        return float(np.mean(above <= t))
 
-        ``rejects(replicates, t)`` runs the simulated tests of those replicates. Each
-        replicate's decision is taken as monotone in t (common random numbers: the same rows,
-        splits and effect draws at every t), so a replicate that rejected at some t' ≤ t is
-        counted as rejecting and one that did not at some t' ≥ t as not; only the others run.
-        """
-        below = np.zeros(self.n_replicates)  # the largest size at which each did not reject
-        above = np.full(self.n_replicates, np.inf)  # the smallest size at which it rejected
+    return power
 
-        def power(t: float) -> float:
-            todo = np.flatnonzero((below < t) & (t < above))
-            if todo.size:
-                rejected = np.asarray(rejects(todo, t), dtype=bool)
-                above[todo[rejected]] = t
-                below[todo[~rejected]] = t
-            self.n_tests += todo.size
-            return float(np.mean(above <= t))
 
-        return power
+_Rejects = Callable[[np.ndarray, float], np.ndarray]
+
+
+def _engine_rejects(
+    pvalue_of: Callable[[int, str, float], float], alpha: float
+) -> Callable[[str], _Rejects]:
+    """The decisions of a design whose replicates the engine itself tests one by one.
+
+    ``pvalue_of(i, kind, t)`` is the engine's p-value of replicate ``i`` with effect ``kind``
+    of simulated size ``t``; the result maps an effect to ``rejects(replicates, t)``, the
+    replicates' decisions at level ``alpha``, as :func:`_search_effects` wants them.
+
+    Examples
+    --------
+    >>> rejects = _engine_rejects(lambda i, kind, t: 0.01 if i < t else 0.5, 0.05)("shift")
+    >>> rejects(np.array([0, 1, 2]), 1.5).tolist()
+    [True, True, False]
+    """
+
+    def rejects_of(kind: str) -> _Rejects:
+        def rejects(todo: np.ndarray, t: float) -> np.ndarray:
+            return np.array([pvalue_of(int(i), kind, t) < alpha for i in todo], dtype=bool)
+
+        return rejects
+
+    return rejects_of
 
 
 def _real_size(kind: str, t: float, shrink: float) -> float:
@@ -1021,6 +1090,7 @@ def _real_size(kind: str, t: float, shrink: float) -> float:
 
 
 def _curve(kind: str, points: dict[float, float], shrink: float, r: int) -> PowerCurve:
+    """The :class:`PowerCurve` of a search's ``{simulated size: power}`` points."""
     sizes = sorted(points)
     power = [points[t] for t in sizes]
     return PowerCurve(
@@ -1045,20 +1115,31 @@ class _EffectPlan:
 
 def _search_effects(
     plans: dict[str, _EffectPlan],
-    rejects_of: Callable[[str], Callable[[np.ndarray, float], np.ndarray]] | None,
-    searcher: _Searcher,
+    rejects_of: Callable[[str], _Rejects] | None,
+    r: int,
     power: float,
     alpha: float,
     shrink: float,
-) -> dict[str, DetectableEffect]:
-    """Search each effect's 80%-power size (none when ``rejects_of`` is None: degenerate)."""
-    r = searcher.n_replicates
+) -> tuple[dict[str, DetectableEffect], int]:
+    """Each effect's size with ``power`` over ``r`` replicates, and the simulated tests run.
+
+    The one search loop of every design: ``rejects_of(kind)`` gives the replicates' decisions
+    at a simulated size (batched or :func:`_engine_rejects`; None when the reference is
+    degenerate: nothing is searched), :func:`search_threshold` picks the sizes and
+    :func:`threshold_estimate` reads the size off the curve, rescaled to the real sizes by
+    ``shrink``. BLAS runs on one thread (the replicates' products are small: more threads only
+    wait for each other, and one thread's rounding does not depend on the machine).
+    """
+    from parity.stats._backend import one_blas_thread
+
     effects = {}
+    tests = [0]
     for kind, plan in plans.items():
         points: dict[float, float] = {}
         if rejects_of is not None:
-            power_at = searcher.power_function(rejects_of(kind))
-            points = search_threshold(power_at, plan.first, plan.upper, power, r)
+            power_at = _power_function(rejects_of(kind), r, tests)
+            with one_blas_thread():
+                points = search_threshold(power_at, plan.first, plan.upper, power, r)
         est, se, ok = threshold_estimate(points, power, r, alpha)
         value = _real_size(kind, est, shrink) if ok else math.inf
         effects[kind] = DetectableEffect(
@@ -1071,7 +1152,7 @@ def _search_effects(
             max_value=plan.max_value,
             curve=_curve(kind, points, shrink, r),
         )
-    return effects
+    return effects, tests[0]
 
 
 def _quiet(run: Callable[..., Any]) -> Callable[..., Any]:
@@ -1086,6 +1167,7 @@ def _quiet(run: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _warn(notes: Sequence[str]) -> None:
+    """Each note as a DegenerateDataWarning at the public function's caller."""
     for text in notes:
         warnings.warn(text, DegenerateDataWarning, stacklevel=3)
 
@@ -1153,7 +1235,6 @@ def min_detectable_effect(
     >>> res.describe_shift(), res.describe_scale()
     ('shifts ≥ 0.34σ', 'scale changes ≥ ×1.30')
     """
-    start = time.perf_counter()
     ref = as_samples("reference", reference)
     m = ref.shape[0] if n_candidate is None else n_candidate
     m = check_positive_int("n_candidate", m, minimum=2)
@@ -1186,7 +1267,6 @@ def min_detectable_effect(
     note = _degenerate(ref)
     notes = [text for text in (note or _ties_note(ref),) if text is not None]
     _warn(notes)
-    searcher = _Searcher(r)
     rejects_of = None
     if note is None:
         rows = np.stack([generator.choice(n, n_sim + m_sim, replace=False) for _ in range(r)])
@@ -1204,24 +1284,13 @@ def min_detectable_effect(
         seeds = generator.integers(0, 2**63, size=r)
         engine = _quiet(two_sample_test)
 
-        def engine_rejects_of(kind: str):
-            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
-                out = []
-                for i in todo:
-                    y = apply_effect(kind, ref[rows[i, n_sim:]][None], t, draws, [i])[0]
-                    test = engine(
-                        ref[rows[i, :n_sim]],
-                        y,
-                        statistics,
-                        b,
-                        int(seeds[i]),
-                        standardize=standardize,
-                        **test_options,
-                    )
-                    out.append(test.pvalue < alpha)
-                return np.array(out)
-
-            return rejects
+        def engine_pvalue(i: int, kind: str, t: float) -> float:
+            y = apply_effect(kind, ref[rows[i, n_sim:]][None], t, draws, [i])[0]
+            x = ref[rows[i, :n_sim]]
+            test = engine(
+                x, y, statistics, b, int(seeds[i]), standardize=standardize, **test_options
+            )
+            return test.pvalue
 
         def batched_rejects_of(kind: str):
             def rejects(todo: np.ndarray, t: float) -> np.ndarray:
@@ -1236,9 +1305,9 @@ def min_detectable_effect(
 
             return rejects
 
-        rejects_of = batched_rejects_of if batched else engine_rejects_of
+        rejects_of = batched_rejects_of if batched else _engine_rejects(engine_pvalue, alpha)
 
-    effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
+    effects, n_tests = _search_effects(plans, rejects_of, r, power, alpha, shrink)
     splits_text = (
         f"all {math.comb(n_sim + m_sim, n_sim)} splits (exact)" if exact else f"{b} splits"
     )
@@ -1247,8 +1316,8 @@ def min_detectable_effect(
         f"reference, x* ({n_sim} rows) and y* ({m_sim} rows), the effect applied to y*, tested "
         f"with {'the engine’s test in batches' if batched else 'the engine itself'} "
         f"(Westfall–Young min-p over {', '.join(statistics)}, "
-        f"{splits_text}{', standardized' if standardize else ''}); the same replicates at "
-        "every effect size, geometric search, then interpolation of the power in log effect. "
+        f"{splits_text}{', standardized' if standardize else ''}); "
+        + _SEARCH_TEXT
         + _ACTION_EFFECTS_TEXT["pooled"]
         + f" Effects found at {n_sim} vs {m_sim} rows rescaled to {n} vs {m} by the square root "
         "of the ratio of effective sizes nm/(n + m) (local-alternative approximation: a shift "
@@ -1269,13 +1338,17 @@ def min_detectable_effect(
         n_simulations=r,
         n_permutations=math.comb(n_sim + m_sim, n_sim) if exact else b,
         statistics=statistics,
-        n_tests=searcher.n_tests,
+        n_tests=n_tests,
         method=method,
         warnings=tuple(notes),
-        seconds=time.perf_counter() - start,
     )
 
 
+#: How every design's method text describes the search (:func:`_search_effects`).
+_SEARCH_TEXT = (
+    "the same replicates at every effect size, geometric search, then interpolation of the "
+    "power in log effect. "
+)
 _ACTION_EFFECTS_TEXT = {
     "pooled": (
         "Shift: every dimension moved by δσ_j/√d (Euclidean length δ in reference-σ units, "
@@ -1295,6 +1368,8 @@ _ACTION_EFFECTS_TEXT = {
 
 
 def _action_plans(design, n_eff, d, alpha, power, shrink, max_shift, max_scale):
+    """The shift, scale and bump searches of an action-sample design (``pooled`` or
+    ``conditional``): labels, units, first guesses and simulated ranges."""
     sigma = "σ" if design == "pooled" else "within-observation σ"
     mean = "the mean" if design == "pooled" else "the observation's mean"
     unit = "samples" if design == "pooled" else "each observation's samples"
@@ -1392,7 +1467,6 @@ def conditional_min_detectable_effect(
     """
     from parity.stats.conditional import conditional_two_sample_test
 
-    start = time.perf_counter()
     ref = _observation_samples("reference", reference)
     n_obs, k_ref, d = ref.shape
     k_cand = k_ref if k_candidate is None else k_candidate
@@ -1421,7 +1495,6 @@ def conditional_min_detectable_effect(
     notes = [note] if note else []
     _warn(notes)
     generator = as_generator(rng)
-    searcher = _Searcher(r)
     rejects_of = None
     if note is None:
         obs = np.stack([generator.choice(n_obs, s_sim, replace=False) for _ in range(r)])
@@ -1441,27 +1514,22 @@ def conditional_min_detectable_effect(
         seeds = generator.integers(0, 2**63, size=r)
         engine = _quiet(conditional_two_sample_test)
 
-        def rejects_of(kind: str):
-            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
-                out = []
-                for i in todo:
-                    y = apply_effect(kind, samples[i, :, k_x:], t, draws, i)
-                    test = engine(
-                        samples[i, :, :k_x], y, statistics, b, int(seeds[i]), **test_options
-                    )
-                    out.append(test.pvalue < alpha)
-                return np.array(out)
+        def pvalue(i: int, kind: str, t: float) -> float:
+            y = apply_effect(kind, samples[i, :, k_x:], t, draws, i)
+            return engine(
+                samples[i, :, :k_x], y, statistics, b, int(seeds[i]), **test_options
+            ).pvalue
 
-            return rejects
+        rejects_of = _engine_rejects(pvalue, alpha)
 
-    effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
+    effects, n_tests = _search_effects(plans, rejects_of, r, power, alpha, shrink)
     method = (
         f"Power by simulation: {r} replicates, each {s_sim} random observations of the "
         f"{n_obs} with each observation's {k_ref} reference samples split into two disjoint "
         f"random subsets x*ᵢ ({k_x}) and y*ᵢ ({k_y}), the effect applied to every y*ᵢ, tested "
         f"with the engine itself (conditional_two_sample_test over {', '.join(statistics)}, "
-        f"{b} relabellings); the same replicates at every effect size, geometric search, then "
-        "interpolation of the power in log effect. "
+        f"{b} relabellings); "
+        + _SEARCH_TEXT
         + _ACTION_EFFECTS_TEXT["conditional"]
         + f" Effects found at {s_sim} observations × {k_x} vs {k_y} rescaled to {n_obs} × "
         f"{k_ref} vs {k_cand} by √(k'_eff/k_eff)·(n'_obs/n_obs)^¼, k_eff = km/(k + m) "
@@ -1483,10 +1551,9 @@ def conditional_min_detectable_effect(
         n_simulations=r,
         n_permutations=b,
         statistics=statistics,
-        n_tests=searcher.n_tests,
+        n_tests=n_tests,
         method=method,
         warnings=tuple(notes),
-        seconds=time.perf_counter() - start,
     )
 
 
@@ -1583,7 +1650,6 @@ def text_min_detectable_effect(
     """
     from parity.stats.text import as_text_samples, text_two_sample_test
 
-    start = time.perf_counter()
     kind, ref = as_text_samples("reference", reference)
     n = len(ref)
     m = n if n_candidate is None else check_positive_int("n_candidate", n_candidate, minimum=2)
@@ -1630,7 +1696,6 @@ def text_min_detectable_effect(
     notes = [note] if note else []
     _warn(notes)
     generator = as_generator(rng)
-    searcher = _Searcher(r)
     rejects_of = None
     if note is None:
         pool = np.concatenate(
@@ -1663,39 +1728,24 @@ def text_min_detectable_effect(
             replicates.append((x, y, px, py, tokens, swaps, int(generator.integers(0, 2**63))))
         engine = _quiet(text_two_sample_test)
 
-        def rejects_of(effect: str):
-            def rejects(todo: np.ndarray, t: float) -> np.ndarray:
-                out = []
-                for i in todo:
-                    x, y, px, py, tokens, swaps, seed = replicates[i]
-                    if effect == "token":
-                        cand = [
-                            _perturbed(ref[j], u < t, rep)
-                            for j, (u, rep) in zip(y, tokens, strict=True)
-                        ]
-                    else:
-                        cand = [
-                            ref[o] if v < t else ref[j] for j, (v, o) in zip(y, swaps, strict=True)
-                        ]
-                    stratified = (
-                        {}
-                        if prompts is None
-                        else {"reference_prompts": px, "candidate_prompts": py}
-                    )
-                    test = engine(
-                        [ref[j] for j in x],
-                        cand,
-                        n_permutations=b,
-                        rng=seed,
-                        **stratified,
-                        **test_options,
-                    )
-                    out.append(test.pvalue < alpha)
-                return np.array(out)
+        def pvalue(i: int, effect: str, t: float) -> float:
+            x, y, px, py, tokens, swaps, seed = replicates[i]
+            if effect == "token":
+                cand = [
+                    _perturbed(ref[j], u < t, rep) for j, (u, rep) in zip(y, tokens, strict=True)
+                ]
+            else:
+                cand = [ref[o] if v < t else ref[j] for j, (v, o) in zip(y, swaps, strict=True)]
+            stratified = (
+                {} if prompts is None else {"reference_prompts": px, "candidate_prompts": py}
+            )
+            x_completions = [ref[j] for j in x]
+            options = {**stratified, **test_options}
+            return engine(x_completions, cand, n_permutations=b, rng=seed, **options).pvalue
 
-            return rejects
+        rejects_of = _engine_rejects(pvalue, alpha)
 
-    effects = _search_effects(plans, rejects_of, searcher, power, alpha, shrink)
+    effects, n_tests = _search_effects(plans, rejects_of, r, power, alpha, shrink)
     design = (
         f"{s_sim} random prompts of the {len(sizes)}, each prompt's reference completions"
         if prompts is not None
@@ -1706,9 +1756,9 @@ def text_min_detectable_effect(
     method = (
         f"Power by simulation: {r} replicates, {design} split into two disjoint random "
         f"subsets x* and y* (at most {max_rows} a side), the effect applied to y*, tested with "
-        f"the engine itself (text_two_sample_test, {b} relabellings); the same replicates at "
-        "every effect size, geometric search, then interpolation of the power in log effect. "
-        f"Token changes: each of y*'s {unit} replaced, with probability ρ, by one drawn from "
+        f"the engine itself (text_two_sample_test, {b} relabellings); "
+        + _SEARCH_TEXT
+        + f"Token changes: each of y*'s {unit} replaced, with probability ρ, by one drawn from "
         f"the reference's {unit}. "
         + (
             "Prompt swaps: each completion of y* replaced, with probability ε, by a reference "
@@ -1734,10 +1784,9 @@ def text_min_detectable_effect(
         n_simulations=r,
         n_permutations=b,
         statistics=(f"mmd_{test_options.get('kernel', 'hamming')}",),
-        n_tests=searcher.n_tests,
+        n_tests=n_tests,
         method=method,
         warnings=tuple(notes),
-        seconds=time.perf_counter() - start,
     )
 
 
@@ -1755,7 +1804,6 @@ __all__ = [
     "family_pvalues",
     "format_size",
     "min_detectable_effect",
-    "record_without_time",
     "search_threshold",
     "shift_direction",
     "sizes_text",
