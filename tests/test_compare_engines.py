@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import parity.stats.rff
+import parity.verdict
 from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.stats.conditional import conditional_two_sample_test
@@ -51,7 +51,7 @@ def test_by_observation_equals_the_conditional_test():
 
 
 def test_auto_switches_to_random_features_and_says_so(monkeypatch):
-    monkeypatch.setattr(parity.stats.rff, "EXACT_MAX_POOLED", 150)
+    monkeypatch.setattr(parity.verdict, "EXACT_MAX_POOLED", 150)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 3))
     verdict = compare(x, y, n_permutations=199, sensitivity=False)
