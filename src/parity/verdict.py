@@ -982,7 +982,23 @@ TEXT_OPTIONS = ("aggregation", "alpha", "n_permutations", "seed", "sensitivity")
 def _compare_completions(
     specs: dict[str, str], text: list[bool], reference_episodes, options: dict[str, Any]
 ) -> ParityVerdict:
-    """Both files as completions, compared with :func:`compare_text`."""
+    """Both files as completions, compared with :func:`compare_text`.
+
+    Parameters
+    ----------
+    specs : dict
+        ``reference`` and ``candidate`` specs.
+    text : list of bool
+        Whether each holds completions; both must.
+    reference_episodes : str or None
+        Refused, as is ``options["by_observation"]``.
+    options : dict
+        The options of :func:`load_and_compare`; :data:`TEXT_OPTIONS` and ``kernel`` are used.
+
+    Returns
+    -------
+    ParityVerdict
+    """
     from parity.io import load_text_samples, provenance
 
     if not all(text):

@@ -85,7 +85,22 @@ def _json_kind(value: Any) -> str:
 
 
 def _as_items(items: Any, name: str) -> list[GateItem]:
-    """Normalise the accepted item forms to a list of validated :class:`GateItem`."""
+    """Normalise the accepted item forms to a list of validated :class:`GateItem`.
+
+    Parameters
+    ----------
+    items : path, mapping or sequence
+        A JSONL path; a mapping ``id → hard | (hard, soft) | {"hard", "soft"}``; or a sequence
+        of ``{"id", "hard", "soft"}`` mappings, :class:`GateItem`, hard scores or (hard, soft)
+        pairs (the last two with their positions as ids).
+    name : str
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    list of GateItem
+        With unique ids.
+    """
     if isinstance(items, str | os.PathLike):
         return load_gate_items(items)
     out: list[GateItem] = []

@@ -476,7 +476,15 @@ def _evidence_reasons(
 
 
 def _limit_reason(ev: _PairedEvidence, n: int, a: float, max_exact: int) -> str | None:
-    """Why these data could not be significant (too few items, patterns or differing items)."""
+    """Why these data could not be significant, or None when they could.
+
+    Returns
+    -------
+    str or None
+        In this order: too few random sign patterns (above ``max_exact`` items); too few items
+        for any sign-flip test at ``a`` (with what a one-sided test could do); no item differs;
+        too few items differ for a non-significant result to have been significant.
+    """
     test = ev.test
     if ev.too_small and not n <= max_exact:
         return (
@@ -509,7 +517,21 @@ def _limit_reason(ev: _PairedEvidence, n: int, a: float, max_exact: int) -> str 
 
 
 def _decision_reason(rule: str, data: _PairedData, ev: _PairedEvidence, s: _PairedSettings) -> str:
-    """The sentence of the decision ``rule`` took."""
+    """The sentence of the decision ``rule`` took, starting with its action.
+
+    Parameters
+    ----------
+    rule : str
+        A rule of :data:`PAIRED_RULES`.
+    data, ev, s
+        The differences, the test and CI, and the settings behind the decision.
+
+    Returns
+    -------
+    str
+        ``"<action>: <why>"``; for ``not_shown``, how many items would make accepting an
+        improvement as large as the observed one likely (:func:`_power_sentence`).
+    """
     p, t, a, md, hi = ev.test.pvalue, ev.test.statistic, s.alpha, s.min_delta, ev.ci[1]
     if rule == "worse":
         return f"reject: the candidate is significantly worse (p = {p:.4g} ≤ {a:g}, " + (
@@ -552,7 +574,14 @@ def _paired_result(
     s: _PairedSettings,
     reasons: tuple[str, ...],
 ) -> PairedGateResult:
-    """The result record: every number behind the decision."""
+    """The result record: every number behind the decision.
+
+    Returns
+    -------
+    PairedGateResult
+        Means per side, the test's p-values and patterns, the CI, the per-item differences,
+        ``reasons``, the bootstrap's notes as ``warnings`` and ``items_for_power``.
+    """
     test, d = ev.test, data.d
     return PairedGateResult(
         action=action,

@@ -105,7 +105,14 @@ class _Score:
 
 
 def _project(value: Any, name: str, metric: GateMetric, w: float) -> _Score:
-    """A reference score (number in the metric, (hard, soft) pair or mapping) in ``metric``."""
+    """A reference score (number in the metric, (hard, soft) pair or mapping) in ``metric``.
+
+    Returns
+    -------
+    _Score
+        The score in ``metric`` with its hard and soft components (None for a number taken
+        as already in the metric).
+    """
     if _is_number(value):
         return _Score(_unit_score(value, f"`{name}`"))
     if isinstance(value, Mapping):
