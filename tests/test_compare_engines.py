@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import parity.stats.rff
+import parity.verdict
 from parity.cli.main import cli
 from parity.errors import ParityInputError
 from parity.stats.conditional import conditional_two_sample_test
@@ -51,7 +51,7 @@ def test_by_observation_equals_the_conditional_test():
 
 
 def test_auto_switches_to_random_features_and_says_so(monkeypatch):
-    monkeypatch.setattr(parity.stats.rff, "EXACT_MAX_POOLED", 150)
+    monkeypatch.setattr(parity.verdict, "EXACT_MAX_POOLED", 150)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 3))
     verdict = compare(x, y, n_permutations=199, sensitivity=False)
@@ -192,3 +192,70 @@ def test_cli_method_rff_and_its_errors(tmp_path):
     assert record["two_sample"]["details"]["engine"] == "rff"
     result = run(args, tmp_path)
     assert result.exit_code == 2 and "tests the MMD only" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# files: compare_files in the library
+
+
+def write_table(path, ids, samples):
+    """A CSV of (observations × k × 2) samples, one row per sample, ids in ``observation``."""
+    rows = ["observation,a0,a1"]
+    for obs, block in zip(ids, samples, strict=True):
+        rows += [f"{obs},{float(u)!r},{float(v)!r}" for u, v in block]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_compare_files_records_the_files_and_equals_compare(tmp_path):
+    from parity.io import sha256_file
+    from parity.verdict import compare_files
+
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 0.2
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "y.npz", actions=y)
+    options = {"statistics": ("energy",), "n_permutations": 199, "sensitivity": False}
+    got = compare_files(str(tmp_path / "x.npy"), f"{tmp_path / 'y.npz'}:actions", **options)
+    want = compare(x, y, **options)
+    assert got.to_dict()["two_sample"] == want.to_dict()["two_sample"]
+    assert (got.verdict, got.reasons) == (want.verdict, want.reasons)
+    assert got.inputs["candidate"]["path"] == f"{tmp_path / 'y.npz'}:actions"
+    assert got.inputs["candidate"]["file_sha256"] == sha256_file(tmp_path / "y.npz")
+    assert got.inputs["reference"]["sha256"] == want.inputs["reference"]["sha256"]
+
+
+def test_compare_files_matches_observations_by_id(tmp_path):
+    from parity.verdict import compare_files, match_observations
+
+    ref, cand = alternating(n_obs=10, k=3, offset=1.0, seed=5)
+    ids = [f"o{i}" for i in range(10)]
+    a = write_table(tmp_path / "a.csv", ids, ref)
+    b = write_table(tmp_path / "b.csv", ids[::-1], cand[::-1])  # the other order
+    matched = match_observations(a, b)
+    np.testing.assert_array_equal(matched["candidate"], cand)
+    options = {"statistics": ("energy",), "n_permutations": 199, "sensitivity": False}
+    got = compare_files(a, b, by_observation=True, **options)
+    want = compare(ref, cand, by_observation=True, **options)
+    assert got.family_pvalue == want.family_pvalue
+    other = write_table(tmp_path / "c.csv", [*ids[:-1], "zz"], cand)
+    with pytest.raises(ParityInputError, match=r"appear on one side only: \['o9', 'zz'\]"):
+        match_observations(a, other)
+
+
+def test_compare_files_dispatches_completions_to_compare_text(tmp_path):
+    from parity.verdict import compare_files
+
+    ref = [{"prompt": f"p{i % 3}", "completion": w} for i, w in enumerate(["a b c", "d e"] * 12)]
+    write_jsonl(tmp_path / "r.jsonl", ref)
+    write_jsonl(tmp_path / "c.jsonl", ref[::-1])
+    np.save(tmp_path / "x.npy", np.zeros((24, 2)))
+    verdict = compare_files(str(tmp_path / "r.jsonl"), str(tmp_path / "c.jsonl"), sensitivity=False)
+    assert verdict.settings["engine"] == "text" and verdict.settings["kernel"] == "ngram"
+    with pytest.raises(ParityInputError, match="both sides must be completions"):
+        compare_files(str(tmp_path / "r.jsonl"), str(tmp_path / "x.npy"))
+
+
+def test_the_engine_switch_is_verdict_policy_not_stats():
+    assert parity.verdict.EXACT_MAX_POOLED == 20_000
+    assert not hasattr(parity.stats.rff, "EXACT_MAX_POOLED")

@@ -24,6 +24,7 @@ from parity.gate import (
     PairedGateResult,
     append_gate_log,
     evaluate_gate,
+    evaluate_gate_items,
     evaluate_gate_paired,
     load_gate_items,
     load_gate_log,
@@ -650,6 +651,105 @@ def test_power_against_a_real_improvement():
         )
         accepted += res.accepted
     assert accepted >= 50
+
+
+# --------------------------------------------------------------------------------------------
+# the paired gate's decision table
+
+
+def _documented_action(res) -> GateAction:
+    """The decision of the docstring, in its order, from the numbers of a result."""
+    significant, t, hi = res.pvalue <= res.alpha, res.statistic, res.confidence_interval[1]
+    if significant and t < 0:
+        return GateAction.REJECT
+    if hi <= res.min_delta + 1e-12:
+        return GateAction.REJECT
+    if significant and t > res.min_delta + 1e-12:
+        return GateAction.ACCEPT
+    if res.too_small:
+        return GateAction.INCONCLUSIVE
+    return GateAction.REJECT
+
+
+@quiet
+def test_decision_table_matches_the_documented_order_on_random_item_sets():
+    from parity.gate.paired import PAIRED_RULES
+
+    assert [rule for rule, _ in PAIRED_RULES] == [
+        "worse", "no_worthwhile_gain", "improved", "too_small", "not_shown",
+    ]  # fmt: skip
+    rng = np.random.default_rng(2024)
+    seen = set()
+    for _ in range(120):
+        n = int(rng.integers(2, 14))
+        base = rng.uniform(0, 1, n)
+        cand = np.clip(base + rng.normal(rng.uniform(-0.3, 0.3), 0.15, n), 0, 1)
+        md = float(rng.choice([0.0, 0.05, 0.2]))
+        res = evaluate_gate_paired(
+            items(zip([0] * n, cand, strict=True)),
+            items(zip([0] * n, base, strict=True)),
+            metric="soft",
+            min_delta=md,
+            rng=rng,
+            n_bootstrap=199,
+        )
+        assert res.action is _documented_action(res)
+        assert res.reasons[-1].startswith(res.action.value + ":")
+        seen.add(res.action)
+    assert seen == {GateAction.ACCEPT, GateAction.REJECT, GateAction.INCONCLUSIVE}
+
+
+def test_paired_rule_takes_the_first_condition_that_holds():
+    from parity.gate.paired import PAIRED_RULES, paired_rule
+
+    names = [rule for rule, _ in PAIRED_RULES]
+    for mask in range(2 ** (len(names) - 1)):
+        conditions = {name: bool(mask >> i & 1) for i, name in enumerate(names[:-1])}
+        conditions["not_shown"] = True
+        expected = next(name for name in names if conditions[name])
+        assert paired_rule(conditions) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# the threshold gate on items
+
+
+class TestEvaluateGateItems:
+    def test_equals_the_threshold_gate_on_the_means(self):
+        rng = np.random.default_rng(3)
+        for metric in ("hard", "soft", "mixed"):
+            c = rng.uniform(0, 1, (7, 2)).round(3)
+            i = rng.uniform(0, 1, (7, 2)).round(3)
+            c[:, 0], i[:, 0] = c[:, 0] > 0.5, i[:, 0] > 0.4
+            got = evaluate_gate_items(
+                items(c.tolist()), items(i.tolist()), metric=metric, mixed_weight=0.3
+            )
+            inc = (math.fsum(i[:, 0]) / 7, math.fsum(i[:, 1]) / 7)
+            want = evaluate_gate(
+                math.fsum(c[:, 0]) / 7,
+                inc,
+                inc,
+                cand_soft=math.fsum(c[:, 1]) / 7,
+                metric=metric,
+                mixed_weight=0.3,
+            )
+            assert got == want
+
+    def test_items_are_matched_by_id_and_best_is_passed_on(self):
+        cand = {"a": (1, 0.9), "b": (0, 0.2)}
+        inc = {"b": (0, 0.1), "a": (1, 0.5)}  # another order
+        res = evaluate_gate_items(cand, inc, (0.5, 0.9), metric="soft")
+        assert res.current_soft == pytest.approx(0.3) and res.best_soft == 0.9
+        assert res.action is GateAction.ACCEPT  # 0.55 beats 0.3, not 0.9
+
+    def test_missing_soft_names_the_side_and_the_ids(self):
+        cand = [{"id": "a", "hard": 1, "soft": 0.5}, {"id": "b", "hard": 0}]
+        inc = [{"id": "a", "hard": 1, "soft": 0.5}, {"id": "b", "hard": 0, "soft": 0.1}]
+        assert evaluate_gate_items(cand, inc).candidate_soft is None  # hard needs no soft
+        with pytest.raises(ParityInputError, match=r"the candidate has no `soft` for 1 .*'b'"):
+            evaluate_gate_items(cand, inc, metric="mixed")
+        with pytest.raises(ParityInputError, match=r"^`soft` is required .*; mine has no"):
+            evaluate_gate_items(inc, cand, metric="soft", labels=("yours", "mine"))
 
 
 # --------------------------------------------------------------------------------------------

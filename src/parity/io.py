@@ -46,6 +46,7 @@ __all__ = [
     "load_text_samples",
     "loads_json",
     "parse_spec",
+    "provenance",
     "read_text",
     "round_floats",
     "sha256_file",
@@ -244,6 +245,21 @@ def load_episodes(
     if len({e.shape[0] for e in episodes}) == 1:
         return np.stack(episodes)
     return episodes
+
+
+def provenance(spec: StrPath, **extra: Any) -> dict[str, Any]:
+    """The record of an input: its spec as given and the sha256 of the file it names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(f"{d}/f.npz").write_bytes(b"abc")
+    ...     record = provenance(f"{d}/f.npz:x", rows=3)
+    >>> record["file_sha256"][:8], record["rows"]
+    ('ba7816bf', 3)
+    """
+    return {"path": str(spec), "file_sha256": sha256_file(parse_spec(spec)[0]), **extra}
 
 
 def sha256_file(path: StrPath, *, chunk_size: int = 1 << 20) -> str:

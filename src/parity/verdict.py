@@ -19,6 +19,19 @@ and prompt-swap share) is computed for every comparison unless ``sensitivity=Fal
 design's own engine; it is simulated at no more than 30 rows per side (and 32 observations or
 prompts), so it costs about the same at any sample size. Only the shift has a threshold: the
 bump and the text effects are reported (what a pass could not have seen), not gated on.
+
+:func:`compare` and :func:`compare_text` are thin orchestrators over the same small steps: the
+inputs checked (:func:`_check_options`, :func:`_action_samples`), the engine chosen
+(:func:`choose_engine`, by the verdict's policy :data:`EXACT_MAX_POOLED`), the test run, the
+provenance recorded (:func:`array_summary`, :func:`_provenance`), the verdict decided
+(:func:`decide`) and the settings recorded. :func:`compare_files` (and
+:func:`load_and_compare`) read the files first: completions or action arrays, observations
+matched by id (:func:`match_observations`), each file's path and sha256 in the record.
+
+The room of the verdict's policy (levels, minimum samples, the engine switch, the detectable
+shift). May import: numpy, :mod:`parity.errors`, :mod:`parity.io` (the files, lazily),
+:mod:`parity.stats` and :mod:`parity.trajectory`; never :mod:`parity.cli`,
+:mod:`parity.report` or :mod:`parity.gate`.
 """
 
 from __future__ import annotations
@@ -50,6 +63,13 @@ VERDICTS = ("pass", "fail", "inconclusive")
 EXIT_CODES = {"pass": ExitCode.PASS, "fail": ExitCode.FAIL, "inconclusive": ExitCode.INCONCLUSIVE}
 MIN_SAMPLES = 20
 MAX_DETECTABLE_SHIFT = 0.5  # reference σ; a pass that could only detect larger shifts is unsure
+#: Largest pooled size n + m for which ``method="auto"`` takes the exact engine: its float32
+#: Gram matrix is 1.6 GB there and B = 1000 splits take about 10 s on two cores; both grow as N².
+EXACT_MAX_POOLED = 20_000
+#: The engines a caller may ask for: ``auto`` chooses by :data:`EXACT_MAX_POOLED`.
+METHODS = ("auto", "exact", "rff")
+#: The default number of random splits B of the permutation tests.
+N_PERMUTATIONS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +138,7 @@ def compare(
     candidate_episodes=None,
     alpha: float = 0.05,
     statistics: Sequence[str] = STATISTICS,
-    n_permutations: int = 1000,
+    n_permutations: int = N_PERMUTATIONS,
     seed: int | None = 0,
     tolerance: float = 0.10,
     dt: float = 1.0,
@@ -211,57 +231,32 @@ def compare(
     >>> compare(ref, cand, statistics=("energy",), n_permutations=199).verdict
     'fail'
     """
-    from parity.trajectory.embodied import check_rule, compare_embodied
-
-    alpha = check_probability("alpha", alpha)
-    rule = check_rule(embodied)
-    if alpha >= 0.5:
-        raise ParityInputError(f"`alpha` must be in (0, 0.5) (CIs are at 1 − 2α); got {alpha!r}")
-    for name, value in (("tolerance", tolerance), ("dt", dt)):
-        if not np.isfinite(value) or value <= 0:
-            raise ParityInputError(f"`{name}` must be a positive number; got {value!r}")
-    min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    seed = None if seed is None else check_seed("seed", seed)
-    max_detectable_shift = _check_max_shift(max_detectable_shift)
-    metrics = _check_metrics(embodied_metrics)
-    if method not in METHODS:
-        raise ParityInputError(f"`method` must be one of {METHODS}; got {method!r}")
-    if by_observation:
-        ref = np.asarray(reference, dtype=np.float64)
-        cand = np.asarray(candidate, dtype=np.float64)
-    else:
-        ref = as_samples("reference", reference)
-        cand = as_samples("candidate", candidate)
-        check_same_dim(ref, cand, ("reference", "candidate"))
-    if (reference_episodes is None) != (candidate_episodes is None):
-        raise ParityInputError(
-            "`reference_episodes` and `candidate_episodes` go together; got only "
-            + ("reference_episodes" if candidate_episodes is None else "candidate_episodes")
-        )
+    alpha, rule, min_samples, seed, max_detectable_shift, metrics = _check_options(
+        alpha,
+        embodied,
+        tolerance,
+        dt,
+        min_samples,
+        seed,
+        max_detectable_shift,
+        embodied_metrics,
+        method,
+    )
+    ref, cand = _action_samples(reference, candidate, by_observation)
+    _check_episodes(reference_episodes, candidate_episodes)
     # spawn(3)'s first two children are spawn(2)'s: the test and bootstrap draws are unchanged.
-    streams = np.random.SeedSequence(seed).spawn(3)
-    test_rng, boot_rng, sensitivity_rng = (np.random.default_rng(s) for s in streams)
-
+    test_rng, boot_rng, sensitivity_rng = _streams(seed, 3)
     engine, statistics, switch_note = choose_engine(
         method, ref.shape[0] + cand.shape[0], statistics, by_observation
     )
-    run_test = ENGINES[engine]()
-    if device is not None and engine == "conditional":
-        raise ParityInputError(
-            "`device` runs the pooled engines; the by-observation test runs on numpy; "
-            f"got device={device!r}"
-        )
-    aggregation = check_aggregation(aggregation)
-    test_options = {**test_options, "aggregation": aggregation}
-    if device is not None:
-        test_options = {**test_options, "device": device}
-    test = run_test(
+    test_options = _engine_options(engine, device, aggregation, test_options)
+    test = ENGINES[engine]()(
         ref, cand, statistics, n_permutations, test_rng, standardize=standardize, **test_options
     )
-    motion: dict[str, EmbodiedResult] = {}
     record = {"reference": array_summary(ref), "candidate": array_summary(cand)}
+    motion: dict[str, EmbodiedResult] = {}
     if reference_episodes is not None and metrics:
-        motion = compare_embodied(
+        motion = _motion(
             reference_episodes,
             candidate_episodes,
             dt=dt,
@@ -274,24 +269,18 @@ def compare(
         )
         record["reference_episodes"] = _episodes_summary(reference_episodes)
         record["candidate_episodes"] = _episodes_summary(candidate_episodes)
-    for key, extra in (inputs or {}).items():
-        record[key] = {**record.get(key, {}), **extra}
-
     sens = None
     if sensitivity:
-        options = {"standardize": standardize}
-        shared = test_options if by_observation else exact_engine_options()
-        options.update({k: v for k, v in test_options.items() if k in shared})
-        size = cand.shape[1] if by_observation else cand.shape[0]
-        sens = _sensitivity(
-            "conditional" if by_observation else "pooled",
+        sens = _array_sensitivity(
             ref,
-            size,
+            cand,
             test,
             alpha,
             n_permutations,
             sensitivity_rng,
-            options,
+            standardize,
+            test_options,
+            by_observation,
         )
     verdict, reasons = decide(
         test,
@@ -303,6 +292,198 @@ def compare(
     )
     if switch_note:
         reasons += (switch_note,)
+    settings = _array_settings(
+        test,
+        n_permutations=n_permutations,
+        tolerance=tolerance,
+        embodied=rule,
+        dt=dt,
+        standardize=standardize,
+        min_samples=min_samples,
+        n_bootstrap=n_bootstrap,
+        sensitivity=sensitivity,
+        max_detectable_shift=max_detectable_shift,
+        method=method,
+        engine=engine,
+        by_observation=by_observation,
+        test_options=test_options,
+    )
+    return _verdict(
+        verdict, reasons, test, motion, _provenance(record, inputs), settings, seed, sens, alpha
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the steps of compare() and compare_text()
+
+
+def _check_options(
+    alpha, embodied, tolerance, dt, min_samples, seed, max_detectable_shift, metrics, method
+) -> tuple[float, str, int, int | None, float | None, tuple[str, ...]]:
+    """:func:`compare`'s settings checked, in the order their errors are reported: the level,
+    the embodied rule, tolerance and dt, ``min_samples``, the seed, the shift, the metrics and
+    the method."""
+    from parity.trajectory.embodied import check_rule
+
+    alpha = check_probability("alpha", alpha)
+    rule = check_rule(embodied)
+    if alpha >= 0.5:
+        raise ParityInputError(f"`alpha` must be in (0, 0.5) (CIs are at 1 − 2α); got {alpha!r}")
+    for name, value in (("tolerance", tolerance), ("dt", dt)):
+        if not np.isfinite(value) or value <= 0:
+            raise ParityInputError(f"`{name}` must be a positive number; got {value!r}")
+    min_samples = check_positive_int("min_samples", min_samples, minimum=2)
+    seed = _check_seed(seed)
+    max_shift = _check_max_shift(max_detectable_shift)
+    metrics = _check_metrics(metrics)
+    if method not in METHODS:
+        raise ParityInputError(f"`method` must be one of {METHODS}; got {method!r}")
+    return alpha, rule, min_samples, seed, max_shift, metrics
+
+
+def _check_seed(seed: int | None) -> int | None:
+    return None if seed is None else check_seed("seed", seed)
+
+
+def _action_samples(reference, candidate, by_observation: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides as float arrays: (n × d) samples of one dimension d, or (observations × k ×
+    d) by observation (checked by the conditional test)."""
+    if by_observation:
+        return np.asarray(reference, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
+    ref = as_samples("reference", reference)
+    cand = as_samples("candidate", candidate)
+    check_same_dim(ref, cand, ("reference", "candidate"))
+    return ref, cand
+
+
+def _check_episodes(reference_episodes, candidate_episodes) -> None:
+    if (reference_episodes is None) != (candidate_episodes is None):
+        raise ParityInputError(
+            "`reference_episodes` and `candidate_episodes` go together; got only "
+            + ("reference_episodes" if candidate_episodes is None else "candidate_episodes")
+        )
+
+
+def _streams(seed: int | None, k: int) -> tuple[np.random.Generator, ...]:
+    """``k`` independent generators from ``seed``: spawn(k)'s first children are spawn(k − 1)'s,
+    so adding a stream at the end leaves the earlier draws unchanged."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(k))
+
+
+def _engine_options(
+    engine: str, device: str | None, aggregation: str, test_options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The test's keyword options: the caller's, the checked aggregation and the device."""
+    if device is not None and engine == "conditional":
+        raise ParityInputError(
+            "`device` runs the pooled engines; the by-observation test runs on numpy; "
+            f"got device={device!r}"
+        )
+    options = {**test_options, "aggregation": check_aggregation(aggregation)}
+    if device is not None:
+        options = {**options, "device": device}
+    return options
+
+
+def _motion(reference_episodes, candidate_episodes, **options) -> dict[str, EmbodiedResult]:
+    from parity.trajectory.embodied import compare_embodied
+
+    return compare_embodied(reference_episodes, candidate_episodes, **options)
+
+
+def _array_sensitivity(
+    ref, cand, test, alpha, n_permutations, rng, standardize, test_options, by_observation
+) -> SensitivityResult:
+    """The sensitivity of the action test: its options but the pooled engine's device and
+    random-feature ones (by observation, all of them)."""
+    shared = test_options if by_observation else exact_engine_options()
+    options = {"standardize": standardize}
+    options.update({k: v for k, v in test_options.items() if k in shared})
+    size = cand.shape[1] if by_observation else cand.shape[0]
+    design = "conditional" if by_observation else "pooled"
+    return _sensitivity(design, ref, size, test, alpha, n_permutations, rng, options)
+
+
+def _array_settings(
+    test: TwoSampleTestResult,
+    *,
+    n_permutations: int,
+    tolerance: float,
+    embodied: str,
+    dt: float,
+    standardize: bool,
+    min_samples: int,
+    n_bootstrap: int,
+    sensitivity: bool,
+    max_detectable_shift: float | None,
+    method: str,
+    engine: str,
+    by_observation: bool,
+    test_options: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The settings record of :func:`compare` (in this key order), the test's options last."""
+    return {
+        "statistics": list(test.results),
+        "n_permutations": int(n_permutations),
+        "tolerance": float(tolerance),
+        "embodied": embodied,
+        "dt": float(dt),
+        "standardize": bool(standardize),
+        "min_samples": min_samples,
+        "n_bootstrap": int(n_bootstrap),
+        "sensitivity": bool(sensitivity),
+        "max_detectable_shift": max_detectable_shift,
+        "method": method,
+        "engine": engine,
+        "by_observation": bool(by_observation),
+        **{k: _plain(v) for k, v in test_options.items()},
+    }
+
+
+def _text_settings(
+    test: TwoSampleTestResult,
+    *,
+    n_permutations: int,
+    kernel: str,
+    aggregation: str,
+    ngram: int,
+    min_samples: int,
+    sensitivity: bool,
+) -> dict[str, Any]:
+    """The settings record of :func:`compare_text` (in this key order)."""
+    return {
+        "statistics": list(test.results),
+        "n_permutations": int(n_permutations),
+        "kernel": kernel,
+        "aggregation": check_aggregation(aggregation),
+        "ngram": int(ngram),
+        "min_samples": min_samples,
+        "sensitivity": bool(sensitivity),
+        "engine": "text",
+    }
+
+
+def _provenance(record: dict[str, Any], inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The data's own summaries (shape and sha256 by role), with the caller's provenance of each
+    role (file names, file hashes) merged in."""
+    for key, extra in (inputs or {}).items():
+        record[key] = {**record.get(key, {}), **extra}
+    return record
+
+
+def _verdict(
+    verdict: str,
+    reasons: tuple[str, ...],
+    test: TwoSampleTestResult,
+    motion: dict[str, EmbodiedResult],
+    record: dict[str, Any],
+    settings: dict[str, Any],
+    seed: int | None,
+    sens: SensitivityResult | None,
+    alpha: float,
+) -> ParityVerdict:
+    """The result, its warnings collected from the test, the embodied checks and the
+    sensitivity, in that order."""
     warnings = test.warnings + tuple(w for r in motion.values() for w in r.warnings)
     warnings += () if sens is None else sens.warnings
     return ParityVerdict(
@@ -313,22 +494,7 @@ def compare(
         embodied=motion,
         reasons=reasons,
         inputs=record,
-        settings={
-            "statistics": list(test.results),
-            "n_permutations": int(n_permutations),
-            "tolerance": float(tolerance),
-            "embodied": rule,
-            "dt": float(dt),
-            "standardize": bool(standardize),
-            "min_samples": min_samples,
-            "n_bootstrap": int(n_bootstrap),
-            "sensitivity": bool(sensitivity),
-            "max_detectable_shift": max_detectable_shift,
-            "method": method,
-            "engine": engine,
-            "by_observation": bool(by_observation),
-            **{k: _plain(v) for k, v in test_options.items()},
-        },
+        settings=settings,
         seed=seed,
         warnings=warnings,
         sensitivity=sens,
@@ -345,7 +511,7 @@ def compare_text(
     aggregation: str = DEFAULT_AGGREGATION,
     ngram: int = 3,
     alpha: float = 0.05,
-    n_permutations: int = 1000,
+    n_permutations: int = N_PERMUTATIONS,
     seed: int | None = 0,
     min_samples: int = MIN_SAMPLES,
     inputs: Mapping[str, Any] | None = None,
@@ -374,9 +540,9 @@ def compare_text(
 
     alpha = check_probability("alpha", alpha)
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    seed = None if seed is None else check_seed("seed", seed)
+    seed = _check_seed(seed)
     # spawn(2)'s first child is spawn(1)'s: the test's draws do not depend on the sensitivity.
-    rng, sensitivity_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    rng, sensitivity_rng = _streams(seed, 2)
     test = text_two_sample_test(
         reference,
         candidate,
@@ -392,8 +558,6 @@ def compare_text(
         "reference": _text_summary(reference, reference_prompts),
         "candidate": _text_summary(candidate, candidate_prompts),
     }
-    for key, extra in (inputs or {}).items():
-        record[key] = {**record.get(key, {}), **extra}
     verdict, reasons = decide(test, {}, alpha, min_samples)
     sens = None
     if sensitivity:
@@ -408,27 +572,17 @@ def compare_text(
             {"kernel": kernel, "ngram": ngram},
             prompts=(reference_prompts, candidate_prompts),
         )
-    return ParityVerdict(
-        verdict=verdict,
-        alpha=alpha,
-        family_pvalue=test.pvalue,
-        two_sample=test,
-        embodied={},
-        reasons=reasons,
-        inputs=record,
-        settings={
-            "statistics": list(test.results),
-            "n_permutations": int(n_permutations),
-            "kernel": kernel,
-            "aggregation": check_aggregation(aggregation),
-            "ngram": int(ngram),
-            "min_samples": min_samples,
-            "sensitivity": bool(sensitivity),
-            "engine": "text",
-        },
-        seed=seed,
-        warnings=test.warnings + (() if sens is None else sens.warnings),
-        sensitivity=sens,
+    settings = _text_settings(
+        test,
+        n_permutations=n_permutations,
+        kernel=kernel,
+        aggregation=aggregation,
+        ngram=ngram,
+        min_samples=min_samples,
+        sensitivity=sensitivity,
+    )
+    return _verdict(
+        verdict, reasons, test, {}, _provenance(record, inputs), settings, seed, sens, alpha
     )
 
 
@@ -460,8 +614,6 @@ def choose_engine(
     >>> choose_engine("auto", 400, ("mmd", "energy"))
     ('exact', ('mmd', 'energy'), None)
     """
-    from parity.stats.rff import EXACT_MAX_POOLED
-
     statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
     if by_observation:
         if statistics == STATISTICS:  # "all": all that the conditional test has
@@ -513,7 +665,6 @@ def _conditional_engine():
 
 
 ENGINES = {"exact": _exact_engine, "rff": _rff_engine, "conditional": _conditional_engine}
-METHODS = ("auto", "exact", "rff")
 
 
 def exact_engine_options() -> frozenset[str]:
@@ -740,16 +891,185 @@ def insensitivity_reason(sensitivity: SensitivityResult, max_shift: float) -> st
     )
 
 
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def compare_files(
+    reference, candidate, reference_episodes=None, candidate_episodes=None, **options
+) -> ParityVerdict:
+    """Load the files named by the specs, compare them, and record their paths and hashes.
+
+    Specs are ``FILE`` or ``FILE.npz:ARRAY`` (:func:`parity.io.parse_spec`). Two completions
+    files (JSONL with ``completion`` or ``tokens``) go to :func:`compare_text`, any other
+    pair to :func:`compare`; see :func:`load_and_compare`, which also returns the arrays.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(f"{d}/ref.npy", rng.normal(size=(100, 2)))
+    ...     np.save(f"{d}/cand.npy", rng.normal(size=(100, 2)) + 1)
+    ...     v = compare_files(f"{d}/ref.npy", f"{d}/cand.npy", statistics=("energy",),
+    ...                       n_permutations=99, sensitivity=False)
+    >>> v.verdict, sorted(v.inputs["candidate"])
+    ('fail', ['file_sha256', 'path', 'sha256', 'shape'])
+    """
+    return load_and_compare(
+        reference, candidate, reference_episodes, candidate_episodes, **options
+    )[0]
+
+
+def load_and_compare(
+    reference, candidate, reference_episodes=None, candidate_episodes=None, **options
+) -> tuple[ParityVerdict, dict[str, Any]]:
+    """:func:`compare_files`, returning ``(verdict, data)``: the loaded arrays by role too (for
+    the HTML report's marginals, which the JSON record does not hold; empty for completions).
+
+    1. **Dispatch.** When either file holds completions (:func:`parity.io.is_text_samples`),
+       both must, and they go to :func:`compare_text` (``kernel`` defaults to ``hamming`` for
+       token ids and ``ngram`` for strings); episodes and ``by_observation`` are refused there.
+    2. **Load.** Action samples with :func:`parity.io.load_samples`; with
+       ``by_observation=True`` (observations × k × d) with
+       :func:`parity.io.load_observation_samples`, the candidate's observations put in the
+       reference's order when both tables give ids (:func:`match_observations`). Both sides
+       must have the same dimension d. Episodes with :func:`parity.io.load_episodes`.
+    3. **Compare.** :func:`compare` with ``options``; each role's ``path`` and ``file_sha256``
+       (:func:`parity.io.provenance`) are merged into the verdict's ``inputs``.
+
+    Raises
+    ------
+    ParityInputError
+        Naming the files: a completions file against an array file, strings against token
+        ids, different dimensions, observations that do not match, and the loaders' errors.
+    """
+    from parity.io import is_text_samples, load_episodes, load_samples, provenance
+
+    specs = {"reference": reference, "candidate": candidate}
+    text = [is_text_samples(spec) for spec in specs.values()]
+    if any(text):
+        return _compare_completions(specs, text, reference_episodes, options), {}
+    options.pop("kernel", None)
+    if options.get("by_observation"):
+        data = match_observations(reference, candidate)
+    else:
+        data = {key: load_samples(spec) for key, spec in specs.items()}
+    if data["reference"].shape[-1] != data["candidate"].shape[-1]:
+        raise ParityInputError(
+            f"{reference} and {candidate}: action samples must have the same dimension d; "
+            f"got {data['reference'].shape[-1]} and {data['candidate'].shape[-1]}"
+        )
+    if reference_episodes is not None:
+        specs.update(reference_episodes=reference_episodes, candidate_episodes=candidate_episodes)
+        data["reference_episodes"] = load_episodes(reference_episodes)
+        data["candidate_episodes"] = load_episodes(candidate_episodes)
+    inputs = {key: provenance(spec) for key, spec in specs.items()}
+    return compare(**data, inputs=inputs, **options), data
+
+
+#: Options of :func:`load_and_compare` that completions files pass on to :func:`compare_text`.
+TEXT_OPTIONS = ("aggregation", "alpha", "n_permutations", "seed", "sensitivity")
+
+
+def _compare_completions(
+    specs: dict[str, str], text: list[bool], reference_episodes, options: dict[str, Any]
+) -> ParityVerdict:
+    """Both files as completions, compared with :func:`compare_text`.
+
+    Parameters
+    ----------
+    specs : dict
+        ``reference`` and ``candidate`` specs.
+    text : list of bool
+        Whether each holds completions; both must.
+    reference_episodes : str or None
+        Refused, as is ``options["by_observation"]``.
+    options : dict
+        The options of :func:`load_and_compare`; :data:`TEXT_OPTIONS` and ``kernel`` are used.
+
+    Returns
+    -------
+    ParityVerdict
+    """
+    from parity.io import load_text_samples, provenance
+
+    if not all(text):
+        plain = next(spec for spec, t in zip(specs.values(), text, strict=True) if not t)
+        raise ParityInputError(
+            f"{plain}: the other file holds completions (JSONL with `completion` or `tokens`); "
+            "both sides must be completions to compare text"
+        )
+    if reference_episodes is not None or options.get("by_observation"):
+        raise ParityInputError(
+            "completions files take neither episodes nor --paired-by-observation (prompts "
+            "already stratify the test); got " + ("episodes" if reference_episodes else "both")
+        )
+    ref, cand = (load_text_samples(spec) for spec in specs.values())
+    if ref.kind != cand.kind:
+        raise ParityInputError(
+            f"{specs['reference']} holds {ref.kind} and {specs['candidate']} holds {cand.kind}; "
+            "compare strings with strings or token ids with token ids"
+        )
+    kernel = options.get("kernel") or ("hamming" if ref.kind == "tokens" else "ngram")
+    inputs = {key: provenance(spec) for key, spec in specs.items()}
+    return compare_text(
+        ref.samples,
+        cand.samples,
+        reference_prompts=ref.prompts,
+        candidate_prompts=cand.prompts,
+        kernel=kernel,
+        inputs=inputs,
+        **{k: options[k] for k in TEXT_OPTIONS if k in options},
+    )
+
+
+def match_observations(reference: str, candidate: str) -> dict[str, np.ndarray]:
+    """Both files' samples as (observations × k × d), matched by observation id when both
+    tables give ids (the candidate's put in the reference's order).
+
+    Raises
+    ------
+    ParityInputError
+        When the files do not hold the same observations (naming up to 5 found on one side
+        only) or, without ids, not the same number of them.
+    """
+    from parity.io import load_observation_samples
+
+    (ref, ref_ids), (cand, cand_ids) = (load_observation_samples(s) for s in (reference, candidate))
+    if ref_ids is not None and cand_ids is not None and set(ref_ids) == set(cand_ids):
+        order = {obs: i for i, obs in enumerate(cand_ids)}
+        cand = cand[[order[obs] for obs in ref_ids]]
+    elif ref_ids is not None and cand_ids is not None:
+        missing = sorted(set(ref_ids) ^ set(cand_ids), key=str)[:5]
+        raise ParityInputError(
+            f"{reference} and {candidate}: the same observations must appear on both sides; "
+            f"these appear on one side only: {missing}"
+        )
+    if ref.shape[0] != cand.shape[0]:
+        raise ParityInputError(
+            f"{reference} and {candidate}: the same observations must appear on both sides; "
+            f"got {ref.shape[0]} and {cand.shape[0]} observations"
+        )
+    return {"reference": ref, "candidate": cand}
+
+
 __all__ = [
+    "EXACT_MAX_POOLED",
     "MAX_DETECTABLE_SHIFT",
+    "METHODS",
+    "N_PERMUTATIONS",
     "VERDICTS",
     "ParityVerdict",
     "array_summary",
     "choose_engine",
     "compare",
+    "compare_files",
     "compare_text",
     "decide",
     "differing_statistics",
     "insensitivity_reason",
+    "load_and_compare",
+    "match_observations",
     "too_insensitive",
 ]

@@ -268,10 +268,10 @@ def check_outputs(
 
 
 def provenance(spec: str, **extra: Any) -> dict[str, Any]:
-    """The record of an input: its spec as given and the sha256 of the file it names."""
-    from parity.io import parse_spec, sha256_file
+    """The record of an input (:func:`parity.io.provenance`), imported when first needed."""
+    from parity.io import provenance as record
 
-    return {"path": str(spec), "file_sha256": sha256_file(parse_spec(spec)[0]), **extra}
+    return record(spec, **extra)
 
 
 def append_step_summary(markdown: str) -> Path | None:

@@ -1,4 +1,8 @@
-"""``parity compare``: two policies' action samples (and rollouts) in, a verdict out."""
+"""``parity compare``: two policies' action samples (and rollouts) in, a verdict out.
+
+The command parses options, checks where it writes, and presents: the files are loaded and
+compared by :func:`parity.verdict.load_and_compare`; the reports are written here.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from parity.cli._output import (
     check_outputs,
     force_option,
     mark_folder,
-    provenance,
     write_text,
 )
 from parity.cli._params import RESAMPLES, SEED, Finite
@@ -20,6 +23,12 @@ from parity.errors import ParityWarning
 from parity.report.escape import term, visible
 from parity.stats._engine import AGGREGATIONS, DEFAULT_AGGREGATION
 from parity.stats.permutation import STATISTICS
+from parity.verdict import (
+    EXACT_MAX_POOLED,
+    MAX_DETECTABLE_SHIFT,
+    METHODS,
+    N_PERMUTATIONS,
+)
 
 #: The files ``compare`` writes into its ``--out`` folder.
 OUT_FILES = ("verdict.json", "summary.md", "report.html")
@@ -46,110 +55,14 @@ def write_reports(verdict, out_dir: Path | None, json_path: str | None, markdown
     return [Path(p) for p, _ in targets if p and str(p) != "-"]
 
 
-def compare_files(reference, candidate, ref_episodes=None, cand_episodes=None, **options):
-    """Load the files named by the specs, run :func:`parity.compare`, record paths and hashes."""
-    return load_and_compare(reference, candidate, ref_episodes, cand_episodes, **options)[0]
-
-
 def load_and_compare(reference, candidate, ref_episodes=None, cand_episodes=None, **options):
-    """:func:`compare_files`, returning ``(verdict, data)``: the loaded arrays by role too (for
-    the HTML report's marginals, which the JSON record does not hold).
+    """:func:`parity.verdict.load_and_compare` with its warnings silenced: the verdict records
+    them and :func:`print_verdict` prints them with its summary."""
+    from parity.verdict import load_and_compare as run
 
-    Completions files (JSONL with ``completion`` or ``tokens``, see
-    :func:`parity.io.load_text_samples`) go to :func:`parity.verdict.compare_text`; with
-    ``by_observation=True`` the samples are (observations × k × d), see
-    :func:`parity.io.load_observation_samples`.
-    """
-    from parity.errors import ParityInputError
-    from parity.io import is_text_samples, load_episodes, load_samples
-    from parity.verdict import compare
-
-    specs = {"reference": reference, "candidate": candidate}
-    text = [is_text_samples(spec) for spec in specs.values()]
-    if any(text):
-        return _compare_completions(specs, text, ref_episodes, options), {}
-    options.pop("kernel", None)
-    if options.get("by_observation"):
-        data = _observation_samples(reference, candidate)
-    else:
-        data = {key: load_samples(spec) for key, spec in specs.items()}
-    if data["reference"].shape[-1] != data["candidate"].shape[-1]:
-        raise ParityInputError(
-            f"{reference} and {candidate}: action samples must have the same dimension d; "
-            f"got {data['reference'].shape[-1]} and {data['candidate'].shape[-1]}"
-        )
-    if ref_episodes is not None:
-        specs.update(reference_episodes=ref_episodes, candidate_episodes=cand_episodes)
-        data["reference_episodes"] = load_episodes(ref_episodes)
-        data["candidate_episodes"] = load_episodes(cand_episodes)
-    inputs = {key: provenance(spec) for key, spec in specs.items()}
-    with warnings.catch_warnings():  # recorded in the verdict and printed with its summary
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", ParityWarning)
-        return compare(**data, inputs=inputs, **options), data
-
-
-def _compare_completions(specs: dict, text: list[bool], ref_episodes, options: dict):
-    from parity.errors import ParityInputError
-    from parity.io import load_text_samples
-    from parity.verdict import compare_text
-
-    if not all(text):
-        plain = next(spec for spec, t in zip(specs.values(), text, strict=True) if not t)
-        raise ParityInputError(
-            f"{plain}: the other file holds completions (JSONL with `completion` or `tokens`); "
-            "both sides must be completions to compare text"
-        )
-    if ref_episodes is not None or options.get("by_observation"):
-        raise ParityInputError(
-            "completions files take neither episodes nor --paired-by-observation (prompts "
-            "already stratify the test); got " + ("episodes" if ref_episodes else "both")
-        )
-    ref, cand = (load_text_samples(spec) for spec in specs.values())
-    if ref.kind != cand.kind:
-        raise ParityInputError(
-            f"{specs['reference']} holds {ref.kind} and {specs['candidate']} holds {cand.kind}; "
-            "compare strings with strings or token ids with token ids"
-        )
-    kernel = options.get("kernel") or ("hamming" if ref.kind == "tokens" else "ngram")
-    inputs = {key: provenance(spec) for key, spec in specs.items()}
-    with warnings.catch_warnings():  # recorded in the verdict and printed with its summary
-        warnings.simplefilter("ignore", ParityWarning)
-        return compare_text(
-            ref.samples,
-            cand.samples,
-            reference_prompts=ref.prompts,
-            candidate_prompts=cand.prompts,
-            kernel=kernel,
-            aggregation=options["aggregation"],
-            alpha=options["alpha"],
-            n_permutations=options["n_permutations"],
-            seed=options["seed"],
-            inputs=inputs,
-            sensitivity=options.get("sensitivity", True),
-        )
-
-
-def _observation_samples(reference: str, candidate: str) -> dict:
-    """Both sides as (observations × k × d), matched by observation id when tables give ids."""
-    from parity.errors import ParityInputError
-    from parity.io import load_observation_samples
-
-    (ref, ref_ids), (cand, cand_ids) = (load_observation_samples(s) for s in (reference, candidate))
-    if ref_ids is not None and cand_ids is not None and set(ref_ids) == set(cand_ids):
-        order = {obs: i for i, obs in enumerate(cand_ids)}
-        cand = cand[[order[obs] for obs in ref_ids]]
-    elif ref_ids is not None and cand_ids is not None:
-        missing = sorted(set(ref_ids) ^ set(cand_ids), key=str)[:5]
-        raise ParityInputError(
-            f"{reference} and {candidate}: the same observations must appear on both sides; "
-            f"these appear on one side only: {missing}"
-        )
-    if ref.shape[0] != cand.shape[0]:
-        raise ParityInputError(
-            f"{reference} and {candidate}: the same observations must appear on both sides; "
-            f"got {ref.shape[0]} and {cand.shape[0]} observations"
-        )
-    return {"reference": ref, "candidate": cand}
+        return run(reference, candidate, ref_episodes, cand_episodes, **options)
 
 
 def report_html(verdict, data: dict | None = None) -> str:
@@ -248,7 +161,7 @@ def sensitivity_line(s) -> str:
 )
 @click.option(
     "--permutations",
-    default=1000,
+    default=N_PERMUTATIONS,
     show_default=True,
     type=RESAMPLES,
     help="Random splits B.",
@@ -279,7 +192,7 @@ def sensitivity_line(s) -> str:
 )
 @click.option(
     "--max-detectable-shift",
-    default=0.5,
+    default=MAX_DETECTABLE_SHIFT,
     show_default=True,
     type=Finite(min=0),
     help="A pass must detect shifts of this many reference σ with 80% power, else it is "
@@ -296,9 +209,9 @@ def sensitivity_line(s) -> str:
     "--method",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "exact", "rff"]),
+    type=click.Choice(METHODS),
     help="Engine: exact permutations, random Fourier features (MMD only, millions of "
-    "samples), or auto (exact up to n + m = 20000).",
+    f"samples), or auto (exact up to n + m = {EXACT_MAX_POOLED}).",
 )
 @click.option("--device", help="Run the engine's products with torch on this device (cpu, cuda).")
 @click.option(

@@ -16,7 +16,6 @@ only, when no result on this many items could be significant), 2 bad input.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -32,8 +31,10 @@ from parity.cli._output import (
     write_text,
 )
 from parity.cli._params import FINITE, RESAMPLES, SEED, Count
-from parity.errors import ParityInputError, ParityWarning
+from parity.errors import ParityWarning
+from parity.gate import DEFAULT_ALPHA, DEFAULT_MIXED_WEIGHT, DEFAULT_RESAMPLES, GateMetric
 from parity.report.escape import term
+from parity.stats.sign_flip import MAX_EXACT
 
 ACTION_STYLE = {
     "accept_new_best": "bold green",
@@ -48,46 +49,11 @@ def _signed(x: float) -> str:
     return "0" if x == 0 else f"{x:+.4g}"
 
 
-def _mean(values: list[float]) -> float:
-    return math.fsum(values) / len(values)
-
-
 def _inputs(candidate: str, incumbent: str, n: int) -> dict[str, Any]:
     return {
         role: provenance(path, n_items=n)
         for role, path in (("candidate", candidate), ("incumbent", incumbent))
     }
-
-
-def threshold_gate(cand_items, inc_items, options: dict[str, Any], best: tuple | None):
-    """Run :func:`~parity.gate.evaluate_gate` on the mean scores of matched items."""
-    from parity.gate import evaluate_gate
-
-    def means(items):
-        hard = _mean([it.hard for it in items])
-        softs = [it.soft for it in items]
-        soft = None if any(s is None for s in softs) else _mean(softs)
-        return hard, soft, [it.id for it, s in zip(items, softs, strict=True) if s is None]
-
-    c_hard, c_soft, c_missing = means(cand_items)
-    i_hard, i_soft, i_missing = means(inc_items)
-    metric = options["metric"]
-    if metric != "hard" and (c_missing or i_missing):
-        side, ids = ("candidate", c_missing) if c_missing else ("incumbent", i_missing)
-        shown = ", ".join(repr(i) for i in ids[:10]) + (", …" if len(ids) > 10 else "")
-        raise ParityInputError(
-            f"`soft` is required by metric {metric!r}; the {side} file has no `soft` for "
-            f"{len(ids)} item(s): {shown}"
-        )
-    return evaluate_gate(
-        c_hard,
-        (i_hard, i_soft),
-        best if best is not None else (i_hard, i_soft),
-        cand_soft=c_soft,
-        metric=metric,
-        mixed_weight=options["mixed_weight"],
-        min_delta=options["min_delta"],
-    )
 
 
 def print_summary(result, title: str, paired: bool) -> None:
@@ -168,18 +134,20 @@ def print_summary(result, title: str, paired: bool) -> None:
     "--metric",
     default="hard",
     show_default=True,
-    type=click.Choice(["hard", "soft", "mixed"], case_sensitive=False),
+    type=click.Choice([m.value for m in GateMetric], case_sensitive=False),
     help="Score the gate compares.",
 )
 @click.option(
     "--mixed-weight",
-    default=0.5,
+    default=DEFAULT_MIXED_WEIGHT,
     show_default=True,
     type=FINITE,
     help="w in (1 − w)·hard + w·soft, in [0, 1].",
 )
 @click.option("--paired", is_flag=True, help="Statistical gate: sign-flip test + bootstrap CI.")
-@click.option("--alpha", type=FINITE, help="Level of the paired test, in (0, 0.5) [0.05].")
+@click.option(
+    "--alpha", type=FINITE, help=f"Level of the paired test, in (0, 0.5) [{DEFAULT_ALPHA:g}]."
+)
 @click.option(
     "--min-delta",
     default=0.0,
@@ -193,10 +161,13 @@ def print_summary(result, title: str, paired: bool) -> None:
 @click.option(
     "--permutations",
     type=RESAMPLES,
-    help="Random sign flips when more than 20 items differ (--paired) [9999].",
+    help=f"Random sign flips when more than {MAX_EXACT} items differ (--paired) "
+    f"[{DEFAULT_RESAMPLES}].",
 )
 @click.option(
-    "--bootstrap", type=RESAMPLES, help="Bootstrap resamples of the CI (--paired) [9999]."
+    "--bootstrap",
+    type=RESAMPLES,
+    help=f"Bootstrap resamples of the CI (--paired) [{DEFAULT_RESAMPLES}].",
 )
 @click.option("--log", "log_path", metavar="PATH", help="Append the decision to this JSONL log.")
 @click.option("--step", type=Count(0), help="Step number for the log (default: next).")
@@ -238,6 +209,7 @@ def gate_command(
     from parity.gate import (
         GateRecord,
         append_gate_log,
+        evaluate_gate_items,
         evaluate_gate_paired,
         load_gate_items,
         match_items,
@@ -275,15 +247,20 @@ def gate_command(
             result = evaluate_gate_paired(
                 cand_items,
                 inc_items,
-                alpha=0.05 if alpha is None else alpha,
+                alpha=DEFAULT_ALPHA if alpha is None else alpha,
                 rng=seed,
-                n_resamples=9999 if permutations is None else permutations,
-                n_bootstrap=9999 if bootstrap is None else bootstrap,
+                n_resamples=DEFAULT_RESAMPLES if permutations is None else permutations,
+                n_bootstrap=DEFAULT_RESAMPLES if bootstrap is None else bootstrap,
                 **options,
             )
     else:
-        best = None if best_hard is None else (best_hard, best_soft)
-        result = threshold_gate(cand_items, inc_items, options, best)
+        result = evaluate_gate_items(
+            cand_items,
+            inc_items,
+            None if best_hard is None else (best_hard, best_soft),
+            labels=("the candidate file", "the incumbent file"),
+            **options,
+        )
     code = int(result.exit_code)
     payload = {
         "command": "gate",

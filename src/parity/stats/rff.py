@@ -123,9 +123,6 @@ from parity.stats.two_sample import (
 )
 
 DEFAULT_N_FEATURES = 1024
-# Largest pooled size n + m for which `parity compare` should use the exact engine: its float32
-# Gram matrix is 1.6 GB there and B = 1000 splits take about 10 s on two cores; both grow as N².
-EXACT_MAX_POOLED = 20_000
 DEFAULT_CHUNK_SIZE = 16384
 DEFAULT_BLOCK_SIZE = 1024
 SPLIT_TILE = 4096  # rows per cell of the split sampler
@@ -766,7 +763,6 @@ def rff_two_sample_test(
 
 __all__ = [
     "DEFAULT_N_FEATURES",
-    "EXACT_MAX_POOLED",
     "FourierFeatures",
     "SplitSampler",
     "allocate_frequencies",
