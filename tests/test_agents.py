@@ -32,7 +32,7 @@ from parity.agents import (
 from parity.agents.between import pass_hat_k, task_rows
 from parity.agents.embedding import HashingEmbedder, embed_steps
 from parity.agents.metrics import degenerate_reason, run_metrics
-from parity.agents.report import analysis_payloads, comparison_payloads, csv_text
+from parity.report.agents import analysis_payloads, comparison_payloads, csv_text
 from parity.errors import ParityInputError
 from parity.examples.agent_runs import (
     EXAMPLE_FILES,
