@@ -121,11 +121,16 @@ def cell(value: Any, digits: int = DIGITS) -> str:
     """
     if value is None:
         return NO_VALUE
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy booleans too
+    if isinstance(value, bool) or _is_numpy_bool(value):
         return "yes" if value else "no"
     if isinstance(value, numbers.Real):
         return number(value, digits)
     return str(value)
+
+
+def _is_numpy_bool(value: Any) -> bool:
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
 
 
 def to_float(value: Any) -> float:

@@ -40,11 +40,12 @@ _MARKER_TEXT = "written by parity: files here may be replaced by the next run\n"
 
 
 def json_text(payload: Any) -> str:
-    """Strict JSON (no NaN), indented, floats to 12 significant digits
-    (:func:`parity.io.json_dumps`), with a final newline."""
-    from parity.io import json_dumps
+    """:func:`parity.io.json_text`, imported when first used (the CLI starts without numpy):
+    strict JSON, floats to 12 significant digits, non-finite floats as ``"nan"``, ``"inf"``,
+    ``"-inf"``, None as ``null``, a final newline."""
+    from parity.io import json_text as text
 
-    return json_dumps(payload) + "\n"
+    return text(payload)
 
 
 def force_option(f):

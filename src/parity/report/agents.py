@@ -5,8 +5,14 @@
 weighted summary, the reweighting diagnostics, the definitions and inputs) and
 ``report.html``. ``compare`` writes ``compare.json``, ``compare.csv`` (one row per metric) and
 ``report.html``. Every file is a pure function of the inputs and options: the same inputs give
-byte-identical files (floats as Python's shortest repr, SVG with a fixed hash salt, no dates).
-Undefined values are empty CSV cells and JSON ``null``.
+byte-identical files (JSON by :func:`parity.io.json_dumps`, floats to 12 significant digits;
+CSV floats as Python's shortest repr; SVG with a fixed hash salt; no dates). A missing value
+(None) is an empty CSV cell and JSON ``null``; a non-finite number is ``nan``, ``inf`` or
+``-inf`` in CSV and the string ``"nan"``, ``"inf"`` or ``"-inf"`` in JSON; text is kept as it
+is (a task named ``nan`` stays ``"nan"``). Numbers on the page follow :mod:`parity._format`.
+
+This room may import ``parity.agents`` (the results it renders), ``parity.stats``,
+``parity.io`` and the rest of ``parity.report``; nothing imports it but the CLI.
 """
 
 from __future__ import annotations
@@ -52,47 +58,36 @@ TASK_LABELS = {
 # serialisation
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe, with NaN/inf as None."""
-    value = to_jsonable(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+def _csv_value(value: Any) -> Any:
+    """A CSV cell: None empty, numbers as Python writes them (``nan``, ``inf``, ``-inf`` for
+    the non-finite), text guarded against formulas and otherwise as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csv_cell(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple | dict):
+        from parity.io import json_dumps
+
+        return csv_cell(json_dumps(value, indent=None))
     return value
 
 
-def json_text(payload: Any) -> str:
-    """Strict, indented JSON with a final newline (NaN/inf as null).
-
-    Examples
-    --------
-    >>> json_text({"a": float("nan"), "b": 1.5})
-    '{\\n  "a": null,\\n  "b": 1.5\\n}\\n'
-    """
-    from parity.io import json_dumps
-
-    return json_dumps(_clean(payload)) + "\n"
-
-
 def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A CSV table of ``rows`` (missing and undefined values as empty cells).
+    """A CSV table of ``rows``: missing values (None) as empty cells, non-finite numbers as
+    ``nan``, ``inf``, ``-inf`` (as in the JSON files), text as it is (``"nan"`` included).
 
     Examples
     --------
-    >>> csv_text([{"a": 1, "b": None}, {"a": 0.5, "b": True}], ["a", "b"])
-    'a,b\\n1,\\n0.5,True\\n'
+    >>> csv_text([{"a": 1, "b": None}, {"a": float("nan"), "b": "nan"}], ["a", "b"])
+    'a,b\\n1,\\nnan,nan\\n'
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([csv_cell(c) for c in columns])
     for row in rows:
-        cleaned = _clean({c: row.get(c) for c in columns})
-        writer.writerow(["" if cleaned[c] is None else csv_cell(cleaned[c]) for c in columns])
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
     return buf.getvalue()
 
 
@@ -101,6 +96,19 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     for row in rows:
         cols.update(dict.fromkeys(row))
     return list(cols)
+
+
+def json_text(payload: Any) -> str:
+    """:func:`parity.io.json_text` of ``payload`` (results as their ``to_dict()`` records).
+
+    Examples
+    --------
+    >>> json_text({"a": float("nan"), "b": 1.5, "task": "nan", "c": None})
+    '{\\n  "a": "nan",\\n  "b": 1.5,\\n  "task": "nan",\\n  "c": null\\n}\\n'
+    """
+    from parity.io import json_text as text
+
+    return text(to_jsonable(payload))
 
 
 def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:

@@ -142,7 +142,7 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
     >>> names[3:]
     ['equivalence_report.md', 'stability_report.json']
     """
-    from parity.io import write_atomic
+    from parity.io import json_text, write_atomic
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,15 +152,9 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
             (folder / name).unlink()
     written = []
     for name, payload in payloads.items():
-        text = payload if isinstance(payload, str) else _json_text(payload)
+        text = payload if isinstance(payload, str) else json_text(payload, sort_keys=True)
         written.append(write_atomic(folder / name, text))
     return written
-
-
-def _json_text(payload: Any) -> str:
-    from parity.io import json_dumps
-
-    return json_dumps(payload, sort_keys=True) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
