@@ -32,7 +32,6 @@ from parity.agents import (
 from parity.agents.between import pass_hat_k, task_rows
 from parity.agents.embedding import HashingEmbedder, embed_steps
 from parity.agents.metrics import degenerate_reason, run_metrics
-from parity.report.agents import analysis_payloads, comparison_payloads, csv_text
 from parity.errors import ParityInputError
 from parity.examples.agent_runs import (
     EXAMPLE_FILES,
@@ -40,6 +39,7 @@ from parity.examples.agent_runs import (
     generate_runs,
     write_examples,
 )
+from parity.report.agents import analysis_payloads, comparison_payloads, csv_text
 
 pytestmark = pytest.mark.filterwarnings("error::parity.errors.ParityWarning")
 
