@@ -166,10 +166,9 @@ def test_results_write_as_their_records():
 
 def test_agents_json_keeps_a_task_named_nan():
     from parity.report.agents import csv_text
-    from parity.report.agents import json_text as agents_json
 
     row = {"task_id": "nan", "rate": float("nan"), "weight": None, "ci": float("-inf")}
-    assert json.loads(agents_json([row])) == [
+    assert json.loads(json_text([row])) == [
         {"task_id": "nan", "rate": "nan", "weight": None, "ci": "-inf"}
     ]
     assert csv_text([row], list(row)) == "task_id,rate,weight,ci\nnan,nan,,-inf\n"

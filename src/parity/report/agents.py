@@ -30,8 +30,8 @@ from parity._format import cell, interval, number
 from parity.agents.analysis import AgentAnalysis
 from parity.agents.compare import AgentComparison
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, VALUE_METRICS
+from parity.io import json_dumps, json_text, write_atomic
 from parity.report.escape import csv_cell
-from parity.stats._common import to_jsonable
 
 __all__ = [
     "agent_comparison_html",
@@ -39,7 +39,6 @@ __all__ = [
     "analysis_payloads",
     "comparison_payloads",
     "csv_text",
-    "json_text",
     "write_analysis",
     "write_comparison",
 ]
@@ -68,8 +67,6 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, list | tuple | dict):
-        from parity.io import json_dumps
-
         return csv_cell(json_dumps(value, indent=None))
     return value
 
@@ -98,22 +95,7 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(cols)
 
 
-def json_text(payload: Any) -> str:
-    """:func:`parity.io.json_text` of ``payload`` (results as their ``to_dict()`` records).
-
-    Examples
-    --------
-    >>> json_text({"a": float("nan"), "b": 1.5, "task": "nan", "c": None})
-    '{\\n  "a": "nan",\\n  "b": 1.5,\\n  "task": "nan",\\n  "c": null\\n}\\n'
-    """
-    from parity.io import json_text as text
-
-    return text(to_jsonable(payload))
-
-
 def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:
-    from parity.io import write_atomic
-
     return [write_atomic(out_dir / name, text) for name, text in texts.items()]
 
 
