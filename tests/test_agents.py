@@ -32,7 +32,6 @@ from parity.agents import (
 from parity.agents.between import pass_hat_k, task_rows
 from parity.agents.embedding import HashingEmbedder, embed_steps
 from parity.agents.metrics import degenerate_reason, run_metrics
-from parity.agents.report import analysis_payloads, comparison_payloads, csv_text
 from parity.errors import ParityInputError
 from parity.examples.agent_runs import (
     EXAMPLE_FILES,
@@ -40,6 +39,7 @@ from parity.examples.agent_runs import (
     generate_runs,
     write_examples,
 )
+from parity.report.agents import analysis_payloads, comparison_payloads, csv_text
 
 pytestmark = pytest.mark.filterwarnings("error::parity.errors.ParityWarning")
 
@@ -160,8 +160,12 @@ def test_text_only_step_events_do_not_count_as_missing_tool_calls():
 @pytest.mark.parametrize(
     ("text", "name", "match"),
     [
-        ('[{"task_id": "t", "messages": [}]', "bad.json", r"bad\.json: not valid JSON \(line 1"),
-        ('{"task_id": "t"\n', "bad.jsonl", r"bad\.jsonl: line 1: not valid JSON"),
+        (
+            '[{"task_id": "t", "messages": [}]',
+            "bad.json",
+            r"bad\.json: not valid JSON \(.* at line 1, column",
+        ),
+        ('{"task_id": "t"\n', "bad.jsonl", r"bad\.jsonl: line 1 is not valid JSON"),
         ("", "empty.json", r"empty\.json: empty file"),
         ('{"a": 1}', "obj.json", r"obj\.json: expected a JSON list of runs"),
         ('[{"foo": 1}]', "keys.json", r"run 0: cannot tell the format.*got keys foo"),
@@ -585,7 +589,9 @@ def test_analysis_payloads_are_strict_json(baseline):
     assert summary["counts"]["loops"] == 4 and summary["weighting"]["k"] == 4
     assert files["runs.csv"].splitlines()[0].startswith("run_id,task_id,trial,variant,success")
     assert "<svg" in files["report.html"] and "<script" not in files["report.html"]
-    assert csv_text([{"x": float("nan"), "y": True}], ["x", "y"]) == "x,y\n,True\n"
+    # a missing value is an empty cell; NaN is nan (as in JSON); the text "nan" stays text
+    rows = [{"x": float("nan"), "y": True}, {"x": None, "y": "nan"}]
+    assert csv_text(rows, ["x", "y"]) == "x,y\nnan,True\n,nan\n"
 
 
 @pytest.mark.extra("agents")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from parity.agents.report import csv_text
 from parity.cli.main import cli
+from parity.report.agents import csv_text
 from parity.report.escape import csv_cell, md, md_code, term, visible
 from parity.report.markdown import verdict_markdown
 

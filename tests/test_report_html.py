@@ -261,7 +261,7 @@ def test_sensitivity_section(comparison):
 def test_flatten_shapes():
     rows = dict(flatten({"a": [{"x": 1}, {"x": 2}], "b": {}, "c": None, "d": ["u"] * 10}))
     assert rows["a[0].x"] == "1" and rows["a[1].x"] == "2"
-    assert rows["b"] == "{}" and rows["c"] == "None"
+    assert rows["b"] == "{}" and rows["c"] == "—"  # None: the one rule (parity._format)
     assert rows["d"].endswith("… and 2 more")
 
 

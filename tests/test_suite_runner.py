@@ -174,7 +174,7 @@ def test_failures_are_recorded_with_their_reason(tmp_path):
     assert by_task["nometrics"].exit_code == 0
     assert by_task["nometrics"].stderr_tail.startswith("forgot the metrics")
     assert "metrics.json: file not found" in by_task["nometrics"].stderr_tail
-    assert "metrics.json: invalid JSON" in by_task["badjson"].stderr_tail
+    assert "metrics.json: not valid JSON" in by_task["badjson"].stderr_tail
     assert "must be a JSON object of metric name → number; got list" in (
         by_task["list"].stderr_tail
     )
@@ -309,7 +309,7 @@ def test_results_patterns_folder_metrics_file_and_lone_file(tmp_path):
     assert cand.out_dir == "cand/data" and cand.metrics == {"score": 1.25}
     assert recs[RunKey("baseline", "b", 0)].out_dir == "base/b/0"
     bad = recs[RunKey("candidate", "b", 0)]
-    assert bad.status == "failed" and "invalid JSON" in bad.stderr_tail
+    assert bad.status == "failed" and "not valid JSON" in bad.stderr_tail
 
     # the missing file appears, the bad one is fixed
     (tmp_path / "cand/data/b_1.json").write_text('{"score": 2}')

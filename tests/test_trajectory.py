@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parity._format import number
 from parity.errors import DegenerateDataWarning, ParityInputError
 from parity.trajectory import (
     EMBODIED_METRICS,
@@ -208,7 +209,7 @@ def test_identical_episodes_are_ok():
         assert res.confidence_level == pytest.approx(0.90)
         assert res.method == "bootstrap BCa"
         assert res.rule == "regression"
-        assert "at or below the 1.10× tolerance: no regression" in res.reason
+        assert "at or below the 1.1× tolerance: no regression" in res.reason
 
 
 def test_doubled_jerk_is_regressed():
@@ -218,8 +219,8 @@ def test_doubled_jerk_is_regressed():
     assert only.status == "regressed"
     assert only.ratio == pytest.approx(2.0, rel=0.1)
     assert only.confidence_interval[0] > 1.1
-    assert only.reason.startswith(f"jerk_rms rose {only.ratio:.2f}× (90% CI ")
-    assert "above the 1.10× tolerance: the candidate moves less smoothly" in only.reason
+    assert only.reason.startswith(f"jerk_rms rose {number(only.ratio, 3)}× (90% CI ")
+    assert "above the 1.1× tolerance: the candidate moves less smoothly" in only.reason
 
 
 def test_halved_jerk_is_changed():
@@ -227,11 +228,11 @@ def test_halved_jerk_is_changed():
     out = compare_embodied(ref, cand, dt=0.05, n_resamples=1999, rng=0)
     assert {r.status for r in out.values()} == {"changed"}
     assert out["motion_energy"].ratio == pytest.approx(0.25, rel=0.1)
-    assert "below 0.91×" in out["jerk_rms"].reason
+    assert "below 0.909×" in out["jerk_rms"].reason
     assert "not a regression (it does not block a pass)" in out["jerk_rms"].reason
     strict = compare_embodied(ref, cand, dt=0.05, n_resamples=1999, rng=0, rule="equivalence")
     assert {r.status for r in strict.values()} == {"changed"}
-    assert "below the 0.91× tolerance" in strict["jerk_rms"].reason
+    assert "below the 0.909× tolerance" in strict["jerk_rms"].reason
     assert "check that this change is intended" in strict["jerk_rms"].reason
 
 
@@ -270,11 +271,11 @@ def test_a_ci_below_the_lower_edge_is_ok_under_regression_and_unsure_under_equiv
     lo, hi = gate.confidence_interval
     assert lo < 1 / 1.1 < hi < 1.1  # the case of the issue: less evidence of lower energy
     assert (gate.rule, gate.status) == ("regression", "ok")
-    assert "stays at or below the 1.10× tolerance: no regression" in gate.reason
+    assert "stays at or below the 1.1× tolerance: no regression" in gate.reason
     strict = compare_embodied(ref, cand, **options, rule="equivalence")["motion_energy"]
     assert strict.confidence_interval == gate.confidence_interval  # same draws, other rule
     assert (strict.rule, strict.status) == ("equivalence", "inconclusive")
-    assert "neither inside the 0.91×–1.10× tolerance band" in strict.reason
+    assert "neither inside the 0.909×–1.1× tolerance band" in strict.reason
 
 
 def test_a_ci_across_the_upper_edge_is_inconclusive_under_regression():
@@ -283,7 +284,7 @@ def test_a_ci_across_the_upper_edge_is_inconclusive_under_regression():
     lo, hi = res["motion_energy"].confidence_interval
     assert lo < 1.1 < hi
     assert res["motion_energy"].status == "inconclusive"
-    assert "straddles the 1.10× tolerance" in res["motion_energy"].reason
+    assert "straddles the 1.1× tolerance" in res["motion_energy"].reason
 
 
 def test_unknown_rule_is_refused():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import parity
+from parity._format import number
 from parity.errors import DegenerateDataWarning, ExitCode, ParityInputError
 from parity.io import round_floats
 from parity.report.markdown import verdict_markdown
@@ -213,7 +214,7 @@ def test_fail_when_jerk_regresses_although_actions_match():
     # the failing embodied reasons come first, with the ratio in them
     assert v.reasons[0] == jerk.reason
     assert v.reasons[0].startswith("jerk_rms rose")
-    assert f"{jerk.ratio:.2f}×" in v.reasons[0]
+    assert f"{number(jerk.ratio, 3)}×" in v.reasons[0]
     assert any(f"family p = {pfmt(v.family_pvalue)}" in r for r in v.reasons)
     assert set(v.embodied) == {"jerk_rms", "motion_energy", "path_length"}
     assert v.inputs["reference_episodes"]["shape"] == [20, 50, 2]
@@ -262,7 +263,7 @@ def test_inconclusive_when_embodied_ci_straddles_the_band():
     assert v.exit_code == 3
     assert_plain_sentences(v.reasons)
     assert v.reasons[0] == jerk.reason
-    assert f"{jerk.ratio:.2f}×" in v.reasons[0]
+    assert f"{number(jerk.ratio, 3)}×" in v.reasons[0]
     assert "8 reference, 8 candidate" in v.reasons[0]
 
 
@@ -284,7 +285,7 @@ def test_pass_with_matching_embodied_metrics():
     assert len(v.reasons) == 1 + 3
     for r in v.embodied.values():
         assert r.reason in v.reasons
-        assert f"{r.ratio:.2f}×" in r.reason
+        assert f"{number(r.ratio, 3)}×" in r.reason
 
 
 def test_lower_motion_is_a_pass_under_regression_and_unsure_under_equivalence():

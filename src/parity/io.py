@@ -787,34 +787,10 @@ def _records_table(label: str, records: list[Any], positions: list[int], unit: s
 
 
 def _read_jsonl(path: Path, label: str) -> _Table:
-    records: list[Any] = []
-    positions: list[int] = []
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(loads_json(line))
-                except json.JSONDecodeError as exc:
-                    raise ParityInputError(
-                        f"{label}: line {line_no} is not valid JSON ({exc.msg} at column "
-                        f"{exc.colno})"
-                    ) from None
-                except (ValueError, RecursionError) as exc:
-                    raise ParityInputError(
-                        f"{label}: line {line_no} is not valid JSON ({_reason(exc)})"
-                    ) from None
-                positions.append(line_no)
-    except UnicodeDecodeError as exc:
-        raise ParityInputError(
-            f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
-    except OSError as exc:
-        raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+    records, _ = read_jsonl(path, label)
     if not records:
         raise ParityInputError(f"{label}: file is empty; {_EMPTY_HINT['.jsonl']}")
-    return _records_table(label, records, positions, "line")
+    return _records_table(label, [r for _, r in records], [n for n, _ in records], "line")
 
 
 def read_text(path: StrPath, label: str | None = None) -> str:
@@ -862,6 +838,82 @@ def loads_json(text: str) -> Any:
         raise json.JSONDecodeError(_one_line(str(exc), 120), text, 0) from None
 
 
+def parse_json(text: str, label: str) -> Any:
+    """The JSON document ``text`` of the input ``label``, or the one wording of every reader:
+    ``LABEL: not valid JSON (WHY at line L, column C)``.
+
+    Examples
+    --------
+    >>> parse_json('{"a": 1}', "m.json")
+    {'a': 1}
+    >>> parse_json('{"a": 1,}', "m.json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: m.json: not valid JSON (Expecting ... at line 1, column 9)
+    """
+    try:
+        return loads_json(text)
+    except json.JSONDecodeError as exc:
+        raise ParityInputError(
+            f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def jsonl_records(
+    text: str, label: str, *, skip_invalid: bool = False
+) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
+    """The records of JSONL ``text``: ``(line number, value)`` for every non-blank line, and
+    ``(line number, problem)`` for the lines skipped as invalid JSON (only with
+    ``skip_invalid``; otherwise the first raises).
+
+    Lines end at ``\\n`` only (a U+2028 inside a JSON string does not split a record), a
+    ``\\r`` before it is whitespace; the wording of a bad line is the one of every reader:
+    ``LABEL: line N is not valid JSON (WHY at column C)``.
+
+    Examples
+    --------
+    >>> jsonl_records('{"a": 1}\\n\\n[2]\\n', "x.jsonl")
+    ([(1, {'a': 1}), (3, [2])], [])
+    >>> jsonl_records('{"a": 1}\\n{"a"\\n', "x.jsonl", skip_invalid=True)
+    ([(1, {'a': 1})], [(2, "not valid JSON (Expecting ':' delimiter at column 5)")])
+    >>> jsonl_records('{"a"\\n', "x.jsonl")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: x.jsonl: line 1 is not valid JSON (Expecting ... at column 5)
+    """
+    records: list[tuple[int, Any]] = []
+    skipped: list[tuple[int, str]] = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((n, loads_json(line)))
+        except json.JSONDecodeError as exc:
+            problem = f"not valid JSON ({exc.msg} at column {exc.colno})"
+            if not skip_invalid:
+                raise ParityInputError(f"{label}: line {n} is {problem}") from None
+            skipped.append((n, problem))
+    return records, skipped
+
+
+def read_jsonl(
+    path: StrPath, label: str | None = None, *, skip_invalid: bool = False
+) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
+    """:func:`jsonl_records` of the file ``path`` read by :func:`read_text` (the one reader of
+    parity's JSONL inputs: its errors name ``label``, default the path, and the line).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "a.jsonl").write_text('{"id": 1}\\n{"id": 2}\\n')
+    ...     read_jsonl(Path(d, "a.jsonl"), "a.jsonl")
+    ([(1, {'id': 1}), (2, {'id': 2})], [])
+    """
+    label = os.fspath(path) if label is None else label
+    return jsonl_records(read_text(path, label), label, skip_invalid=skip_invalid)
+
+
 #: Significant digits of every float parity writes to JSON (:func:`json_dumps`).
 JSON_DIGITS = 12
 
@@ -889,22 +941,84 @@ def round_floats(value: Any, digits: int = JSON_DIGITS) -> Any:
     return value
 
 
-def json_dumps(payload: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
-    """The one JSON writer of parity's reports: strict JSON (no NaN/inf), UTF-8 text, floats
-    rounded by :func:`round_floats`; no final newline.
+def json_value(value: Any, digits: int | None = JSON_DIGITS) -> Any:
+    """``value`` as plain JSON data by parity's one policy (that of :func:`json_dumps`).
+
+    - a finite float (numpy floats included) is rounded to ``digits`` significant digits
+      (:func:`round_floats`; ``None``: kept exactly);
+    - NaN, +inf and -inf become the strings ``"nan"``, ``"inf"`` and ``"-inf"`` (what
+      ``to_dict()`` of every result already holds, and what ``float()`` reads back);
+    - ``None`` stays ``null``: no value (not applicable, not computed), never a NaN;
+    - strings are kept as they are: a task named ``"nan"`` stays the string ``"nan"``;
+    - numpy integers, booleans and arrays become ``int``, ``bool`` and lists; tuples lists;
+      mapping keys strings. Anything else is left for ``json.dumps`` to refuse.
+
+    A field whose value may be non-finite therefore holds a number or one of those three
+    strings; readers decode it with ``float(value)``.
+
+    Examples
+    --------
+    >>> json_value({"p": float("nan"), "ci": (0.9, np.inf), "task": "nan", "n": np.int64(3)})
+    {'p': 'nan', 'ci': [0.9, 'inf'], 'task': 'nan', 'n': 3}
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if not math.isfinite(v):
+            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return v if digits is None else round_floats(v, digits)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): json_value(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v, digits) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_value(value.tolist(), digits)
+    return value
+
+
+def json_dumps(
+    payload: Any,
+    *,
+    indent: int | None = 2,
+    sort_keys: bool = False,
+    digits: int | None = JSON_DIGITS,
+) -> str:
+    """The one JSON writer of parity: every JSON file and every JSON on stdout.
+
+    Strict JSON (``allow_nan=False``), UTF-8 text (``ensure_ascii=False``), no final newline,
+    values by :func:`json_value`: floats to ``digits`` significant digits (12: byte-identical
+    across thread counts and machines; ``None`` keeps them exact), non-finite floats as the
+    strings ``"nan"``, ``"inf"``, ``"-inf"``, ``None`` as ``null``, strings untouched.
 
     Examples
     --------
     >>> json_dumps({"p": 0.1 + 0.2}, indent=None)
     '{"p": 0.3}'
+    >>> json_dumps({"ci": [0.9, float("inf")], "z": float("nan"), "id": "nan", "w": None},
+    ...            indent=None)
+    '{"ci": [0.9, "inf"], "z": "nan", "id": "nan", "w": null}'
     """
     return json.dumps(
-        round_floats(payload),
+        json_value(payload, digits),
         indent=indent,
         sort_keys=sort_keys,
         allow_nan=False,
         ensure_ascii=False,
     )
+
+
+def json_text(payload: Any, *, sort_keys: bool = False) -> str:
+    """The text of a JSON file: :func:`json_dumps` indented by 2, with a final newline.
+
+    Examples
+    --------
+    >>> json_text({"b": float("-inf"), "a": 1}, sort_keys=True)
+    '{\\n  "a": 1,\\n  "b": "-inf"\\n}\\n'
+    """
+    return json_dumps(payload, sort_keys=sort_keys) + "\n"
 
 
 def write_atomic(path: StrPath, data: bytes | str) -> Path:
@@ -952,15 +1066,7 @@ def write_atomic(path: StrPath, data: bytes | str) -> Path:
 
 
 def _read_json(path: Path, label: str) -> _Table:
-    text = read_text(path, label)
-    try:
-        doc = loads_json(text)
-    except json.JSONDecodeError as exc:
-        raise ParityInputError(
-            f"{label}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except (ValueError, RecursionError) as exc:
-        raise ParityInputError(f"{label}: not valid JSON ({_reason(exc)})") from None
+    doc = parse_json(read_text(path, label), label)
     if not isinstance(doc, list):
         raise ParityInputError(
             f"{label}: top level is {_json_kind(doc)}; expected a JSON list of records "

@@ -13,7 +13,7 @@ specific to agents:
   task-level bootstrap;
 * :mod:`~parity.agents.analysis` and :mod:`~parity.agents.compare` — the orchestrators behind
   ``parity agents analyze`` and ``parity agents compare``;
-* :mod:`~parity.agents.report` — CSV, JSON and HTML reports.
+* (reports: :mod:`parity.report.agents` — CSV, JSON and HTML reports).
 
 Heavy libraries (scikit-learn, scipy.stats, matplotlib, sentence-transformers) are imported
 only inside the functions that use them.

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityInputError
-from parity.io import loads_json
+from parity.io import jsonl_records, loads_json, parse_json, read_text
 from parity.stats._common import ResultMixin
 
 __all__ = [
@@ -578,8 +578,6 @@ def runs_from_records(
 
 def _read_records(path: Path, label: str, skip_invalid: bool) -> tuple[list, list, list]:
     """Records of a JSON or JSONL file, their sources, and lines skipped as invalid JSON."""
-    from parity.io import read_text
-
     text = read_text(path, label)
     stripped = text.lstrip()
     if not stripped:
@@ -590,9 +588,8 @@ def _read_records(path: Path, label: str, skip_invalid: bool) -> tuple[list, lis
         except json.JSONDecodeError as exc:
             if stripped[0] == "{" and exc.msg == "Extra data":  # JSONL named .json
                 return _read_jsonl(text, label, skip_invalid)
-            raise ParityInputError(
-                f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            ) from None
+            parse_json(text, label)  # raises, in the words of every reader
+            raise
         if isinstance(data, dict) and isinstance(data.get("runs"), list):
             data = data["runs"]
         if not isinstance(data, list):
@@ -605,20 +602,12 @@ def _read_records(path: Path, label: str, skip_invalid: bool) -> tuple[list, lis
 
 
 def _read_jsonl(text: str, label: str, skip_invalid: bool) -> tuple[list, list, list]:
-    """Records of JSONL text, their sources (``line N``) and the lines skipped as invalid."""
-    records, sources, skipped = [], [], []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(loads_json(line))
-            sources.append(f"line {n}")
-        except json.JSONDecodeError as exc:
-            problem = f"not valid JSON (column {exc.colno}: {exc.msg})"
-            if not skip_invalid:
-                raise ParityInputError(f"{label}: line {n}: {problem}") from None
-            skipped.append(SkippedRun(f"line {n}", problem))
-    return records, sources, skipped
+    """Records of JSONL text, their sources (``line N``) and the lines skipped as invalid
+    (:func:`parity.io.jsonl_records`)."""
+    records, bad = jsonl_records(text, label, skip_invalid=skip_invalid)
+    sources = [f"line {n}" for n, _ in records]
+    skipped = [SkippedRun(f"line {n}", problem) for n, problem in bad]
+    return [r for _, r in records], sources, skipped
 
 
 def _finite_threshold(value: Any) -> float:

@@ -1,4 +1,5 @@
-"""Output helpers shared by the commands: numbers, JSON text, input provenance, and the one
+"""Output helpers shared by the commands: numbers (:func:`fmt` is
+:func:`parity._format.number`), JSON text, input provenance, and the one
 check and the one writer of every file a command writes.
 
 The output rule (README, "Limits and errors"): before any work, :func:`check_outputs` checks
@@ -21,7 +22,6 @@ stdout; a reader that closes the pipe early (``| head``) does not change the exi
 
 from __future__ import annotations
 
-import math
 import os
 import stat
 import sys
@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 
+from parity._format import number as fmt  # noqa: F401 (the one number formatter, CLI name)
 from parity.errors import ParityInputError
 
 #: Name of the marker file in a folder parity writes reports into.
@@ -38,25 +39,13 @@ MARKER = ".parity-output"
 _MARKER_TEXT = "written by parity: files here may be replaced by the next run\n"
 
 
-def fmt(x: float | None, digits: int = 4) -> str:
-    """A number for a person: ``digits`` significant digits, ``—`` for None, ``inf``/``nan`` as is.
-
-    Examples
-    --------
-    >>> fmt(0.123456), fmt(None), fmt(float("inf"))
-    ('0.1235', '—', 'inf')
-    """
-    if x is None:
-        return "—"
-    return f"{x:.{digits}g}" if math.isfinite(x) else str(x)
-
-
 def json_text(payload: Any) -> str:
-    """Strict JSON (no NaN), indented, floats to 12 significant digits
-    (:func:`parity.io.json_dumps`), with a final newline."""
-    from parity.io import json_dumps
+    """:func:`parity.io.json_text`, imported when first used (the CLI starts without numpy):
+    strict JSON, floats to 12 significant digits, non-finite floats as ``"nan"``, ``"inf"``,
+    ``"-inf"``, None as ``null``, a final newline."""
+    from parity.io import json_text as text
 
-    return json_dumps(payload) + "\n"
+    return text(payload)
 
 
 def force_option(f):

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from parity._format import interval
 from parity.cli._output import (
     append_step_summary,
     check_outputs,
@@ -119,16 +120,12 @@ def _print_skipped(console, loaded) -> None:
         console.print(f"  [yellow]skipped[/yellow] … and {len(loaded.skipped) - 10} more")
 
 
-def _interval(ci) -> str:
-    return "—" if ci is None else f"[{fmt(ci[0], 3)}, {fmt(ci[1], 3)}]"
-
-
 def print_analysis(analysis, loaded, files: list[Path]) -> None:
     """The summary of an analysis on stderr."""
     from rich.table import Table
 
     from parity.agents.metrics import RUN_METRICS
-    from parity.agents.report import TASK_LABELS
+    from parity.report.agents import TASK_LABELS
 
     console = _console()
     runs = analysis.runs
@@ -150,9 +147,9 @@ def print_analysis(analysis, loaded, files: list[Path]) -> None:
         table.add_column(f"target usage [{level} CI]", justify="right")
     for e in analysis.estimates:
         label = RUN_METRICS.get(e.metric) or TASK_LABELS.get(e.metric) or e.metric
-        row = [term(label), str(e.n), f"{fmt(e.benchmark, 3)} {_interval(e.benchmark_ci)}"]
+        row = [term(label), str(e.n), f"{fmt(e.benchmark, 3)} {interval(e.benchmark_ci, 3)}"]
         if weighted:
-            row.append(f"{fmt(e.target, 3)} {_interval(e.target_ci)}")
+            row.append(f"{fmt(e.target, 3)} {interval(e.target_ci, 3)}")
         table.add_row(*row)
     console.print(table)
     w = analysis.weighting
@@ -237,9 +234,9 @@ def analyze_command(
     """
     from parity.agents.analysis import analyze_runs
     from parity.agents.loading import load_runs
-    from parity.agents.report import analysis_payloads
     from parity.agents.reweighting import load_target_profile
     from parity.errors import ParityWarning
+    from parity.report.agents import analysis_payloads
 
     check_outputs(
         inputs=(runs, target),
@@ -349,8 +346,8 @@ def compare_command(
     """
     from parity.agents.compare import compare_agents
     from parity.agents.loading import load_runs
-    from parity.agents.report import comparison_payloads
     from parity.errors import ParityWarning
+    from parity.report.agents import comparison_payloads
 
     check_outputs(
         inputs=(old, new),

@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from parity._format import interval
 from parity.cli._output import (
     append_step_summary,
     check_outputs,
@@ -88,10 +89,6 @@ def _inputs(reference: str, candidate: str, data: dict[str, Any]) -> dict[str, A
     }
 
 
-def _interval_text(ci: tuple[float, float]) -> str:
-    return f"[{fmt(ci[0])}, {fmt(ci[1])}]"
-
-
 def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     """A rich summary on stderr: the verdict, both one-sided tests, the interval and notes."""
     from rich.console import Console
@@ -103,10 +100,10 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     console.print(f"[bold]{term(title)}[/bold]: [{style}]{payload['verdict'].upper()}[/{style}]")
     console.print(f"  {result.method}", soft_wrap=True)
     effect = "ratio μc/μr" if result.relative else "difference μc − μr"
-    bounds = _interval_text(result.bounds).replace("[", "(").replace("]", ")")
+    bounds = interval(result.bounds).replace("[", "(").replace("]", ")")
     console.print(
         f"  {effect} = {fmt(result.estimate)}, "
-        f"{result.confidence_level:.0%} CI {_interval_text(result.confidence_interval)}, "
+        f"{result.confidence_level:.0%} CI {interval(result.confidence_interval)}, "
         f"region of H1 {bounds}",
         soft_wrap=True,
     )

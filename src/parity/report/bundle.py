@@ -85,15 +85,16 @@ _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 
 
 def json_bytes(payload: Any) -> bytes:
-    """Canonical JSON bytes: keys sorted, indented, strict (no NaN), UTF-8, final newline.
+    """Canonical JSON bytes: :func:`parity.io.json_text` with keys sorted, as UTF-8.
 
     Examples
     --------
     >>> json_bytes({"b": 1, "a": [1.5]})
     b'{\\n  "a": [\\n    1.5\\n  ],\\n  "b": 1\\n}\\n'
     """
-    text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+    from parity.io import json_text
+
+    return json_text(payload, sort_keys=True).encode("utf-8")
 
 
 def _sha256(data: bytes) -> str:
@@ -766,6 +767,7 @@ def suite_entries(
     -------
     dict of str to bytes
     """
+    from parity.io import json_dumps
     from parity.stats._common import to_jsonable
 
     manifest_path = Path(manifest_path)
@@ -776,7 +778,8 @@ def suite_entries(
     entries["manifest.json"] = json_bytes(manifest.model_dump(mode="json"))
     ordered = sorted(runs, key=lambda r: (r.key.system, r.key.task, r.key.seed, r.key.rerun))
     entries["runs.jsonl"] = "".join(
-        json.dumps(to_jsonable(r), sort_keys=True, allow_nan=False, ensure_ascii=False) + "\n"
+        # the runs' own numbers, exactly (digits=None): evidence is copied, not rounded
+        json_dumps(to_jsonable(r), indent=None, sort_keys=True, digits=None) + "\n"
         for r in ordered
     ).encode("utf-8")
     inputs = {manifest_path.name: _sha256(manifest_bytes)}

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from parity._format import cell, number
+
 SVG_HASH_SALT = "parity"
 #: Settings while a figure is written: a fixed hash salt, text as text, and DejaVu Sans (the
 #: font matplotlib measures with, shipped with it) named alone rather than a fallback list.
@@ -175,9 +177,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequen
     body = []
     for row in rows:
         cells = []
-        for i, cell in enumerate(row):
+        for i, item in enumerate(row):
             cls = ' class="num"' if i in numeric else ""
-            text = cell.html if isinstance(cell, Raw) else escape(cell)
+            text = item.html if isinstance(item, Raw) else escape(item)
             cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     inner = f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
@@ -232,7 +234,8 @@ def bullets(items: Iterable[Any]) -> str:
 
 def flatten(data: Any, prefix: str = "", max_items: int = 8) -> list[tuple[str, str]]:
     """``(key, text)`` rows for any JSON-like value: nested keys joined with dots, long lists
-    summarized (count, min, median, max for numbers), numbers through :func:`fmt`.
+    summarized (count, min, median, max for numbers), numbers through
+    :func:`parity._format.number`, other leaves through :func:`parity._format.cell`.
 
     Examples
     --------
@@ -249,12 +252,14 @@ def flatten(data: Any, prefix: str = "", max_items: int = 8) -> list[tuple[str, 
     if isinstance(data, list | tuple):
         numbers = [v for v in data if isinstance(v, int | float) and not isinstance(v, bool)]
         if len(data) <= max_items and len(numbers) == len(data):
-            return [(prefix, "[" + ", ".join(fmt(v) for v in data) + "]")]
+            return [(prefix, "[" + ", ".join(number(v) for v in data) + "]")]
         if len(numbers) == len(data):
             ordered = sorted(float(v) for v in numbers)
             mid = len(ordered) // 2
             median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-            summary = f"min {fmt(ordered[0])}, median {fmt(median)}, max {fmt(ordered[-1])}"
+            summary = (
+                f"min {number(ordered[0])}, median {number(median)}, max {number(ordered[-1])}"
+            )
             return [(prefix, f"{len(data)} values: {summary}")]
         if all(isinstance(v, str) for v in data):
             shown = ", ".join(data[:max_items])
@@ -266,7 +271,7 @@ def flatten(data: Any, prefix: str = "", max_items: int = 8) -> list[tuple[str, 
         if len(data) > max_items:
             rows.append((f"{prefix}[…]", f"{len(data) - max_items} more items"))
         return rows
-    return [(prefix, fmt(data))]
+    return [(prefix, cell(data))]
 
 
 def key_values(data: Any, max_rows: int = 200, headers: Sequence[str] = ("field", "value")):
@@ -324,17 +329,6 @@ def page(title: str, *parts: str) -> str:
     )
 
 
-def fmt(value: Any, digits: int = 4) -> str:
-    """A number for a report cell: ``digits`` significant digits; strings pass through."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
 __all__ = [
     "CELL_COLOURS",
     "PALETTE",
@@ -346,7 +340,6 @@ __all__ = [
     "escape",
     "figure",
     "flatten",
-    "fmt",
     "grid",
     "key_values",
     "legend",

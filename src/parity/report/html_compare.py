@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from parity._format import number, to_float
 from parity.errors import ParityInputError
 from parity.report.html import (
     PALETTE,
@@ -38,7 +39,6 @@ from parity.report.html import (
     escape,
     figure,
     flatten,
-    fmt,
     grid,
     key_values,
     legend,
@@ -102,11 +102,6 @@ _TEST_KEYS = {
 }
 
 
-def _num(value: Any) -> float:
-    """A record number as a float (``"nan"``, ``"inf"``, ``"-inf"`` strings included)."""
-    return float(value) if value is not None else math.nan
-
-
 def _label(name: str) -> str:
     return statistic_label(name)
 
@@ -134,10 +129,10 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: boo
     shown as an arrow at the edge, so that the null's shape stays readable. The p-value is red
     when the statistic ``differs`` (after the family's adjustment; by default when p < α).
     """
-    null = np.array([_num(v) for v in result["null_distribution"]], dtype=np.float64)
+    null = np.array([to_float(v) for v in result["null_distribution"]], dtype=np.float64)
     null = null[np.isfinite(null)]
-    observed = _num(result["statistic"])
-    pvalue = _num(result["pvalue"])
+    observed = to_float(result["statistic"])
+    pvalue = to_float(result["pvalue"])
     low, high = float(null.min()), float(null.max())
     span = (high - low) or abs(high) or 1.0
     side = 1 if observed > high + span / 2 else (-1 if observed < low - span / 2 else 0)
@@ -152,7 +147,7 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: boo
             ax.axvline(observed, color=red, lw=1.6)
             left = observed < (min(low, observed) + max(high, observed)) / 2
             ax.annotate(
-                f"observed {fmt(observed, 3)}",
+                f"observed {number(observed, 3)}",
                 (observed, 1),
                 xycoords=("data", "axes fraction"),
                 xytext=(3 if left else -3, -2),
@@ -165,7 +160,7 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: boo
         else:
             tip, tail = (0.995, 0.8) if side > 0 else (0.005, 0.2)
             ax.annotate(
-                f"observed {fmt(observed, 3)}\n(off the scale)",
+                f"observed {number(observed, 3)}\n(off the scale)",
                 (tip, 0.45),
                 xycoords="axes fraction",
                 xytext=(tail, 0.45),
@@ -179,7 +174,7 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: boo
         differs = pvalue < alpha if differs is None else differs
         colour = VERDICT_COLOURS["fail" if differs else "pass"]
         ax.set_title(_label(name), loc="left")
-        ax.set_title(f"p = {fmt(pvalue, 3)}", loc="right", color=colour, fontweight="bold")
+        ax.set_title(f"p = {number(pvalue, 3)}", loc="right", color=colour, fontweight="bold")
         ax.set_xlabel("statistic over permuted splits")
         ax.set_ylabel("splits")
         ax.margins(x=0.04)
@@ -219,13 +214,13 @@ def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
         for i, name in enumerate(names):
             r = embodied[name]
             y = len(names) - 1 - i
-            lo_band, hi_band = (_num(v) for v in r["band"])
+            lo_band, hi_band = (to_float(v) for v in r["band"])
             shades.append((y, lo_band, hi_band, embodied_rule(r) == "regression"))
             ax.plot([lo_band, hi_band], [y, y], lw=0)  # the band is inside the axis limits
-            lo, hi = (_num(v) for v in r["confidence_interval"])
+            lo, hi = (to_float(v) for v in r["confidence_interval"])
             colour = VERDICT_COLOURS[STATUS_COLOURS.get(r["status"], "inconclusive")]
             ax.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt")
-            ax.plot([_num(r["ratio"])], [y], "o", color=colour, ms=5)
+            ax.plot([to_float(r["ratio"])], [y], "o", color=colour, ms=5)
         ax.axvline(1.0, color="#59636e", lw=0.8, ls=":")
         ax.set_yticks(range(len(names)), names[::-1])
         ax.set_ylim(-0.6, len(names) - 0.4)
@@ -252,7 +247,7 @@ def _banner(record: Mapping[str, Any]) -> str:
     test = record["two_sample"]
     verdict = record["verdict"]
     facts = (
-        f"family p = {fmt(_num(record['family_pvalue']), 3)} at α = {fmt(record['alpha'])}; "
+        f"family p = {number(record['family_pvalue'], 3)} at α = {number(record['alpha'])}; "
         f"n = {test['n_x']} reference vs {test['n_y']} candidate "
         f"{'completions' if (test.get('details') or {}).get('kernel') else 'action samples'}, "
         f"d = {test['dim']}; {test['n_resamples']} "
@@ -274,17 +269,17 @@ def _tests_section(record: Mapping[str, Any], level: int) -> str:
     from parity.verdict import differing_statistics
 
     test = record["two_sample"]
-    alpha = _num(record["alpha"])
-    pvalues = {name: _num(r["pvalue"]) for name, r in test["results"].items()}
-    differing = differing_statistics(pvalues, _num(test["pvalue"]), alpha)
+    alpha = to_float(record["alpha"])
+    pvalues = {name: to_float(r["pvalue"]) for name, r in test["results"].items()}
+    differing = differing_statistics(pvalues, to_float(test["pvalue"]), alpha)
     rows, figures = [], []
     for name, r in test["results"].items():
         p = pvalues[name]
         rows.append(
             [
                 statistic_label(name, r.get("parameters")),
-                fmt(_num(r["statistic"])),
-                fmt(p, 3),
+                number(r["statistic"]),
+                number(p, 3),
                 r.get("method", ""),
                 Raw(_result_badge(name in differing, p < alpha)),
             ]
@@ -293,14 +288,14 @@ def _tests_section(record: Mapping[str, Any], level: int) -> str:
             figures.append(
                 figure(
                     null_figure(name, r, alpha, differs=name in differing),
-                    f"{len(r['null_distribution'])} splits; observed {fmt(_num(r['statistic']))}",
+                    f"{len(r['null_distribution'])} splits; observed {number(r['statistic'])}",
                 )
             )
         else:
             figures.append(paragraph(f"{_label(name)}: no null distribution recorded.", True))
     intro = paragraph(
-        f"{test.get('method', '')}: family p-value {fmt(_num(test['pvalue']), 3)} at "
-        f"α = {fmt(record['alpha'])}. Each statistic's p-value is the share of permuted splits "
+        f"{test.get('method', '')}: family p-value {number(test['pvalue'], 3)} at "
+        f"α = {number(record['alpha'])}. Each statistic's p-value is the share of permuted splits "
         "at least as large as the observed value, (1 + #{null ≥ observed}) / (1 + B), before "
         "any adjustment; a statistic is marked “differs” only when the family test rejects and "
         "the statistic is significant after its Westfall–Young adjustment."
@@ -322,9 +317,9 @@ def _kernels_section(results: Mapping[str, Any], level: int) -> str:
         rows = [
             [
                 k["kernel"],
-                fmt(_num(k["bandwidth"])),
-                fmt(_num(k["statistic"])),
-                fmt(_num(k["pvalue"]), 3),
+                number(k["bandwidth"]),
+                number(k["statistic"]),
+                number(k["pvalue"], 3),
             ]
             for k in kernels
         ]
@@ -374,11 +369,11 @@ def _marginals_section(
         rows.append(
             [
                 j,
-                fmt(float(r.mean())),
-                fmt(float(c.mean())),
-                fmt(float(r.std())),
-                fmt(float(c.std())),
-                fmt(float(shift), 3),
+                number(float(r.mean())),
+                number(float(c.mean())),
+                number(float(r.std())),
+                number(float(c.std())),
+                number(float(shift), 3),
             ]
         )
     shown = min(dim, MAX_MARGINALS)
@@ -421,20 +416,20 @@ def _embodied_section(record: Mapping[str, Any], level: int) -> str:
         )
     rows = []
     for name, r in embodied.items():
-        lo, hi = (_num(v) for v in r["confidence_interval"])
-        blo, bhi = (_num(v) for v in r["band"])
-        level_pct = f"{100 * _num(r['confidence_level']):.3g}%"
-        region = f"≤ {fmt(bhi, 3)}"
+        lo, hi = (to_float(v) for v in r["confidence_interval"])
+        blo, bhi = (to_float(v) for v in r["band"])
+        level_pct = f"{100 * to_float(r['confidence_level']):.3g}%"
+        region = f"≤ {number(bhi, 3)}"
         if embodied_rule(r) == "equivalence":
-            region = f"{fmt(blo, 3)} – {fmt(bhi, 3)}"
+            region = f"{number(blo, 3)} – {number(bhi, 3)}"
         rows.append(
             [
                 name,
-                fmt(_num(r["ratio"])),
-                f"{level_pct}: {fmt(lo)} – {fmt(hi)}",
+                number(r["ratio"]),
+                f"{level_pct}: {number(lo)} – {number(hi)}",
                 region,
-                fmt(_num(r["reference_mean"])),
-                fmt(_num(r["candidate_mean"])),
+                number(r["reference_mean"]),
+                number(r["candidate_mean"]),
                 f"{r['n_reference']} / {r['n_candidate']}",
                 Raw(badge(STATUS_COLOURS.get(r["status"], "inconclusive"), r["status"])),
             ]
@@ -543,7 +538,7 @@ def sensitivity_figure(sens: Mapping[str, Any]):
     """Simulated power against effect size, one panel per effect (shift, scale change, bump;
     token changes, prompt swaps), the target power dashed and the minimum detectable effect
     marked."""
-    target = _num(sens["power"])
+    target = to_float(sens["power"])
     effects = list(sens["effects"].values())
     with plot_style():
         fig = new_figure(2.4 * len(effects) + 0.4, 2.1)
@@ -552,12 +547,12 @@ def sensitivity_figure(sens: Mapping[str, Any]):
         for ax, effect in zip(axes, effects, strict=True):
             share = 100.0 if effect["unit"] == "share" else 1.0
             curve = effect["curve"]
-            x = [share * _num(v) for v in curve["values"]]
-            y = [_num(v) for v in curve["power"]]
-            err = [_num(v) for v in curve["standard_error"]]
+            x = [share * to_float(v) for v in curve["values"]]
+            y = [to_float(v) for v in curve["power"]]
+            err = [to_float(v) for v in curve["standard_error"]]
             ax.errorbar(x, y, yerr=err, fmt="o-", color=PALETTE["candidate"], ms=3.5, lw=1.2)
             ax.axhline(target, color="#59636e", lw=0.8, ls="--")
-            found = _num(effect["value"])
+            found = to_float(effect["value"])
             if effect["detectable"] and math.isfinite(found):
                 ax.axvline(share * found, color=VERDICT_COLOURS["pass"], lw=1.0)
             ax.set_ylim(0, 1.02)
@@ -572,19 +567,19 @@ def _sensitivity_section(sens: Mapping[str, Any], level: int) -> str:
     def size(e: Mapping[str, Any]) -> str:
         unit = e["unit"]
         if not e["detectable"]:
-            return f"none up to {format_size(_num(e['max_value']), unit, 3)}"
-        se = _num(e["standard_error"])
-        shown = fmt(se, 2) if unit == "×" else format_size(se, unit, 2)
-        return f"{format_size(_num(e['value']), unit, 3)} (s.e. {shown})"
+            return f"none up to {format_size(to_float(e['max_value']), unit, 3)}"
+        se = to_float(e["standard_error"])
+        shown = number(se, 2) if unit == "×" else format_size(se, unit, 2)
+        return f"{format_size(to_float(e['value']), unit, 3)} (s.e. {shown})"
 
     effects = sens["effects"]
     found = [f"{EFFECT_NOUNS[name]} of {size(e)}" for name, e in effects.items()]
     listed = ", ".join(found[:-1]) + " and " + found[-1] if len(found) > 1 else found[0]
     summary = (
-        f"With {fmt(100 * _num(sens['power']))}% power at α = {fmt(_num(sens['alpha']))} and "
+        f"With {number(100 * to_float(sens['power']))}% power at α = {number(sens['alpha'])} and "
         f"{sizes_text(sens)}, this test detects {listed}. A pass does not rule out smaller "
         f"effects: below these sizes they are missed more than "
-        f"{fmt(100 - 100 * _num(sens['power']))}% of the time."
+        f"{number(100 - 100 * to_float(sens['power']))}% of the time."
     )
     if "shift" not in effects:
         summary += (
@@ -732,7 +727,7 @@ def comparisons_html(
             [
                 name,
                 Raw(badge(record["verdict"])),
-                fmt(_num(record["family_pvalue"]), 3),
+                number(record["family_pvalue"], 3),
                 statuses,
             ]
         )

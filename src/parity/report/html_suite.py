@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from parity._format import interval, number, to_float
 from parity.report.html import (
     CELL_COLOURS,
     VERDICT_COLOURS,
@@ -39,7 +40,6 @@ from parity.report.html import (
     bullets,
     escape,
     figure,
-    fmt,
     grid,
     key_values,
     legend,
@@ -90,24 +90,6 @@ _KNOWN_KEYS = {
 }
 
 
-def _num(value: Any) -> float:
-    """A record number as a float (``"nan"``, ``"inf"``, ``"-inf"`` strings; None is NaN)."""
-    return math.nan if value is None else float(value)
-
-
-def _f(value: Any, digits: int = 4) -> str:
-    """A record number for a cell: ``—`` for None, ``∞`` for the infinite strings."""
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return {"inf": "∞", "-inf": "−∞"}.get(value, value)
-    return fmt(value, digits)
-
-
-def _interval(pair: Sequence[Any]) -> str:
-    return f"[{_f(pair[0])}, {_f(pair[1])}]"
-
-
 def _flag(passed: bool | None, yes: str = "pass", no: str = "fail") -> Raw:
     if passed is None:
         return Raw(badge("none", "not configured"))
@@ -141,7 +123,7 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], labels: Sequence[str], xlab
     n = len(rows)
     finite = []
     for r in rows:
-        finite += [_num(v) for v in (*r["confidence_interval"], *r["bounds"], r["estimate"])]
+        finite += [to_float(v) for v in (*r["confidence_interval"], *r["bounds"], r["estimate"])]
         finite.append(r["null"])
     finite = [v for v in finite if math.isfinite(v)]
     low, high = min(finite), max(finite)
@@ -152,17 +134,17 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], labels: Sequence[str], xlab
         ax = fig.add_subplot()
         for i, r in enumerate(rows):
             y = n - 1 - i
-            blo, bhi = (min(max(_num(b), low), high) for b in r["bounds"])
+            blo, bhi = (min(max(to_float(b), low), high) for b in r["bounds"])
             ax.fill_betweenx(
                 [y - 0.42, y + 0.42], blo, bhi, color=VERDICT_COLOURS["pass"], alpha=0.12, lw=0
             )
             colour = VERDICT_COLOURS.get(RESULT_COLOURS[_result(r)], GREY)
-            lo, hi = (_num(v) for v in r["confidence_interval"])
+            lo, hi = (to_float(v) for v in r["confidence_interval"])
             if not (math.isnan(lo) or math.isnan(hi)):
                 ax.plot(
                     [max(lo, low), min(hi, high)], [y, y], color=colour, lw=2, solid_capstyle="butt"
                 )
-            estimate = _num(r["estimate"])
+            estimate = to_float(r["estimate"])
             if math.isfinite(estimate):
                 ax.plot([estimate], [y], "o", color=colour, ms=4)
         ax.axvline(rows[0]["null"], color="#59636e", lw=0.8, ls=":")
@@ -184,7 +166,7 @@ def _test_rows(tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         {
             **t,
             "null": 1.0 if t["relative"] else 0.0,
-            "p": "not tested" if t.get("error") else f"p = {_f(t['adjusted_pvalue'], 2)}",
+            "p": "not tested" if t.get("error") else f"p = {number(t['adjusted_pvalue'], 2)}",
         }
         for t in tests
     ]
@@ -197,7 +179,7 @@ def _test_rows(tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _banner(record: Mapping[str, Any]) -> str:
     verdict = record["verdict"]
     facts = (
-        f"suite {record['suite']}; {record['mode']} mode; α = {fmt(record['alpha'])}; "
+        f"suite {record['suite']}; {record['mode']} mode; α = {number(record['alpha'])}; "
         f"decision basis: {record['decision_basis']}; seed {record['seed']}; exit code "
         f"{record['exit_code']}"
     )
@@ -266,12 +248,12 @@ def _tests_section(record: Mapping[str, Any]) -> str:
         rows = _test_rows([t for t in tests if t["metric"] == metric])
         first = rows[0]
         scale = "candidate / reference mean" if first["relative"] else "candidate − reference mean"
-        level = f"{100 * _num(first['confidence_level']):.3g}%"
+        level = f"{100 * to_float(first['confidence_level']):.3g}%"
         figures.append(
             figure(
                 forest_figure(rows, [r["task"] for r in rows], f"{metric}: {scale}"),
                 f"{metric}: estimate and {level} interval per task; shaded: the margin "
-                f"{_interval(first['bounds'])}; right: Holm-adjusted p-value",
+                f"{interval(first['bounds'])}; right: Holm-adjusted p-value",
             )
         )
     rows = []
@@ -285,13 +267,13 @@ def _tests_section(record: Mapping[str, Any]) -> str:
                 t["task"],
                 t["metric"],
                 kind + (" (paired)" if t["paired"] else ""),
-                _f(t["mean_reference"]),
-                _f(t["mean_candidate"]),
-                _f(t["estimate"]),
-                _interval(t["confidence_interval"]),
-                _interval(t["bounds"]),
-                _f(t["pvalue"], 3),
-                _f(t["adjusted_pvalue"], 3),
+                number(t["mean_reference"]),
+                number(t["mean_candidate"]),
+                number(t["estimate"]),
+                interval(t["confidence_interval"]),
+                interval(t["bounds"]),
+                number(t["pvalue"], 3),
+                number(t["adjusted_pvalue"], 3),
                 Raw(badge(RESULT_COLOURS[_result(t)], _result(t))),
                 note,
             ]
@@ -334,7 +316,11 @@ def _aggregates_section(record: Mapping[str, Any]) -> str:
     if not aggs:
         return ""
     plot_rows = [
-        {**a, "null": 1.0 if a["margin_kind"] == "ratio" else 0.0, "p": f"p = {_f(a['pvalue'], 2)}"}
+        {
+            **a,
+            "null": 1.0 if a["margin_kind"] == "ratio" else 0.0,
+            "p": f"p = {number(a['pvalue'], 2)}",
+        }
         for a in aggs
     ]
     parts = []
@@ -352,12 +338,12 @@ def _aggregates_section(record: Mapping[str, Any]) -> str:
         [
             a["name"],
             f"{a['statistic']} of {a['metric']}",
-            _f(a["reference"]),
-            _f(a["candidate"]),
-            f"{a['margin_kind']} {_f(a['estimate'])}",
-            f"{100 * _num(a['confidence_level']):.3g}% {_interval(a['confidence_interval'])}",
-            _interval(a["bounds"]),
-            _f(a["pvalue"], 3),
+            number(a["reference"]),
+            number(a["candidate"]),
+            f"{a['margin_kind']} {number(a['estimate'])}",
+            f"{100 * to_float(a['confidence_level']):.3g}% {interval(a['confidence_interval'])}",
+            interval(a["bounds"]),
+            number(a["pvalue"], 3),
             Raw(badge(RESULT_COLOURS[_result(a)], _result(a))),
         ]
         for a in aggs
@@ -469,7 +455,7 @@ def _validity_section(record: Mapping[str, Any]) -> str:
         f"checks run: {', '.join(val['checks'])}",
     ]
     findings = [
-        [f["check"], f["rule"], f["system"], f["task"], _f(f["seed"]), f["rerun"], f["message"]]
+        [f["check"], f["rule"], f["system"], f["task"], number(f["seed"]), f["rerun"], f["message"]]
         for f in val["findings"]
     ]
     return section(
@@ -534,11 +520,11 @@ def _components_section(record: Mapping[str, Any]) -> str:
         [
             c["name"] + ("" if c["required"] else " (optional)"),
             c["test"],
-            f"rtol {_f(c['rtol'])}, atol {_f(c['atol'])}",
+            f"rtol {number(c['rtol'])}, atol {number(c['atol'])}",
             c["pairs_compared"],
             c["pairs_failed"],
-            _f(c["max_abs_deviation"]),
-            _f(c["max_rel_deviation"]),
+            number(c["max_abs_deviation"]),
+            number(c["max_rel_deviation"]),
             _flag(c["passed"], "match", "differ"),
         ]
         for c in comps["components"]
@@ -548,8 +534,8 @@ def _components_section(record: Mapping[str, Any]) -> str:
             c["name"],
             p["task"],
             p["seed"],
-            _f(p.get("max_abs_deviation")),
-            _f(p.get("adjusted_pvalue"), 3),
+            number(p.get("max_abs_deviation")),
+            number(p.get("adjusted_pvalue"), 3),
             p.get("detail", ""),
         ]
         for c in comps["components"]

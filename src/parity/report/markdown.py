@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from parity._format import number
 from parity.report.escape import md, md_prose
 from parity.stats.permutation import statistic_label
 from parity.stats.sensitivity import format_size, sizes_text
-
-
-def _num(value: Any, digits: int = 4) -> str:
-    return f"{value:.{digits}g}" if isinstance(value, int | float) else str(value)
-
 
 #: One sentence per embodied rule, for the reports.
 RULE_TEXT = {
@@ -44,8 +40,8 @@ def ok_region(result: dict[str, Any]) -> str:
     """
     blo, bhi = result["band"]
     if embodied_rule(result) == "regression":
-        return f"≤ {_num(bhi)}"
-    return f"{_num(blo)} – {_num(bhi)}"
+        return f"≤ {number(bhi)}"
+    return f"{number(blo)} – {number(bhi)}"
 
 
 def sensitivity_markdown(sens: dict[str, Any], settings: dict[str, Any]) -> list[str]:
@@ -65,13 +61,13 @@ def sensitivity_markdown(sens: dict[str, Any], settings: dict[str, Any]) -> list
         if not e["detectable"]:
             return f"none up to {format_size(e['max_value'], e['unit'], 3)}"
         se = e["standard_error"]
-        shown = _num(se, 2) if e["unit"] == "×" else format_size(se, e["unit"], 2)
+        shown = number(se, 2) if e["unit"] == "×" else format_size(se, e["unit"], 2)
         return f"{format_size(e['value'], e['unit'], 3)} (± {shown})"
 
     def curve(e: dict[str, Any]) -> str:
         c = e["curve"]
         points = zip(c["values"], c["power"], strict=True)
-        shown = (f"{format_size(v, e['unit'], 3)}: {_num(p, 2)}" for v, p in points)
+        shown = (f"{format_size(v, e['unit'], 3)}: {number(p, 2)}" for v, p in points)
         return ", ".join(shown) or "not simulated"
 
     effects = sens["effects"]
@@ -82,7 +78,7 @@ def sensitivity_markdown(sens: dict[str, Any], settings: dict[str, Any]) -> list
             "not gated on."
         )
     elif asked:
-        check = f" A pass needs shifts ≤ {_num(asked)}σ to be detectable."
+        check = f" A pass needs shifts ≤ {number(asked)}σ to be detectable."
     else:
         check = ""
     rows = [f"| {e['label']} | {smallest(e)} | {curve(e)} |" for e in effects.values()]
@@ -90,11 +86,11 @@ def sensitivity_markdown(sens: dict[str, Any], settings: dict[str, Any]) -> list
         "",
         "## Sensitivity",
         "",
-        f"Smallest effects this test detects with {_num(100 * sens['power'])}% power at "
-        f"α = {_num(sens['alpha'])} ({sizes_text(sens)}), estimated by simulation from the "
+        f"Smallest effects this test detects with {number(100 * sens['power'])}% power at "
+        f"α = {number(sens['alpha'])} ({sizes_text(sens)}), estimated by simulation from the "
         f"reference ({sens['n_tests']} simulated tests).{check} A pass does not rule out "
         "smaller effects: below these sizes they are missed more than "
-        f"{_num(100 - 100 * sens['power'])}% of the time.",
+        f"{number(100 - 100 * sens['power'])}% of the time.",
         "",
         "| effect | smallest detectable | power curve (size: power) |",
         "|---|---|---|",
@@ -124,7 +120,7 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
         "## Action distributions",
         "",
         f"Family p-value (Westfall–Young min-p over {', '.join(test['results'])}): "
-        f"**{_num(test['pvalue'])}** at α = {_num(record['alpha'])}; "
+        f"**{number(test['pvalue'])}** at α = {number(record['alpha'])}; "
         f"n = {test['n_x']} reference vs {test['n_y']} candidate samples, d = {test['dim']}.",
         "",
         "| statistic | value | p-value | method |",
@@ -132,8 +128,8 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     ]
     for name, r in test["results"].items():
         lines.append(
-            f"| {statistic_label(name, r.get('parameters'))} | {_num(r['statistic'])} "
-            f"| {_num(r['pvalue'])} "
+            f"| {statistic_label(name, r.get('parameters'))} | {number(r['statistic'])} "
+            f"| {number(r['pvalue'])} "
             f"| {r['method']} |"
         )
     if record.get("sensitivity"):
@@ -151,9 +147,9 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
         ]
         for name, r in record["embodied"].items():
             lo, hi = r["confidence_interval"]
-            level = _num(100 * r["confidence_level"], 3)
+            level = number(100 * r["confidence_level"], 3)
             lines.append(
-                f"| {md(name)} | {_num(r['ratio'])} | {level}%: {_num(lo)} – {_num(hi)} "
+                f"| {md(name)} | {number(r['ratio'])} | {level}%: {number(lo)} – {number(hi)} "
                 f"| {ok_region(r)} | {r['status']} |"
             )
     lines += ["", "## Inputs", "", "| input | shape | sha256 |", "|---|---|---|"]

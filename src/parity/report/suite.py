@@ -20,10 +20,10 @@ runs and seed give byte-identical files.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
+from parity._format import interval, number
 from parity.report.escape import md, md_code, md_prose
 
 __all__ = ["MAX_TABLE_ROWS", "suite_markdown", "suite_report_payloads", "write_suite_reports"]
@@ -142,7 +142,7 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
     >>> names[3:]
     ['equivalence_report.md', 'stability_report.json']
     """
-    from parity.io import write_atomic
+    from parity.io import json_text, write_atomic
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -152,35 +152,13 @@ def write_suite_reports(verdict: Any, out_dir: str | Path) -> list[Path]:
             (folder / name).unlink()
     written = []
     for name, payload in payloads.items():
-        text = payload if isinstance(payload, str) else _json_text(payload)
+        text = payload if isinstance(payload, str) else json_text(payload, sort_keys=True)
         written.append(write_atomic(folder / name, text))
     return written
 
 
-def _json_text(payload: Any) -> str:
-    from parity.io import json_dumps
-
-    return json_dumps(payload, sort_keys=True) + "\n"
-
-
 # --------------------------------------------------------------------------------------------
 # Markdown
-
-
-def _n(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):  # "nan", "inf", "-inf" from the JSON record
-        return {"inf": "∞", "-inf": "−∞"}.get(value, value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.{digits}g}" if math.isfinite(value) else str(value)
-
-
-def _interval(pair: list[Any]) -> str:
-    return f"[{_n(pair[0])}, {_n(pair[1])}]"
 
 
 def _level(value: float) -> str:
@@ -273,8 +251,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
             lines.append(
                 f"| {md(t['task'])} | {md(t['metric'])} | {md(t['test'])}"
                 f"{' (paired)' if t['paired'] else ''} "
-                f"| {_n(t['estimate'])} | {_interval(t['confidence_interval'])} "
-                f"| {_interval(t['bounds'])} | {_n(t['adjusted_pvalue'], 3)} | {result} |"
+                f"| {number(t['estimate'])} | {interval(t['confidence_interval'])} "
+                f"| {interval(t['bounds'])} | {number(t['adjusted_pvalue'], 3)} | {result} |"
             )
         if len(shown) < len(tests):
             hidden_fail = len(failing) - len([t for t in shown if not t["passed"]])
@@ -295,10 +273,10 @@ def suite_markdown(record: dict[str, Any]) -> str:
         for a in eq["aggregates"]:
             lines.append(
                 f"| {md(a['name'])} ({md(a['statistic'])} of {md(a['metric'])}) "
-                f"| {_n(a['reference'])} "
-                f"| {_n(a['candidate'])} | {a['margin_kind']} {_n(a['estimate'])} "
-                f"| {_level(a['confidence_level'])} {_interval(a['confidence_interval'])} "
-                f"| {_interval(a['bounds'])} | {'pass' if a['passed'] else '**fail**'} |"
+                f"| {number(a['reference'])} "
+                f"| {number(a['candidate'])} | {a['margin_kind']} {number(a['estimate'])} "
+                f"| {_level(a['confidence_level'])} {interval(a['confidence_interval'])} "
+                f"| {interval(a['bounds'])} | {'pass' if a['passed'] else '**fail**'} |"
             )
     if comps is not None and comps["components"]:
         lines += [
@@ -311,7 +289,7 @@ def suite_markdown(record: dict[str, Any]) -> str:
         for c in comps["components"]:
             lines.append(
                 f"| {md(c['name'])}{'' if c['required'] else ' (optional)'} | {md(c['test'])} "
-                f"| {c['pairs_compared']} | {c['pairs_failed']} | {_n(c['max_abs_deviation'])} "
-                f"| {_n(c['max_rel_deviation'])} | {'pass' if c['passed'] else '**fail**'} |"
+                f"| {c['pairs_compared']} | {c['pairs_failed']} | {number(c['max_abs_deviation'])} "
+                f"| {number(c['max_rel_deviation'])} | {'pass' if c['passed'] else '**fail**'} |"
             )
     return "\n".join(lines) + "\n"

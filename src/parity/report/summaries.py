@@ -10,18 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-
-def _num(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, str):  # a non-finite float of a JSON record: "inf", "-inf", "nan"
-        return x
-    return f"{float(x):.{digits}g}"
-
-
-def _interval(pair: Iterable[Any]) -> str:
-    lo, hi = pair
-    return f"[{_num(lo)}, {_num(hi)}]"
+from parity._format import interval, number
 
 
 def _bullets(items: Iterable[str], prefix: str = "") -> list[str]:
@@ -45,12 +34,12 @@ def equivalence_markdown(payload: dict[str, Any], title: str) -> str:
     lines = [
         f"## parity equivalence: {payload['verdict'].upper()}",
         "",
-        f"**{title}**: {payload['test']} test ({r['method']}), α = {_num(r['alpha'])}",
+        f"**{title}**: {payload['test']} test ({r['method']}), α = {number(r['alpha'])}",
         "",
         f"| estimate | {level} CI | region | p-value | n (reference / candidate) |",
         "|---:|---|---|---:|---|",
-        f"| {_num(r['estimate'])} | {_interval(r['confidence_interval'])} | "
-        f"({_num(r['bounds'][0])}, {_num(r['bounds'][1])}) | {_num(r['pvalue'])} | "
+        f"| {number(r['estimate'])} | {interval(r['confidence_interval'])} | "
+        f"({number(r['bounds'][0])}, {number(r['bounds'][1])}) | {number(r['pvalue'])} | "
         f"{r['n_reference']} / {r['n_candidate']} |",
         "",
         f"Estimate: {scale}.",
@@ -83,25 +72,25 @@ def gate_markdown(result: Any, title: str, paired: bool) -> str:
         lines += [
             "| | hard | soft | score |",
             "|---|---:|---:|---:|",
-            f"| candidate | {_num(result.candidate_hard)} | {_num(result.candidate_soft)} | "
-            f"{_num(result.candidate_score)} |",
-            f"| incumbent | {_num(result.incumbent_hard)} | {_num(result.incumbent_soft)} | "
-            f"{_num(result.incumbent_score)} |",
+            f"| candidate | {number(result.candidate_hard)} | {number(result.candidate_soft)} | "
+            f"{number(result.candidate_score)} |",
+            f"| incumbent | {number(result.incumbent_hard)} | {number(result.incumbent_soft)} | "
+            f"{number(result.incumbent_score)} |",
             "",
-            f"Mean difference {_num(result.statistic)}, p = {_num(result.pvalue)} (two-sided), "
-            f"{100 * result.confidence_level:.3g}% CI {_interval(result.confidence_interval)}, "
-            f"n = {result.n_items}, α = {_num(result.alpha)}.",
+            f"Mean difference {number(result.statistic)}, p = {number(result.pvalue)} (two-sided), "
+            f"{100 * result.confidence_level:.3g}% CI {interval(result.confidence_interval)}, "
+            f"n = {result.n_items}, α = {number(result.alpha)}.",
         ]
     else:
         lines += [
             "| | hard | soft | score | candidate − this |",
             "|---|---:|---:|---:|---:|",
-            f"| candidate | {_num(result.candidate_hard)} | {_num(result.candidate_soft)} | "
-            f"{_num(result.candidate_score)} | |",
-            f"| current | {_num(result.current_hard)} | {_num(result.current_soft)} | "
-            f"{_num(result.current_score)} | {_num(result.delta_current)} |",
-            f"| best | {_num(result.best_hard)} | {_num(result.best_soft)} | "
-            f"{_num(result.best_score)} | {_num(result.delta_best)} |",
+            f"| candidate | {number(result.candidate_hard)} | {number(result.candidate_soft)} | "
+            f"{number(result.candidate_score)} | |",
+            f"| current | {number(result.current_hard)} | {number(result.current_soft)} | "
+            f"{number(result.current_score)} | {number(result.delta_current)} |",
+            f"| best | {number(result.best_hard)} | {number(result.best_soft)} | "
+            f"{number(result.best_score)} | {number(result.delta_best)} |",
         ]
     return "\n".join(lines) + "\n"
 
@@ -112,15 +101,16 @@ def agents_comparison_markdown(result: Any) -> str:
         f"## parity agents compare: {result.verdict.upper()}",
         "",
         f"**{result.old_label}** ({result.n_old_runs} runs) vs **{result.new_label}** "
-        f"({result.n_new_runs} runs), Holm over the metrics at α = {_num(result.alpha)}",
+        f"({result.n_new_runs} runs), Holm over the metrics at α = {number(result.alpha)}",
         "",
         *_bullets(result.reasons),
         "",
         "| metric | old | new | p | Holm p | |",
         "|---|---:|---:|---:|---:|---|",
         *(
-            f"| {m.description} | {_num(m.old, 3)} | {_num(m.new, 3)} | {_num(m.pvalue, 3)} | "
-            f"{_num(m.pvalue_holm, 3)} | {'changed' if m.changed else (m.note or '')} |"
+            f"| {m.description} | {number(m.old, 3)} | {number(m.new, 3)} | "
+            f"{number(m.pvalue, 3)} | {number(m.pvalue_holm, 3)} | "
+            f"{'changed' if m.changed else (m.note or '')} |"
             for m in result.metrics
         ),
     ]

@@ -20,7 +20,6 @@ appears); one that exists but cannot be read is recorded as ``failed`` with the 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import zipfile
@@ -29,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parity.io import loads_json
+from parity.errors import ParityInputError
+from parity.io import parse_json, read_text
 from parity.suite.records import RunKey, RunRecord
 
 METRICS_FILE = "metrics.json"
@@ -186,16 +186,12 @@ def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
     problem = _not_regular(path, str(path))
     if problem is not None:
         return {}, problem
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}, f"{path}: file not found; a run must write {METRICS_FILE} (name → number)"
-    except (OSError, UnicodeDecodeError) as exc:
-        return {}, f"{path}: cannot read ({exc})"
-    try:
-        data = loads_json(text)
-    except json.JSONDecodeError as exc:
-        return {}, f"{path}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    try:  # the one reader's words (parity.io), kept as the run's problem
+        data = parse_json(read_text(path), str(path))
+    except ParityInputError as exc:
+        missing = not path.exists()
+        hint = f"; a run must write {METRICS_FILE} (name → number)" if missing else ""
+        return {}, f"{exc}{hint}"
     if not isinstance(data, dict):
         return {}, (
             f"{path}: must be a JSON object of metric name → number; got {type(data).__name__}"

@@ -35,7 +35,6 @@ parity.testing.ParityAssertionError: assert_equivalent: FAIL (TOST p = 1 ≥ α 
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -272,9 +271,10 @@ def _test_lines(result: Any, what: str) -> list[str]:
 
 
 def _json(result: Any) -> str:
+    from parity.io import json_dumps
     from parity.stats._common import to_jsonable
 
-    return json.dumps(to_jsonable(result), indent=2, ensure_ascii=False, allow_nan=False)
+    return json_dumps(to_jsonable(result))
 
 
 def assert_equivalent(

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from parity._format import number
 from parity.errors import (
     DegenerateDataWarning,
     ParityInputError,
@@ -458,12 +459,8 @@ def classify(ci: tuple[float, float], band: tuple[float, float], rule: str) -> S
     return "ok" if band[0] <= low and high <= band[1] else "inconclusive"
 
 
-def _fmt(x: float) -> str:
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return f"{x:.2f}" if x == 0 or abs(x) >= 0.01 else f"{x:.2g}"
+#: Significant digits of the ratios, intervals and bands in a reason.
+_DIGITS = 3
 
 
 def _reason(
@@ -478,48 +475,48 @@ def _reason(
 ) -> str:
     """One plain sentence explaining ``status``."""
     m = spec.name
-    interval = f"{level * 100:.3g}% CI {_fmt(ci[0])}–{_fmt(ci[1])}"
-    lo, hi = _fmt(band[0]), _fmt(band[1])
+    interval = f"{level * 100:.3g}% CI {number(ci[0], _DIGITS)}–{number(ci[1], _DIGITS)}"
+    lo, hi = number(band[0], _DIGITS), number(band[1], _DIGITS)
+    x = number(ratio, _DIGITS)
     if r.reference_mean == 0.0:
         if math.isinf(ratio):
             return (
-                f"{m} averages 0 over the reference episodes but {_fmt(r.candidate_mean)} over "
-                f"the candidate episodes, so the ratio is unbounded: "
-                + (spec.rose if ratio > 0 else spec.fell)
-                + "."
+                f"{m} averages 0 over the reference episodes but "
+                f"{number(r.candidate_mean, _DIGITS)} over the candidate episodes, so the ratio "
+                "is unbounded: " + (spec.rose if ratio > 0 else spec.fell) + "."
             )
         if status == "ok":
             return f"{m} is 0 in every reference and candidate episode: they match."
     if status == "regressed":
-        return f"{m} rose {_fmt(ratio)}× ({interval}), above the {hi}× tolerance: {spec.rose}."
+        return f"{m} rose {x}× ({interval}), above the {hi}× tolerance: {spec.rose}."
     if rule == "regression":
         if status == "ok":
             return (
-                f"{m} ratio {_fmt(ratio)}× ({interval}) stays at or below the {hi}× tolerance: "
+                f"{m} ratio {x}× ({interval}) stays at or below the {hi}× tolerance: "
                 "no regression on this metric."
             )
         if status == "changed":
             return (
-                f"{m} fell to {_fmt(ratio)}× ({interval}), below {lo}×: {spec.fell}; not a "
+                f"{m} fell to {x}× ({interval}), below {lo}×: {spec.fell}; not a "
                 "regression (it does not block a pass), but check that it is intended."
             )
         return (
-            f"{m} ratio {_fmt(ratio)}× ({interval}) straddles the {hi}× tolerance: it may have "
+            f"{m} ratio {x}× ({interval}) straddles the {hi}× tolerance: it may have "
             f"regressed or not; record more episodes (now {r.n_reference} reference, "
             f"{r.n_candidate} candidate) or widen the tolerance."
         )
     if status == "ok":
         return (
-            f"{m} ratio {_fmt(ratio)}× ({interval}) lies inside the {lo}×–{hi}× tolerance "
+            f"{m} ratio {x}× ({interval}) lies inside the {lo}×–{hi}× tolerance "
             "band: the candidate matches the reference on this metric."
         )
     if status == "changed":
         return (
-            f"{m} fell to {_fmt(ratio)}× ({interval}), below the {lo}× tolerance: {spec.fell}; "
+            f"{m} fell to {x}× ({interval}), below the {lo}× tolerance: {spec.fell}; "
             "check that this change is intended."
         )
     return (
-        f"{m} ratio {_fmt(ratio)}× ({interval}) is neither inside the {lo}×–{hi}× tolerance "
+        f"{m} ratio {x}× ({interval}) is neither inside the {lo}×–{hi}× tolerance "
         f"band nor clearly outside it: record more episodes (now {r.n_reference} reference, "
         f"{r.n_candidate} candidate) or widen the tolerance."
     )

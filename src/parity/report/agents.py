@@ -5,8 +5,14 @@
 weighted summary, the reweighting diagnostics, the definitions and inputs) and
 ``report.html``. ``compare`` writes ``compare.json``, ``compare.csv`` (one row per metric) and
 ``report.html``. Every file is a pure function of the inputs and options: the same inputs give
-byte-identical files (floats as Python's shortest repr, SVG with a fixed hash salt, no dates).
-Undefined values are empty CSV cells and JSON ``null``.
+byte-identical files (JSON by :func:`parity.io.json_dumps`, floats to 12 significant digits;
+CSV floats as Python's shortest repr; SVG with a fixed hash salt; no dates). A missing value
+(None) is an empty CSV cell and JSON ``null``; a non-finite number is ``nan``, ``inf`` or
+``-inf`` in CSV and the string ``"nan"``, ``"inf"`` or ``"-inf"`` in JSON; text is kept as it
+is (a task named ``nan`` stays ``"nan"``). Numbers on the page follow :mod:`parity._format`.
+
+This room may import ``parity.agents`` (the results it renders), ``parity.stats``,
+``parity.io`` and the rest of ``parity.report``; nothing imports it but the CLI.
 """
 
 from __future__ import annotations
@@ -20,19 +26,19 @@ from typing import Any
 
 import numpy as np
 
+from parity._format import cell, interval, number
 from parity.agents.analysis import AgentAnalysis
 from parity.agents.compare import AgentComparison
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, VALUE_METRICS
+from parity.io import json_dumps, json_text, write_atomic
 from parity.report.escape import csv_cell
-from parity.stats._common import to_jsonable
 
 __all__ = [
+    "agent_comparison_html",
     "analysis_html",
     "analysis_payloads",
-    "comparison_html",
     "comparison_payloads",
     "csv_text",
-    "json_text",
     "write_analysis",
     "write_comparison",
 ]
@@ -51,47 +57,34 @@ TASK_LABELS = {
 # serialisation
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe, with NaN/inf as None."""
-    value = to_jsonable(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, str) and value in ("nan", "inf", "-inf"):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+def _csv_value(value: Any) -> Any:
+    """A CSV cell: None empty, numbers as Python writes them (``nan``, ``inf``, ``-inf`` for
+    the non-finite), text guarded against formulas and otherwise as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return csv_cell(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple | dict):
+        return csv_cell(json_dumps(value, indent=None))
     return value
 
 
-def json_text(payload: Any) -> str:
-    """Strict, indented JSON with a final newline (NaN/inf as null).
-
-    Examples
-    --------
-    >>> json_text({"a": float("nan"), "b": 1.5})
-    '{\\n  "a": null,\\n  "b": 1.5\\n}\\n'
-    """
-    from parity.io import json_dumps
-
-    return json_dumps(_clean(payload)) + "\n"
-
-
 def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A CSV table of ``rows`` (missing and undefined values as empty cells).
+    """A CSV table of ``rows``: missing values (None) as empty cells, non-finite numbers as
+    ``nan``, ``inf``, ``-inf`` (as in the JSON files), text as it is (``"nan"`` included).
 
     Examples
     --------
-    >>> csv_text([{"a": 1, "b": None}, {"a": 0.5, "b": True}], ["a", "b"])
-    'a,b\\n1,\\n0.5,True\\n'
+    >>> csv_text([{"a": 1, "b": None}, {"a": float("nan"), "b": "nan"}], ["a", "b"])
+    'a,b\\n1,\\nnan,nan\\n'
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([csv_cell(c) for c in columns])
     for row in rows:
-        cleaned = _clean({c: row.get(c) for c in columns})
-        writer.writerow(["" if cleaned[c] is None else csv_cell(cleaned[c]) for c in columns])
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
     return buf.getvalue()
 
 
@@ -103,8 +96,6 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:
-    from parity.io import write_atomic
-
     return [write_atomic(out_dir / name, text) for name, text in texts.items()]
 
 
@@ -189,23 +180,6 @@ def _scroll_table(headers: Sequence[str], rows: Any, numeric: Any = ()) -> str:
     return _scroll(table(headers, rows, numeric=numeric))
 
 
-def _num(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    v = float(value)
-    return "—" if not math.isfinite(v) else f"{v:.{digits}g}"
-
-
-def _interval(ci: Any, digits: int = 3) -> str:
-    if ci is None:
-        return "—"
-    return f"[{_num(ci[0], digits)}, {_num(ci[1], digits)}]"
-
-
 def _label(metric: str) -> str:
     return RUN_METRICS.get(metric) or TASK_LABELS.get(metric) or metric
 
@@ -220,9 +194,9 @@ def _estimates_table(analysis: AgentAnalysis) -> str:
         headers += ["target usage", f"{level} CI"]
     rows = []
     for e in analysis.estimates:
-        row = [_label(e.metric), e.level, e.n, _num(e.benchmark), _interval(e.benchmark_ci)]
+        row = [_label(e.metric), e.level, e.n, number(e.benchmark, 3), interval(e.benchmark_ci, 3)]
         if weighted:
-            row += [_num(e.target), _interval(e.target_ci)]
+            row += [number(e.target, 3), interval(e.target_ci, 3)]
         rows.append(row)
     return _scroll(table(headers, rows, numeric=range(2, len(headers))))
 
@@ -240,11 +214,11 @@ def _weighting_part(analysis: AgentAnalysis) -> str:
     facts = [
         ("target profile", f"{w.kind} (groups: {w.by})"),
         ("groups", f"{w.k} ({w.k_selection})"),
-        ("Kish effective sample size (runs)", f"{_num(w.ess)} of {w.n_runs}"),
-        ("Kish effective sample size (tasks)", f"{_num(w.ess_tasks)} of {w.n_tasks}"),
-        ("largest weight share of one run", _num(w.max_weight_share)),
-        ("largest weight share of one task", _num(w.max_task_weight_share)),
-        ("target mass no benchmark task covers", _num(w.uncovered_mass)),
+        ("Kish effective sample size (runs)", f"{number(w.ess, 3)} of {w.n_runs}"),
+        ("Kish effective sample size (tasks)", f"{number(w.ess_tasks, 3)} of {w.n_tasks}"),
+        ("largest weight share of one run", number(w.max_weight_share, 3)),
+        ("largest weight share of one task", number(w.max_task_weight_share, 3)),
+        ("target mass no benchmark task covers", number(w.uncovered_mass, 3)),
         ("weight cap (clip)", "none" if w.clip is None else f"{w.clip:g} ({w.n_clipped} runs)"),
     ]
     if w.min_similarity is not None:
@@ -255,9 +229,9 @@ def _weighting_part(analysis: AgentAnalysis) -> str:
             c.cluster,
             c.n_tasks,
             c.n_runs,
-            _num(c.benchmark_share),
-            _num(c.target_share),
-            _num(c.weight),
+            number(c.benchmark_share, 3),
+            number(c.target_share, 3),
+            number(c.weight, 3),
             ", ".join(c.example_tasks),
             (c.example_text or "")[:90],
         ]
@@ -408,7 +382,7 @@ def _matrix_picks(analysis: AgentAnalysis) -> list[int]:
 
 def _table_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[list[str]]:
     return [
-        [_num(r.get(c)) if c not in _TEXT else str(r.get(c) or "") for c in columns]
+        [cell(r.get(c), 3) if c not in _TEXT else str(r.get(c) or "") for c in columns]
         for r in rows[:MAX_TABLE_ROWS]
     ]
 
@@ -475,7 +449,7 @@ def analysis_html(analysis: AgentAnalysis, inputs: dict[str, Any] | None = None)
             "Tasks",
             paragraph(
                 "pass^k = C(c, k)/C(n, k); task set: "
-                + ", ".join(f"{k} = {_num(v)}" for k, v in analysis.pass_k.items())
+                + ", ".join(f"{k} = {number(v, 3)}" for k, v in analysis.pass_k.items())
             ),
             _scroll(table(task_cols, _table_rows(analysis.tasks, task_cols), numeric=range(1, 99))),
         )
@@ -507,7 +481,7 @@ def comparison_payloads(comparison: AgentComparison, inputs: dict[str, Any]) -> 
     return {
         "compare.json": json_text(record),
         "compare.csv": csv_text(rows, _columns(rows)),
-        "report.html": comparison_html(comparison, inputs),
+        "report.html": agent_comparison_html(comparison, inputs),
     }
 
 
@@ -539,7 +513,7 @@ def _compare_rate_figure(comparison: AgentComparison):
     return fig
 
 
-def comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None = None) -> str:
+def agent_comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None = None) -> str:
     """The self-contained HTML report of a comparison."""
     from parity.report.html import figure, page, paragraph, section, table, verdict_banner
 
@@ -565,13 +539,13 @@ def comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None =
             m.description,
             m.kind,
             f"{m.n_old} / {m.n_new}",
-            _num(m.old),
-            _num(m.new),
-            _num(m.difference),
-            _num(m.effect, 2),
+            number(m.old, 3),
+            number(m.new, 3),
+            number(m.difference, 3),
+            number(m.effect, 2),
             m.test or (m.note or "—"),
-            _num(m.pvalue),
-            _num(m.pvalue_holm),
+            number(m.pvalue, 3),
+            number(m.pvalue_holm, 3),
             "CHANGED" if m.changed else "",
         ]
         for m in comparison.metrics
@@ -596,8 +570,8 @@ def comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None =
     pass_k = table(
         ["", *comparison.old_pass_k],
         [
-            ["old", *(_num(v) for v in comparison.old_pass_k.values())],
-            ["new", *(_num(comparison.new_pass_k.get(k)) for k in comparison.old_pass_k)],
+            ["old", *(number(v, 3) for v in comparison.old_pass_k.values())],
+            ["new", *(number(comparison.new_pass_k.get(k), 3) for k in comparison.old_pass_k)],
         ],
         numeric=range(1, 1 + len(comparison.old_pass_k)),
     )
