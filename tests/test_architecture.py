@@ -25,21 +25,11 @@ DOC = ROOT / "docs" / "architecture.md"
 
 #: Imports that break the layer rules today, each with the reason and who removes it. An entry
 #: that no longer matches an import fails the test, so the list only shrinks.
-ALLOWED = {
-    # agents/report.py (presentation) imports report/ from inside agents/; it moves to
-    # report/agents.py, after which the entry is stale and must go.
-    ("parity.agents.report", "parity.report.escape"): "agents/report.py moves to report/",
-    ("parity.agents.report", "parity.report.html"): "agents/report.py moves to report/",
-    # testing/ formats numbers with the CLI's formatter; it goes to the one number formatter.
-    ("parity.testing", "parity.cli._output"): "use the one number formatter (_format.py)",
-    # suite/ingest.py quotes a file name with report.escape.visible in an error message: the
-    # terminal escaping is needed below report/ (a low-level module, like the formatter).
-    ("parity.suite.ingest", "parity.report.escape"): "terminal escaping needed below report/",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 #: Rooms the document names ahead of the change that creates them (another change in flight);
 #: they are exempt from "the document names no room the tree lacks" only while absent.
-PENDING = {"_format"}
+PENDING: set[str] = set()
 
 #: Modules that ``stats/`` and ``trajectory/`` never import (I/O and presentation libraries).
 NOT_IN_NUMERICS = {"click", "rich", "matplotlib", "pydantic", "yaml", "sqlite3"}

@@ -548,7 +548,7 @@ class TestPairedGate:
             (items(CAND4), items(INC4), {"alpha": 1.5}, r"`alpha` must be in \(0, 1\); got 1.5"),
             (items(CAND4), items(INC4), {"alpha": 0.5}, r"`alpha` must be in \(0, 0.5\)"),
             (items(CAND4), items(INC4), {"metric": "f1"}, r"`metric` must be one of"),
-            ("nope.jsonl", items(INC4), {}, r"nope.jsonl: no such file"),
+            ("nope.jsonl", items(INC4), {}, r"nope.jsonl: file not found"),
         ],
     )
     def test_errors(self, cand, inc, kwargs, pattern):
@@ -777,7 +777,7 @@ class TestItemFiles:
     @pytest.mark.parametrize(
         ("text", "pattern"),
         [
-            ('{"id": "a", "hard": 1}\n{"id": "b", "hard": 1,}\n', r"line 2: not valid JSON"),
+            ('{"id": "a", "hard": 1}\n{"id": "b", "hard": 1,}\n', r"line 2 is not valid JSON"),
             ('{"id": "a", "hard": 1}\n[1, 2]\n', r"line 2: expected an object .*; got a list"),
             ('{"hard": 1}\n', r"line 1: missing field `id`"),
             ('{"id": "a"}\n', r"line 1 \(id 'a'\): missing field `hard`"),
@@ -796,7 +796,7 @@ class TestItemFiles:
         assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
 
     def test_missing_file(self, tmp_path):
-        with pytest.raises(ParityInputError, match=r"missing.jsonl: no such file"):
+        with pytest.raises(ParityInputError, match=r"missing.jsonl: file not found"):
             load_gate_items(tmp_path / "missing.jsonl")
 
     def test_mismatch_names_the_ids(self):
@@ -851,7 +851,7 @@ class TestLog:
         append_gate_log(log, evaluate_gate(0.6, 0.5), timestamp=False)
         lines = log.read_text().splitlines()
         assert lines[1] == '{"action": "acc' and strict_loads(lines[2])["step"] == 2
-        with pytest.raises(ParityInputError, match=r"gates.jsonl line 2: not valid JSON"):
+        with pytest.raises(ParityInputError, match=r"gates.jsonl: line 2 is not valid JSON"):
             load_gate_log(log)
 
     def test_old_records_load(self, tmp_path):

@@ -23,6 +23,9 @@ the strings ``"nan"``, ``"inf"``,         as the float they spell: they are how 
 Booleans and other text are not numbers (``TypeError``); a value of unknown type (a field of
 a record shown as a table) goes through :func:`cell`, which shows text as it is.
 
+It also holds :func:`visible`, the terminal rule for text that comes from data (a name quoted
+in an error line or a summary), which every other escaping rule of ``report.escape`` builds on.
+
 This module sits at the bottom of the package (it imports nothing from parity), beside
 ``errors`` and ``limits``: ``stats/`` and ``trajectory/`` write reasons with numbers and may
 not import ``report/`` or ``cli/``, and every layer above may import it.
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -143,3 +147,28 @@ def to_float(value: Any) -> float:
     (inf, nan, 2.0)
     """
     return math.nan if value is None else float(value)
+
+
+# C0 controls, DEL and C1 controls, format characters and the Unicode line/paragraph separators
+_HIDDEN = ("Cc", "Cf", "Cs", "Zl", "Zp")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(value: Any) -> str:
+    r"""``value`` with every control or format character (newlines, ANSI escapes, bidi
+    overrides, line separators) shown as an escape, so that printing a name cannot forge a line.
+
+    Examples
+    --------
+    >>> print(visible("a.txt\n/tmp/x.zip: intact"))
+    a.txt\n/tmp/x.zip: intact
+    >>> print(visible("\x1b[32mok\u202e"))
+    \x1b[32mok\u202e
+    """
+
+    def show(ch: str) -> str:
+        if unicodedata.category(ch) not in _HIDDEN:
+            return ch
+        return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+
+    return "".join(map(show, str(value)))

@@ -10,18 +10,16 @@ May import: numpy, :mod:`parity.errors`, :mod:`parity.io` (JSON parsing) and
 from __future__ import annotations
 
 import dataclasses
-import json
 import numbers
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from parity.errors import ParityInputError
 from parity.gate.scores import GateMetric, _combine, _is_number, _unit_score
-from parity.io import loads_json
+from parity.io import read_jsonl
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -179,27 +177,11 @@ def load_gate_items(path: str | os.PathLike[str]) -> list[GateItem]:
     >>> load_gate_items(p)
     [GateItem(id='q1', hard=1.0, soft=0.9), GateItem(id='q2', hard=0.0, soft=None)]
     """
-    p = Path(path)
     label = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParityInputError(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise ParityInputError(f"{label}: is a directory; expected a JSONL file") from None
-    except UnicodeDecodeError as exc:
-        raise ParityInputError(f"{label}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ParityInputError(f"{label}: cannot be read ({exc.strerror})") from None
+    records, _ = read_jsonl(path, label)
     items = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for lineno, record in records:
         where = f"{label} line {lineno}"
-        try:
-            record = loads_json(line)
-        except json.JSONDecodeError as exc:
-            raise ParityInputError(f"{where}: not valid JSON ({exc.msg})") from None
         items.append(_item_from_record(record, where))
     if not items:
         raise ParityInputError(

@@ -13,7 +13,6 @@ May import: :mod:`parity.errors`, :mod:`parity.io` (JSON parsing) and the other 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -31,7 +30,7 @@ from parity.gate.scores import (
     _plain_dict,
 )
 from parity.gate.threshold import GateResult
-from parity.io import loads_json
+from parity.io import json_dumps, read_jsonl
 from parity.stats._common import ResultMixin
 
 #: Version of the JSONL log records written by :func:`append_gate_log`.
@@ -282,7 +281,7 @@ def append_gate_log(
             )
         changes["extra"] = {**record.extra, **extra}
     record = dataclasses.replace(record, **changes)
-    line = json.dumps(record.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
+    line = json_dumps(record.to_dict(), indent=None, digits=None) + "\n"  # exact: it resumes
     p.parent.mkdir(parents=True, exist_ok=True)
     needs_newline = False
     if p.exists() and p.stat().st_size > 0:
@@ -313,23 +312,10 @@ def load_gate_log(path: str | os.PathLike[str]) -> list[GateRecord]:
         ``action``.
     """
     label = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParityInputError(f"{label}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ParityInputError(f"{label}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ParityInputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    lines, _ = read_jsonl(path, label)
     records = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for lineno, data in lines:
         where = f"{label} line {lineno}"
-        try:
-            data = loads_json(line)
-        except json.JSONDecodeError as exc:
-            raise ParityInputError(f"{where}: not valid JSON ({exc.msg})") from None
         records.append(GateRecord.from_dict(data, where=where))
     return records
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from parity._format import number
 from parity.errors import (
     DegenerateDataWarning,
     ParityInputError,
@@ -39,7 +40,6 @@ from parity.gate.scores import (
     _as_metric,
     _check_min_delta,
     _check_weight,
-    _fmt,
     _GateDecision,
     _signed,
 )
@@ -469,7 +469,7 @@ def _evidence_reasons(
         f"{test.method}: two-sided p = {test.pvalue:.4g} "
         + ("≤" if ev.significant else ">")
         + f" α = {a:g} (one-sided p for an improvement {test.pvalue_greater:.4g})",
-        f"{1 - a:.0%} bootstrap CI of the mean improvement [{_fmt(lo)}, {_fmt(hi)}]",
+        f"{1 - a:.0%} bootstrap CI of the mean improvement [{number(lo)}, {number(hi)}]",
     ]
     limit = _limit_reason(ev, n, a, max_exact)
     return (*reasons, limit) if limit else tuple(reasons)
@@ -540,7 +540,7 @@ def _decision_reason(rule: str, data: _PairedData, ev: _PairedEvidence, s: _Pair
     if rule == "no_worthwhile_gain":
         return (
             f"reject: the CI excludes every improvement above min_delta = {md:g} "
-            f"(upper end {_fmt(hi)})"
+            f"(upper end {number(hi)})"
             + (
                 " although the improvement itself is significant"
                 if ev.significant and t > 0

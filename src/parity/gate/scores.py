@@ -141,12 +141,6 @@ def _unit_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None:
-        return "—"
-    return f"{x:.{digits}g}"
-
-
 def _signed(x: float) -> str:
     return "0" if x == 0 else f"{x:+.4g}"
 

@@ -7,9 +7,10 @@ component and file names, reasons quoting them):
   line, and never becomes a link, an image or an HTML tag.
 - CSV (:func:`csv_cell`): a text cell starting with ``= + - @``, a tab or a carriage return
   gets a leading ``'`` so that spreadsheets do not evaluate it as a formula.
-- Terminal (:func:`visible`, :func:`term`): control characters (ANSI escapes, carriage returns,
-  newlines, C1 codes, DEL) are shown as ``\\x1b``, ``\\n`` …; :func:`term` also escapes Rich
-  markup so that ``exp[/b]`` prints as written.
+- Terminal (:func:`visible`, from :mod:`parity._format` so that layers below ``report/``
+  can quote a name in an error, and :func:`term`): control characters (ANSI escapes,
+  carriage returns, newlines, C1 codes, DEL) are shown as ``\\x1b``, ``\\n`` …;
+  :func:`term` also escapes Rich markup so that ``exp[/b]`` prints as written.
 - HTML (:func:`html_text`, used by every page builder through ``parity.report.html.escape``):
   ``& < > " '`` as entities, and control characters other than tab and newline shown as in
   the terminal.
@@ -27,16 +28,14 @@ Examples
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
+
+from parity._format import visible
 
 _MD_SPECIAL = re.compile(r"([\\`\[\]|])")
 # what CommonMark reads as raw HTML (a tag, comment, declaration) or an entity
 _MD_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)")
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-# C0 controls, DEL and C1 controls; and the Unicode line/paragraph separators
-_HIDDEN = ("Cc", "Cf", "Cs", "Zl", "Zp")  # control, format, surrogate, line/paragraph separators
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 _HTML_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -99,26 +98,6 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
         return "'" + value
     return value
-
-
-def visible(value: Any) -> str:
-    r"""``value`` with every control or format character (newlines, ANSI escapes, bidi
-    overrides, line separators) shown as an escape, so that printing a name cannot forge a line.
-
-    Examples
-    --------
-    >>> print(visible("a.txt\n/tmp/x.zip: intact"))
-    a.txt\n/tmp/x.zip: intact
-    >>> print(visible("\x1b[32mok\u202e"))
-    \x1b[32mok\u202e
-    """
-
-    def show(ch: str) -> str:
-        if unicodedata.category(ch) not in _HIDDEN:
-            return ch
-        return _NAMED.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-
-    return "".join(map(show, str(value)))
 
 
 def term(value: Any) -> str:

@@ -104,7 +104,7 @@ def _not_regular(path: Path, label: str) -> str | None:
     """Why ``path`` is not a plain regular file parity may read (named ``label``), or None."""
     import stat
 
-    from parity.report.escape import visible
+    from parity._format import visible
 
     try:
         mode = os.lstat(path).st_mode

@@ -42,6 +42,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from parity._format import number
+
 __all__ = [
     "AssertionRecord",
     "ParityAssertionError",
@@ -129,9 +131,7 @@ def _current_test() -> str | None:
 
 
 def _num(x: Any, digits: int = 4) -> str:
-    from parity.cli._output import fmt
-
-    return fmt(None if x is None else float(x), digits)
+    return number(None if x is None else float(x), digits)
 
 
 def _settle(

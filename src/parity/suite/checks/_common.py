@@ -66,13 +66,6 @@ def _run_label(key: RunKey) -> str:
     return f"{key.system}/{key.task}/seed={key.seed}/rerun={key.rerun}"
 
 
-def _g(x: float | None, digits: int = 4) -> str:
-    """``x`` to ``digits`` significant digits for the reasons and notes (``—`` for None)."""
-    if x is None:
-        return "—"
-    return f"{x:.{digits}g}" if math.isfinite(x) else str(x)
-
-
 def _replace(obj: Any, **changes: Any) -> Any:
     """A copy of the frozen result ``obj`` with ``changes``."""
     return dataclasses.replace(obj, **changes)

@@ -8,7 +8,7 @@ and :mod:`parity.suite.manifest`; not :mod:`~parity.suite.checks.judge`.
 
 from __future__ import annotations
 
-from parity.suite.checks._common import _g
+from parity._format import number
 from parity.suite.checks.aggregates import AggregateResult
 from parity.suite.checks.components import ComponentMatchResult, ComponentResult
 from parity.suite.checks.coverage import CoverageResult
@@ -38,11 +38,11 @@ def _describe_test(t: MetricTest, alpha: float) -> str:
     scale = "ratio" if t.relative else "difference"
     lo, hi = t.confidence_interval
     level = f"{100 * t.confidence_level:.3g}%"
-    region = f"({_g(t.bounds[0])}, {_g(t.bounds[1])})"
+    region = f"({number(t.bounds[0])}, {number(t.bounds[1])})"
     text = (
-        f"{t.metric} on {t.task}: {what} not shown — {scale} {_g(t.estimate)}, {level} CI "
-        f"[{_g(lo)}, {_g(hi)}] vs {region}, Holm-adjusted p = {_g(t.adjusted_pvalue, 3)} > α = "
-        f"{alpha:g}"
+        f"{t.metric} on {t.task}: {what} not shown — {scale} {number(t.estimate)}, {level} CI "
+        f"[{number(lo)}, {number(hi)}] vs {region}, "
+        f"Holm-adjusted p = {number(t.adjusted_pvalue, 3)} > α = {alpha:g}"
     )
     if not t.attainable:
         text += " (cannot succeed at this n whatever the results"
@@ -65,9 +65,10 @@ def _describe_aggregate(a: AggregateResult) -> str:
     verdict = "inside" if a.passed else "not inside"
     what = "equivalent" if a.test == "equivalence" else "non-inferior"
     return (
-        f"{title}: {a.margin_kind} {_g(a.estimate)} (candidate {_g(a.candidate)} vs reference "
-        f"{_g(a.reference)}), {level} CI [{_g(lo)}, {_g(hi)}] {verdict} "
-        f"({_g(a.bounds[0])}, {_g(a.bounds[1])}): {what if a.passed else 'not ' + what}."
+        f"{title}: {a.margin_kind} {number(a.estimate)} "
+        f"(candidate {number(a.candidate)} vs reference {number(a.reference)}), "
+        f"{level} CI [{number(lo)}, {number(hi)}] {verdict} "
+        f"({number(a.bounds[0])}, {number(a.bounds[1])}): {what if a.passed else 'not ' + what}."
     )
 
 
@@ -169,7 +170,7 @@ def _describe_component(c: ComponentResult) -> str:
         return (
             f"component `{c.name}` matches on all {c.pairs_compared} task/seed pairs{req}"
             + (
-                f" (largest absolute deviation {_g(c.max_abs_deviation)})"
+                f" (largest absolute deviation {number(c.max_abs_deviation)})"
                 if c.max_abs_deviation is not None
                 else ""
             )
@@ -183,8 +184,8 @@ def _describe_component(c: ComponentResult) -> str:
         f"task/seed pairs{req}; first: {first.task} seed {first.seed}"
         + (f" — {first.detail}" if first.detail else "")
         + (
-            f" (largest absolute deviation {_g(c.max_abs_deviation)}, relative "
-            f"{_g(c.max_rel_deviation)})"
+            f" (largest absolute deviation {number(c.max_abs_deviation)}, relative "
+            f"{number(c.max_rel_deviation)})"
             if c.max_abs_deviation is not None
             else ""
         )

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from parity._format import number
 from parity.stats._common import ResultMixin
-from parity.suite.checks._common import _g, _run_label, _Table
+from parity.suite.checks._common import _run_label, _Table
 from parity.suite.checks.samples import _Arrays
 from parity.suite.manifest import Manifest
 from parity.suite.records import RunKey, RunRecord
@@ -188,8 +189,8 @@ def _identical_files(
             f"identical_file: copies of `{name}`{_rerun_text(manifest, rerun, ref_rerun)} cannot "
             f"be told from chance on {', '.join(c.task for c, _ in items)}: the reference "
             "repeats its results there so often, or the seeds are so few, that a copy of every "
-            f"seed would give p ≥ {_g(worst, 3)}, above Holm's strictest threshold "
-            f"α/m = {_g(threshold, 3)}."
+            f"seed would give p ≥ {number(worst, 3)}, above Holm's strictest threshold "
+            f"α/m = {number(threshold, 3)}."
         )
     return out
 
@@ -261,14 +262,14 @@ def _file_coincidence(
 def _tested_text(c: FileCoincidence, alpha: float) -> str:
     """The test of a file coincidence in words: matches, expected, p-value (and adjusted)."""
     adjusted_text = (
-        f"Holm-adjusted {_g(c.adjusted_pvalue, 3)}"
+        f"Holm-adjusted {number(c.adjusted_pvalue, 3)}"
         if c.adjusted_pvalue is not None
-        else f"it cannot reach α = {_g(alpha)} whatever the pairing"
+        else f"it cannot reach α = {number(alpha)} whatever the pairing"
     )
     return (
         f"results neither system reports on another seed match on {c.tested_matches} seeds "
-        f"against {_g(c.expected, 3)} expected from their {c.tested_cross_matches} "
-        f"cross-seed matches: p = {_g(c.pvalue, 3)} ({adjusted_text})"
+        f"against {number(c.expected, 3)} expected from their {c.tested_cross_matches} "
+        f"cross-seed matches: p = {number(c.pvalue, 3)} ({adjusted_text})"
     )
 
 
@@ -284,7 +285,7 @@ def _file_findings(c: FileCoincidence, table: _Table, tested: str, alpha: float,
             seed,
             f"{_run_label(key)}: `{c.file}` is byte-identical (sha256 {digest[:12]}…) "
             f"to the reference's for the same task and seed (rerun "
-            f"{c.reference_rerun}); on {c.task}, {tested} ≤ α = {_g(alpha)}",
+            f"{c.reference_rerun}); on {c.task}, {tested} ≤ α = {number(alpha)}",
         )
 
 
@@ -302,7 +303,7 @@ def _chance_note(manifest: Manifest, c: FileCoincidence, tested: str) -> str:
         f"`{c.file}` byte-identical to the reference's"
         f"{_rerun_text(manifest, c.rerun, c.reference_rerun)}, no more than chance "
         f"explains: independent runs coincide in {c.cross_matches} of "
-        f"{c.seeds * (c.seeds - 1)} cross-seed pairs ({_g(c.chance_rate, 3)}); "
+        f"{c.seeds * (c.seeds - 1)} cross-seed pairs ({number(c.chance_rate, 3)}); "
         f"{repeated_text}{tested}; not evidence of copying."
     )
 
@@ -341,7 +342,7 @@ def _sample_findings(run: RunRecord, arrays: _Arrays, add) -> None:
                 key,
                 key.seed,
                 f"{label}: samples.npz array `{name}` is constant ({a.size} values all equal "
-                f"{_g(float(a.flat[0]))})",
+                f"{number(float(a.flat[0]))})",
             )
 
 
@@ -451,7 +452,7 @@ def _seed_message(
     )
     chance = (
         f"the {other} reports the same on {c.other_matches} of {c.other_seeds} seeds, so "
-        f"{c.seeds} runs drawn from both systems' runs are all equal with p = {_g(c.pvalue, 3)}"
+        f"{c.seeds} runs drawn from both systems' runs are all equal with p = {number(c.pvalue, 3)}"
     )
     if c.flagged:
         add(
@@ -460,11 +461,13 @@ def _seed_message(
             RunKey(system, task, -1, rerun),
             None,
             f"{system}/{task}/rerun={rerun}: all {c.seeds} seeds report identical metrics "
-            f"({shown}); {chance} (Holm-adjusted {_g(adj, 3)} ≤ α = {_g(alpha)})",
+            f"({shown}); {chance} (Holm-adjusted {number(adj, 3)} ≤ α = {number(alpha)})",
         )
         return
     adjusted_text = (
-        f"Holm-adjusted {_g(adj, 3)}" if adj is not None else f"it cannot reach α = {_g(alpha)}"
+        f"Holm-adjusted {number(adj, 3)}"
+        if adj is not None
+        else f"it cannot reach α = {number(alpha)}"
     )
     notes.append(
         f"identical_across_seeds on {task}: all {c.seeds} seeds of {system} (rerun "

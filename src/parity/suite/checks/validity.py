@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from parity._format import number
 from parity.stats._common import ResultMixin
-from parity.suite.checks._common import _g, _index, _is_finite_number, _run_label, _Table
+from parity.suite.checks._common import _index, _is_finite_number, _run_label, _Table
 from parity.suite.checks.samples import ArrayLoader, _Arrays, _arrays
 from parity.suite.checks.shortcuts import (
     FileCoincidence,
@@ -217,7 +218,7 @@ def _bound_findings(
                 rule,
                 key,
                 key.seed,
-                f"{label}: {metric} = {_g(float(value), 10)} breaks `{rule}`",
+                f"{label}: {metric} = {number(float(value), 10)} breaks `{rule}`",
             )
 
 
