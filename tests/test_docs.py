@@ -245,7 +245,7 @@ def agrees(value, shown) -> bool:
     --------
     >>> agrees((0.11428, 0.1497, (0.0387, 0.25)), (0.114, 0.15, (0.039, 0.25)))
     True
-    >>> agrees(0.1149, 0.114), agrees(("changed", ("loop", "n_steps", "x")), ("changed", ("loop", ...)))
+    >>> agrees(0.1149, 0.114), agrees(("changed", ("loop", "n", "x")), ("changed", ("loop", ...)))
     (False, True)
     """
     if shown is Ellipsis:

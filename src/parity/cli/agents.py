@@ -101,7 +101,7 @@ def _common_options(f):
             click.option(
                 "--json",
                 "json_path",
-                type=click.Path(dir_okay=False, allow_dash=True),
+                type=click.Path(allow_dash=True),
                 metavar="PATH|-",
                 help="Also write the JSON here ('-' = stdout).",
             ),

@@ -70,7 +70,7 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Write the summary as JSON here ('-' = stdout).",
 )

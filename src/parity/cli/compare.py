@@ -393,14 +393,14 @@ def options_for_the_input(ctx: click.Context) -> str | None:
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Also write the JSON verdict here ('-' = stdout).",
 )
 @click.option(
     "--markdown",
     "markdown_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Also write the Markdown summary here ('-' = stdout).",
 )

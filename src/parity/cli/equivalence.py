@@ -172,14 +172,14 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Write the JSON result here ('-' = stdout).",
 )
 @click.option(
     "--markdown",
     "markdown_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Write the Markdown summary here ('-' = stdout).",
 )

@@ -223,7 +223,7 @@ def print_summary(result, title: str, paired: bool) -> None:
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Write the JSON result ('-' = stdout).",
 )

@@ -340,7 +340,7 @@ def ingest_command(
 @click.option(
     "--json",
     "json_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Also write the status as JSON here ('-' = stdout).",
 )
@@ -444,7 +444,7 @@ def print_status(status, limit: int | None = 20) -> None:
     "out",
     default="-",
     show_default=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     metavar="PATH|-",
     help="Write the schema here ('-' = stdout).",
 )
