@@ -220,7 +220,7 @@ def bad_files(tmp_path) -> dict[str, Path]:
         ("good", "good", ("--mixed-weight", "1.5"), r"`mixed_weight` must be a number in \[0, 1\]"),
         ("good", "good", ("--min-delta", "-0.1"), r"`min_delta` must be a finite number >= 0"),
         ("good", "good", ("--alpha", "0.1"), r"--alpha is only used with --paired"),
-        ("good", "good", ("--paired", "--alpha", "0.7"), r"'--alpha': 0.7 is not in the range 0<x<0.5"),
+        ("good", "good", ("--paired", "--alpha", "0.7"), r"'--alpha': 0.7 is not in the range"),
         ("good", "good", ("--paired", "--best-hard", "1"), r"not used with --paired"),
         ("good", "good", ("--best-soft", "1"), r"--best-soft needs --best-hard"),
         ("good", "good", ("--metric", "soft", "--best-hard", "1"), r"needs --best-soft"),
