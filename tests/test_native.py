@@ -81,7 +81,7 @@ def test_click_shell_completion(tmp_path):
     assert "_parity_completion()" in source.stdout and "complete -o nosort -F" in source.stdout
     env = {"_PARITY_COMPLETE": "bash_complete", "COMP_WORDS": "parity su", "COMP_CWORD": "1"}
     assert python("-m", "parity", env=env, cwd=tmp_path).stdout.split() == ["plain,suite"]
-    env.update(COMP_WORDS="parity equivalence --mar", COMP_CWORD="2")
+    env.update(COMP_WORDS="parity equivalence --marg", COMP_CWORD="2")
     assert python("-m", "parity", env=env, cwd=tmp_path).stdout.split() == ["plain,--margin"]
     zsh = python("-m", "parity", env={"_PARITY_COMPLETE": "zsh_source"}, cwd=tmp_path)
     assert "#compdef parity" in zsh.stdout
