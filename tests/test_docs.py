@@ -380,3 +380,28 @@ def test_the_link_check_sees_an_escape(tmp_path: Path) -> None:
     assert _outside(ROOT / "README.md", "../shared/data") is not None
     assert _outside(ROOT / "docs" / "gates.md", "../examples/gates/") is None
     assert UP_PATH.findall("see ../shared/x and `../shared/y`") == ["../shared/x", "../shared/y"]
+
+
+def test_the_runners_catch_drift(tmp_path: Path) -> None:
+    """A check of the checker: a wrong output line, a wrong exit code, a usage error in a shell
+    block and a wrong value in a Python block all fail."""
+    env = _workspace(tmp_path)
+    gate = "$ parity gate examples/gates/incumbent.jsonl examples/gates/candidate.jsonl\n"
+
+    def block(language: str, code: str) -> Block:
+        return Block(ROOT / "README.md", 1, language, (), code)
+
+    run_console(
+        block("console", gate + "gate (hard) on 4 items: REJECT   # a remark\n$ echo $?\n1\n"),
+        tmp_path,
+        env,
+    )
+    for wrong in (gate + "gate (hard) on 4 items: ACCEPT\n", gate + "$ echo $?\n0\n"):
+        with pytest.raises(AssertionError, match="did not print"):
+            run_console(block("console", wrong), tmp_path, env)
+    with pytest.raises(AssertionError, match="exited 2"):
+        run_sh(block("sh", "parity compare --no-such-option a b\n"), tmp_path, env)
+    with pytest.raises(AssertionError, match="the docs say"):
+        run_python(block("python", "x = 2\nx + 1   # 4\n"), {}, tmp_path)
+    with pytest.raises(AssertionError, match="printed"):
+        run_python(block("python", 'print("a b")   # a c\n'), {}, tmp_path)
