@@ -45,12 +45,9 @@ def walk(
         from parity.cli.main import cli
 
         command = cli
-    parent = None
-    contexts: dict[tuple[str, ...], click.Context] = {}
 
     def visit(cmd: click.Command, words: tuple[str, ...], parent_ctx: click.Context | None):
         ctx = click.Context(cmd, info_name=words[-1], parent=parent_ctx)
-        contexts[words] = ctx
         yield words, cmd, ctx
         if isinstance(cmd, click.Group):
             for name in cmd.list_commands(ctx):
@@ -58,7 +55,7 @@ def walk(
                 if sub is not None and not sub.hidden:
                     yield from visit(sub, (*words, name), ctx)
 
-    yield from visit(command, path, parent)
+    yield from visit(command, path, None)
 
 
 def _code(text: str) -> str:
