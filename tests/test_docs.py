@@ -311,7 +311,7 @@ def run_python(block: Block, namespace: dict, cwd: Path) -> None:
                 )
 
 
-@pytest.mark.timeout(1800)  # the README runs every example: ≈ 4 min on 2 loaded cores
+@pytest.mark.timeout(1800)  # README: 31 s on an idle 2-core machine, > 10 min at load 17
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_examples_run_as_written(path: Path, tmp_path: Path) -> None:
     env = _workspace(tmp_path)
