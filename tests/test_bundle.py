@@ -226,7 +226,7 @@ def compare(samples, out: Path, *extra):
         "compare",
         samples / "ref.npy",
         samples / "cand.npy",
-        "--permutations",
+        "--resamples",
         "99",
         "--out",
         out / "report",

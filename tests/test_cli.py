@@ -106,7 +106,7 @@ VERDICT_CASES = [
 @pytest.mark.parametrize(("ref", "cand", "code", "verdict"), VERDICT_CASES)
 def test_exit_codes_cli_runner(files, tmp_path, ref, cand, code, verdict):
     out = tmp_path / "report"
-    result = invoke(["compare", files[ref], files[cand], "--permutations", B, "--out", out])
+    result = invoke(["compare", files[ref], files[cand], "--resamples", B, "--out", out])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == code, result.output
     record = strict_loads((out / "verdict.json").read_text(encoding="utf-8"))
@@ -122,7 +122,7 @@ def test_exit_codes_cli_runner(files, tmp_path, ref, cand, code, verdict):
 @pytest.mark.parametrize(("ref", "cand", "code", "verdict"), VERDICT_CASES)
 def test_exit_codes_subprocess(files, tmp_path, ref, cand, code, verdict):
     proc = run_script(
-        ["compare", files[ref], files[cand], "--permutations", B, "--json", "-"], tmp_path
+        ["compare", files[ref], files[cand], "--resamples", B, "--json", "-"], tmp_path
     )
     assert proc.returncode == code, proc.stderr
     assert strict_loads(proc.stdout)["verdict"] == verdict
@@ -134,11 +134,11 @@ def test_exit_codes_subprocess(files, tmp_path, ref, cand, code, verdict):
 
 
 def test_in_process_main_returns_the_exit_code(files, capsys):
-    args = ["compare", files["ref"], files["shift"], "--permutations", B, "--quiet"]
+    args = ["compare", files["ref"], files["shift"], "--resamples", B, "--quiet"]
     assert main(args) == 1
     captured = capsys.readouterr()
     assert captured.err == ""
-    assert main(["compare", files["ref"], files["same"], "--permutations", B, "--quiet"]) == 0
+    assert main(["compare", files["ref"], files["same"], "--resamples", B, "--quiet"]) == 0
 
 
 def test_embodied_regression_from_files(files, tmp_path):
@@ -153,7 +153,7 @@ def test_embodied_regression_from_files(files, tmp_path):
             files["cand_eps"],
             "--dt",
             "0.1",
-            "--permutations",
+            "--resamples",
             B,
             "--json",
             "-",
@@ -181,7 +181,7 @@ def test_embodied_rule_option(files, tmp_path, rule, code, status):
     np.save(tmp_path / "r.npy", rng.lognormal(0, 0.15, size=(12, 1, 1)) * walk())
     np.save(tmp_path / "c.npy", 0.96 * rng.lognormal(0, 0.15, size=(12, 1, 1)) * walk())
     args = ["compare", files["ref"], files["same"], "--ref-episodes", tmp_path / "r.npy"]
-    args += ["--cand-episodes", tmp_path / "c.npy", "--dt", "0.1", "--permutations", B]
+    args += ["--cand-episodes", tmp_path / "c.npy", "--dt", "0.1", "--resamples", B]
     args += ["--no-sensitivity", "--out", tmp_path / "out"] + (["--embodied", rule] if rule else [])
     result = invoke(args)
     assert result.exit_code == code, result.output
@@ -258,8 +258,8 @@ INPUT_ERRORS = {
         False,
     ),
     "zero permutations": (
-        ["compare", "{ref}", "{same}", "--permutations", "0"],
-        r"Invalid value for '--permutations': 0 is not in the range x>=1",
+        ["compare", "{ref}", "{same}", "--resamples", "0"],
+        r"Invalid value for '--resamples': 0 is not in the range x>=1",
         False,
     ),
     "missing argument": (["compare", "{ref}"], r"Missing argument 'CANDIDATE'", False),
@@ -341,7 +341,7 @@ def test_internal_error_cli_runner(files, monkeypatch, tmp_path):
     crash_dir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(crash_dir))
     monkeypatch.setattr(parity.verdict, "compare", _boom)
-    result = invoke(["compare", files["ref"], files["same"], "--permutations", B])
+    result = invoke(["compare", files["ref"], files["same"], "--resamples", B])
     assert result.exit_code == 4
     line = assert_one_error_line(result.stderr)
     path = _saved_traceback(line)
@@ -382,7 +382,7 @@ def test_internal_error_console_entry_point(files, tmp_path):
 def test_json_to_stdout_equals_verdict_json(files, tmp_path):
     out = tmp_path / "r"
     result = invoke(
-        ["compare", files["ref"], files["shift"], "--permutations", B, "--json", "-", "--out", out]
+        ["compare", files["ref"], files["shift"], "--resamples", B, "--json", "-", "--out", out]
     )
     assert result.exit_code == 1
     record = strict_loads(result.stdout)
@@ -402,7 +402,7 @@ def test_json_to_stdout_equals_verdict_json(files, tmp_path):
 
 def test_out_dir_is_created_with_all_reports(files, tmp_path):
     out = tmp_path / "a" / "b"
-    result = invoke(["compare", files["ref"], files["same"], "--permutations", B, "--out", out])
+    result = invoke(["compare", files["ref"], files["same"], "--resamples", B, "--out", out])
     assert result.exit_code == 0
     names = ["report.html", "summary.md", "verdict.json"]
     assert sorted(p.name for p in out.iterdir()) == [MARKER, *names]
@@ -422,7 +422,7 @@ def test_json_and_markdown_paths(files, tmp_path):
             "compare",
             files["small_ref"],
             files["small_cand"],
-            "--permutations",
+            "--resamples",
             B,
             "--json",
             json_path,
@@ -441,15 +441,13 @@ def test_json_and_markdown_paths(files, tmp_path):
 
 
 def test_markdown_to_stdout(files, tmp_path):
-    result = invoke(
-        ["compare", files["ref"], files["shift"], "--permutations", B, "--markdown", "-"]
-    )
+    result = invoke(["compare", files["ref"], files["shift"], "--resamples", B, "--markdown", "-"])
     assert result.exit_code == 1
     assert result.stdout.startswith("# Parity comparison: FAIL\n")
 
 
 def test_quiet_prints_nothing_on_stderr(files, tmp_path):
-    args = ["compare", files["ref"], files["same"], "--permutations", B, "--quiet"]
+    args = ["compare", files["ref"], files["same"], "--resamples", B, "--quiet"]
     result = invoke(args)
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -464,7 +462,7 @@ def test_quiet_prints_nothing_on_stderr(files, tmp_path):
 def test_quiet_pass_with_degenerate_episodes_prints_nothing(files, tmp_path):
     proc = run_script(
         [
-            *("compare", files["ref"], files["same"], "--permutations", B, "--quiet"),
+            *("compare", files["ref"], files["same"], "--resamples", B, "--quiet"),
             *("--ref-episodes", files["few_ref_eps"], "--cand-episodes", files["few_cand_eps"]),
         ],
         tmp_path,
@@ -476,7 +474,7 @@ def test_quiet_pass_with_degenerate_episodes_prints_nothing(files, tmp_path):
 
 
 def test_summary_on_stderr_mentions_verdict_and_reasons(files):
-    result = invoke(["compare", files["ref"], files["shift"], "--permutations", B])
+    result = invoke(["compare", files["ref"], files["shift"], "--resamples", B])
     assert result.exit_code == 1
     err = result.stderr
     assert "FAIL" in err
@@ -488,7 +486,7 @@ def test_summary_on_stderr_mentions_verdict_and_reasons(files):
 
 def test_same_seed_same_bytes_other_seed_other_bytes(files, tmp_path):
     def verdict_json(seed: str, out: str) -> str:
-        args = ["compare", files["ref"], files["same"], "--permutations", B, "--seed", seed]
+        args = ["compare", files["ref"], files["same"], "--resamples", B, "--seed", seed]
         result = invoke([*args, "--quiet", "--out", tmp_path / out])
         assert result.exit_code == 0
         return (tmp_path / out / "verdict.json").read_text(encoding="utf-8")
@@ -500,7 +498,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(files, tmp_path):
 def test_statistic_option_selects_statistics(files, tmp_path):
     result = invoke(
         [
-            *("compare", files["ref"], files["shift"], "--permutations", B),
+            *("compare", files["ref"], files["shift"], "--resamples", B),
             *("--statistic", "energy", "--statistic", "kl", "--json", "-", "--quiet"),
         ]
     )

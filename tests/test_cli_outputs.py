@@ -20,7 +20,7 @@ from processes import invoke
 
 pytestmark = pytest.mark.timeout(120)
 
-FAST = ["--permutations", "99", "--no-sensitivity", "--quiet"]
+FAST = ["--resamples", "99", "--no-sensitivity", "--quiet"]
 
 
 def one_error_line(res, pattern: str) -> str:
@@ -128,12 +128,12 @@ def test_every_writing_command_checks_its_outputs(data, tmp_path):
     items = tmp_path / "items.jsonl"
     items.write_text('{"id": "q1", "hard": 1}\n{"id": "q2", "hard": 0}\n')
     for option in ("--json", "--log"):
-        res = invoke("gate", "--candidate", items, "--incumbent", items, option, items)
+        res = invoke("gate", items, items, option, items)
         one_error_line(res, f"{option}: {items} is also an input")
     foreign = tmp_path / "schema.json"
     foreign.write_text("{}")
-    one_error_line(invoke("suite", "schema", "--out", foreign), "pass --force")
-    assert invoke("suite", "schema", "--out", foreign, "--force").exit_code == 0
+    one_error_line(invoke("suite", "schema", "--json", foreign), "pass --force")
+    assert invoke("suite", "schema", "--json", foreign, "--force").exit_code == 0
     assert "properties" in json.loads(foreign.read_text())
 
 

@@ -185,7 +185,7 @@ def test_schema_prints_the_manifest_json_schema(tmp_path):
     schema = json.loads(result.stdout)
     assert schema["title"] == "Manifest" and "systems" in schema["properties"]
     out = tmp_path / "schema.json"
-    assert invoke("schema", "--out", out).exit_code == 0
+    assert invoke("schema", "--json", out).exit_code == 0
     assert json.loads(out.read_text()) == schema
 
 

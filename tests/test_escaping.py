@@ -73,7 +73,7 @@ def test_hostile_file_names_in_every_compare_output(hostile_files, tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(
         cli,
-        ["compare", str(ref), str(cand), "--permutations", "99", "--no-sensitivity",
+        ["compare", str(ref), str(cand), "--resamples", "99", "--no-sensitivity",
          "--out", str(out)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output  # Rich markup in a name neither crashes nor styles

@@ -321,7 +321,7 @@ def test_compare_include_data_refuses_a_symlinked_input(tmp_path):
         "compare",
         tmp_path / "ref.npy",
         tmp_path / "cand.npy",
-        "--permutations",
+        "--resamples",
         "99",
         "--bundle",
         tmp_path / "b.zip",

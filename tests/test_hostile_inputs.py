@@ -155,7 +155,7 @@ def test_a_non_utf8_file_name_is_exit_2(tmp_path, good):
 def gate_files(tmp_path):
     items = tmp_path / "items.jsonl"
     items.write_text("".join(f'{{"id": "q{i}", "hard": {i % 2}}}\n' for i in range(6)))
-    return ["gate", "--candidate", items, "--incumbent", items]
+    return ["gate", items, items]
 
 
 def agent_files():
@@ -215,8 +215,8 @@ def test_nan_and_inf_options_are_exit_2_at_parse_time(tmp_path, good, args):
 @pytest.mark.parametrize(
     "head, option",
     [
-        ("compare", "--permutations"),
-        ("gate", "--permutations"),
+        ("compare", "--resamples"),
+        ("gate", "--resamples"),
         ("gate", "--bootstrap"),
         ("agents", "--bootstrap"),
     ],
@@ -321,9 +321,9 @@ def test_random_bytes_to_the_cli_are_exit_2_or_a_verdict(tmp_path_factory, data,
     good = d / "g.npy"
     np.save(good, np.random.default_rng(0).normal(size=(20, 1)))
     for args in (
-        ["compare", path, good, "--permutations", "99", "--no-sensitivity", "--out", d / "o"],
+        ["compare", path, good, "--resamples", "99", "--no-sensitivity", "--out", d / "o"],
         ["equivalence", path, good, "--margin", "1"],
-        ["gate", "--candidate", path, "--incumbent", path],
+        ["gate", path, path],
         ["agents", "analyze", path, "--out", d / "ag", "--bootstrap", "50"],
     ):
         res = invoke(*args, "--quiet", "--force")

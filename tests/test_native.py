@@ -81,7 +81,7 @@ def test_click_shell_completion(tmp_path):
     assert "_parity_completion()" in source.stdout and "complete -o nosort -F" in source.stdout
     env = {"_PARITY_COMPLETE": "bash_complete", "COMP_WORDS": "parity su", "COMP_CWORD": "1"}
     assert python("-m", "parity", env=env, cwd=tmp_path).stdout.split() == ["plain,suite"]
-    env.update(COMP_WORDS="parity equivalence --mar", COMP_CWORD="2")
+    env.update(COMP_WORDS="parity equivalence --marg", COMP_CWORD="2")
     assert python("-m", "parity", env=env, cwd=tmp_path).stdout.split() == ["plain,--margin"]
     zsh = python("-m", "parity", env={"_PARITY_COMPLETE": "zsh_source"}, cwd=tmp_path)
     assert "#compdef parity" in zsh.stdout
@@ -113,7 +113,7 @@ def arrays(tmp_path) -> dict[str, Path]:
 def test_compare_appends_its_summary_md(tmp_path, arrays):
     summary = tmp_path / "job-summary.md"
     summary.write_text("earlier step\n", encoding="utf-8")
-    args = ("compare", arrays["ref"], arrays["shift"], "--permutations", "199", "--quiet")
+    args = ("compare", arrays["ref"], arrays["shift"], "--resamples", "199", "--quiet")
     code, text = run_in_ci(summary, *args, "--out", tmp_path / "r1")
     assert code == 1
     report = (tmp_path / "r1" / "summary.md").read_text(encoding="utf-8")
@@ -126,7 +126,7 @@ def test_compare_appends_its_summary_md(tmp_path, arrays):
 
 def test_no_variable_no_summary(tmp_path, arrays, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args = ["compare", str(arrays["ref"]), str(arrays["ref"]), "--permutations", "199"]
+    args = ["compare", str(arrays["ref"]), str(arrays["ref"]), "--resamples", "199"]
     result = CliRunner().invoke(cli, [*args, "--quiet", "--out", "r"])
     assert result.exit_code in (0, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r", "ref.npy", "shift.npy"]
@@ -135,7 +135,7 @@ def test_no_variable_no_summary(tmp_path, arrays, monkeypatch):
 def test_unwritable_summary_warns_and_keeps_the_verdicts_exit_code(tmp_path, arrays):
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    args = ("compare", arrays["ref"], arrays["shift"], "--permutations", "199", "--quiet")
+    args = ("compare", arrays["ref"], arrays["shift"], "--resamples", "199", "--quiet")
     result = CliRunner().invoke(
         cli,
         [*map(str, args), "--out", str(tmp_path / "r")],
@@ -166,7 +166,7 @@ def test_equivalence_appends_its_summary(tmp_path):
 def test_gate_appends_its_summary(tmp_path):
     ex = ROOT / "examples" / "gates"
     summary = tmp_path / "s.md"
-    files = ("--candidate", ex / "candidate.jsonl", "--incumbent", ex / "incumbent.jsonl")
+    files = (ex / "incumbent.jsonl", ex / "candidate.jsonl")
     code, text = run_in_ci(summary, "gate", *files, "--quiet")
     assert code == 1 and text.startswith("## parity gate: REJECT\n")
     assert "| current |" in text
@@ -210,7 +210,7 @@ def test_agents_compare_appends_its_summary(tmp_path):
         example_path("runs_new"),
         "--out",
         tmp_path / "diff",
-        "--permutations",
+        "--resamples",
         "199",
         "--quiet",
     )

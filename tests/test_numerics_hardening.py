@@ -82,7 +82,7 @@ def test_kl_on_100_by_20000_data_runs_under_a_memory_cap(tmp_path):
         f"import resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap})); "
         "from parity.cli.main import run; sys.argv[0] = 'parity'; run()"
     )
-    args = ["compare", "a.npy", "b.npy", "--statistic", "kl", "--permutations", "99"]
+    args = ["compare", "a.npy", "b.npy", "--statistic", "kl", "--resamples", "99"]
     args += ["--no-sensitivity", "--quiet", "--out", "o"]
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -139,7 +139,7 @@ def test_verdict_bytes_do_not_depend_on_the_blas_thread_count(tmp_path):
                "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}  # fmt: skip
         out = tmp_path / f"t{threads}"
         proc = subprocess.run(
-            [sys.executable, "-c", code, "compare", "a.npy", "b.npy", "--permutations", "199",
+            [sys.executable, "-c", code, "compare", "a.npy", "b.npy", "--resamples", "199",
              "--no-sensitivity", "--quiet", "--out", str(out)],
             cwd=tmp_path, capture_output=True, timeout=600, env=env,
         )  # fmt: skip

@@ -323,7 +323,7 @@ def test_compare_html_option_and_bundle(tmp_path, episodes):
         folder / "ref_eps.npy",
         "--cand-episodes",
         folder / "cand_eps.npy",
-        "--permutations",
+        "--resamples",
         "99",
         "--quiet",
     ]

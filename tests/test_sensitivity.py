@@ -507,9 +507,7 @@ def invoke(*args):
 
 def test_cli_default_check_makes_small_samples_inconclusive(pair):
     out = pair / "default"
-    result = invoke(
-        "compare", pair / "ref.npy", pair / "cand.npy", "--permutations", B, "--out", out
-    )
+    result = invoke("compare", pair / "ref.npy", pair / "cand.npy", "--resamples", B, "--out", out)
     assert result.exit_code == 3, result.output
     assert "could only detect shifts ≥" in result.stderr
     assert "sensitivity (80% power at α = 0.05): shifts ≥ " in result.stderr
@@ -534,7 +532,7 @@ def test_cli_default_check_makes_small_samples_inconclusive(pair):
     ],
 )
 def test_cli_sensitivity_options(pair, tmp_path, option, exit_code, reported):
-    args = ["compare", pair / "ref.npy", pair / "cand.npy", "--permutations", B]
+    args = ["compare", pair / "ref.npy", pair / "cand.npy", "--resamples", B]
     result = invoke(*args, "--out", tmp_path, *option)
     assert result.exit_code == exit_code, result.output
     record = strict_loads((tmp_path / "verdict.json").read_text())

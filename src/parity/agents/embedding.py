@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from parity._install import install_hint
 from parity.errors import ParityInputError
 
 __all__ = [
@@ -38,9 +39,9 @@ EMBEDDERS = ("hashing", "minilm")
 MINILM_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASHING_FEATURES = 2**14
 
-SKLEARN_HINT = "`parity agents` needs scikit-learn: pip install 'parity[agents]'"
+SKLEARN_HINT = f"`parity agents` needs scikit-learn: {install_hint('agents')}"
 MINILM_HINT = (
-    "install it with `pip install 'parity[embed]'`, then put the model in the Hugging Face "
+    f"install it with `{install_hint('embed')}`, then put the model in the Hugging Face "
     'cache once, on a machine with network access: `python -c "from sentence_transformers '
     f"import SentenceTransformer; SentenceTransformer('{MINILM_MODEL}')\"` (or copy the model "
     "folder and pass its path with --embedder-model); parity never downloads at run time"

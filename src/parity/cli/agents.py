@@ -2,9 +2,10 @@
 
 ``analyze RUNS`` writes per-run and per-task tables (CSV, JSON), the summary (benchmark and
 target-usage estimates with task-level bootstrap intervals) and an HTML report; exit 0, or 2
-on bad input. ``compare OLD NEW`` tests every run-level behaviour between two agents (Holm over
-the metrics); exit 0 when no behaviour changed, 1 when some changed, 3 when none could be
-tested, 2 on bad input. ``example`` writes the shipped example transcripts and target profile.
+on bad input. ``compare REFERENCE CANDIDATE`` tests every run-level behaviour between two
+agents (Holm over the metrics); exit 0 when no behaviour changed, 1 when some changed, 3 when
+none could be tested, 2 on bad input. ``example`` writes the shipped example transcripts and
+target profile.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import click
 
 from parity._format import interval
+from parity.cli._conventions import DECIDING, PLAIN, ParityGroup
 from parity.cli._output import (
     append_step_summary,
     check_outputs,
@@ -25,7 +27,7 @@ from parity.cli._output import (
     write_file,
     write_text,
 )
-from parity.cli._params import FINITE, RESAMPLES, SEED
+from parity.cli._params import COUNT, FINITE, RESAMPLES, SEED, Finite
 from parity.report.escape import term, visible
 
 #: The files ``agents analyze`` and ``agents compare`` write into their ``--out`` folder.
@@ -46,8 +48,8 @@ def _embedder_options(f):
     f = click.option(
         "--embedder-model",
         metavar="NAME|PATH",
-        help="MiniLM model name or local folder (minilm only) "
-        "[sentence-transformers/all-MiniLM-L6-v2].",
+        show_default="sentence-transformers/all-MiniLM-L6-v2",
+        help="MiniLM model name or local folder (minilm only).",
     )(f)
     f = click.option(
         "--embedder",
@@ -81,17 +83,29 @@ def _common_options(f):
                 default=2000,
                 show_default=True,
                 type=RESAMPLES,
+                metavar="N",
                 help="Task-level bootstrap resamples.",
             ),
             click.option(
-                "--seed", default=0, show_default=True, type=SEED, help="Seed of every draw."
+                "--seed",
+                default=0,
+                show_default=True,
+                type=SEED,
+                metavar="N",
+                help="Seed of every draw.",
             ),
             click.option(
                 "--skip-invalid",
                 is_flag=True,
                 help="Skip malformed runs (listed) instead of failing.",
             ),
-            click.option("--json", "json_path", metavar="PATH|-", help="Also write the JSON here."),
+            click.option(
+                "--json",
+                "json_path",
+                type=click.Path(allow_dash=True),
+                metavar="PATH|-",
+                help="Also write the JSON here ('-' = stdout).",
+            ),
             click.option("--quiet", is_flag=True, help="No summary on stderr."),
             click.option(
                 "--force",
@@ -167,7 +181,7 @@ def print_analysis(analysis, loaded, files: list[Path]) -> None:
         console.print(f"  wrote {names} to {term(folder)}", soft_wrap=True)
 
 
-@click.group("agents", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("agents", cls=ParityGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def agents_group() -> None:
     """Loops, stalls, drift and divergence of long-running agents, reweighted to real usage.
 
@@ -176,19 +190,20 @@ def agents_group() -> None:
     """
 
 
-@agents_group.command("analyze")
+@agents_group.command("analyze", exit_codes=PLAIN)
 @click.argument("runs", metavar="RUNS")
 @click.option(
     "--out",
     "out_dir",
     default="agent-report",
     show_default=True,
+    type=click.Path(file_okay=False),
     metavar="DIR",
     help="Folder for the reports.",
 )
 @_embedder_options
 @click.option("--target", metavar="PATH", help="Target usage profile (JSON: shares or texts).")
-@click.option("--clusters", type=int, help="Number of task clusters (default: by silhouette).")
+@click.option("--clusters", type=COUNT, help="Number of task clusters (default: by silhouette).")
 @click.option("--clip", type=FINITE, help="Cap on each weight P/Q (weights average 1).")
 @click.option(
     "--min-similarity",
@@ -291,14 +306,15 @@ def analyze_command(
     ctx.exit(0)
 
 
-@agents_group.command("compare")
-@click.argument("old", metavar="OLD")
-@click.argument("new", metavar="NEW")
+@agents_group.command("compare", exit_codes=DECIDING, renamed={"--permutations": "--resamples"})
+@click.argument("old", metavar="REFERENCE")
+@click.argument("new", metavar="CANDIDATE")
 @click.option(
     "--out",
     "out_dir",
     default="agent-diff",
     show_default=True,
+    type=click.Path(file_okay=False),
     metavar="DIR",
     help="Folder for the reports.",
 )
@@ -307,14 +323,16 @@ def analyze_command(
     "--alpha",
     default=0.05,
     show_default=True,
-    type=FINITE,
+    type=Finite(0, 0.5, min_open=True, max_open=True),
     help="Family-wise level (Holm over the metrics).",
 )
 @click.option(
-    "--permutations",
+    "--resamples",
+    "permutations",
     default=1999,
     show_default=True,
     type=RESAMPLES,
+    metavar="N",
     help="Random splits of each permutation test.",
 )
 @_common_options
@@ -337,7 +355,7 @@ def compare_command(
     quiet: bool,
     force: bool,
 ) -> None:
-    """Which run-level behaviours changed from the OLD agent's runs to the NEW agent's?
+    """Which run-level behaviours changed from the REFERENCE agent's runs to the CANDIDATE's?
 
     Rates (success, degenerate, loop, stall) by Fisher's exact test, values (steps, entropy,
     recurrence, determinism, laminarity, drift, repeats) by an energy-distance permutation
@@ -424,12 +442,13 @@ def print_comparison(result, loaded, files: list[Path]) -> None:
         )
 
 
-@agents_group.command("example")
+@agents_group.command("example", exit_codes=PLAIN)
 @click.option(
     "--out",
     "out_dir",
     default="agent-example",
     show_default=True,
+    type=click.Path(file_okay=False),
     metavar="DIR",
     help="Folder for the example files.",
 )

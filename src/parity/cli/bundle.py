@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from parity.cli._conventions import DECIDING, PLAIN, ParityCommand, ParityGroup
 from parity.errors import ExitCode
 from parity.report.escape import visible
 
@@ -19,12 +20,21 @@ PRIVATE_NAME = "parity-signing.key"
 PUBLIC_NAME = "parity-signing.pub"
 
 
-@click.group("bundle")
+#: Exit codes of `bundle verify`.
+VERIFY = {
+    0: "intact (and signed, with --public-key)",
+    1: "tampered: files missing, extra or altered, or a bad signature",
+    2: DECIDING[2],
+    4: DECIDING[4],
+}
+
+
+@click.group("bundle", cls=ParityGroup)
 def bundle_group() -> None:
     """Verify or show an evidence bundle (evidence_bundle.zip or `compare --bundle`)."""
 
 
-@bundle_group.command("verify")
+@bundle_group.command("verify", exit_codes=VERIFY)
 @click.argument("bundle", metavar="BUNDLE", type=click.Path(dir_okay=False))
 @click.option(
     "--public-key",
@@ -55,9 +65,15 @@ def verify_command(ctx: click.Context, bundle: str, public_key: str | None) -> N
     ctx.exit(int(ExitCode.FAIL))
 
 
-@bundle_group.command("show")
+@bundle_group.command("show", exit_codes=PLAIN)
 @click.argument("bundle", metavar="BUNDLE", type=click.Path(dir_okay=False))
-@click.option("--json", "json_path", help="Write the summary as JSON here ('-' = stdout).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Write the summary as JSON here ('-' = stdout).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing --json file parity did not write.")
 def show_command(bundle: str, json_path: str | None, force: bool) -> None:
     """Print the verdict inside BUNDLE, its reasons and its files."""
@@ -81,11 +97,12 @@ def show_command(bundle: str, json_path: str | None, force: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@click.command("keygen")
+@click.command("keygen", cls=ParityCommand, exit_codes=PLAIN)
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help=f"Folder for {PRIVATE_NAME} and {PUBLIC_NAME}.",
 )
 @click.option("--private", "private_path", type=click.Path(dir_okay=False), help="Private key.")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from parity.cli._conventions import DECIDING, ParityCommand, given
 from parity.cli._output import (
     append_step_summary,
     check_outputs,
@@ -138,7 +139,54 @@ def sensitivity_line(s) -> str:
     )
 
 
-@click.command("compare")
+#: Options that only the action-sample tests use (not a completions file's).
+ACTIONS_ONLY = ("statistics", "max_detectable_shift", "method", "device")
+#: Options of the embodied metrics, which need rollouts (--ref-episodes/--cand-episodes).
+EMBODIED_ONLY = ("tolerance", "embodied_rule", "dt")
+
+
+def options_for_the_input(ctx: click.Context) -> str | None:
+    """Why an option given does not apply to these inputs (None when every one does): --kernel
+    is for completions files, the action tests' options are not, the embodied options need
+    rollouts."""
+    from parity.io import is_text_samples
+
+    def flag(name: str) -> str:
+        return next(p.opts[0] for p in ctx.command.params if p.name == name)
+
+    params = ctx.params
+    text = [is_text_samples(params[k]) for k in ("reference", "candidate")]
+    if any(text):
+        wrong = [flag(k) for k in ACTIONS_ONLY + EMBODIED_ONLY if given(ctx, k)]
+        if wrong:
+            return (
+                f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to "
+                "completions files (JSONL of completions or tokens): the text test uses "
+                "--kernel, --aggregation, --alpha, --resamples and --seed"
+            )
+        return None
+    if given(ctx, "kernel"):
+        return (
+            f"--kernel applies to completions files (JSONL with `completion` or `tokens`); "
+            f"{params['reference']} and {params['candidate']} hold numeric samples"
+        )
+    if params.get("ref_episodes") is None:
+        wrong = [flag(k) for k in EMBODIED_ONLY if given(ctx, k)]
+        if wrong:
+            return (
+                f"{', '.join(wrong)} {'applies' if len(wrong) == 1 else 'apply'} to the "
+                "embodied metrics of rollouts; give --ref-episodes and --cand-episodes"
+            )
+    return None
+
+
+@click.command(
+    "compare",
+    cls=ParityCommand,
+    exit_codes=DECIDING,
+    renamed={"--permutations": "--resamples"},
+    checks=(options_for_the_input,),
+)
 @click.argument("reference", metavar="REFERENCE")
 @click.argument("candidate", metavar="CANDIDATE")
 @click.option(
@@ -160,13 +208,22 @@ def sensitivity_line(s) -> str:
     help="Statistic to test (repeatable; default: all).",
 )
 @click.option(
-    "--permutations",
+    "--resamples",
+    "permutations",
     default=N_PERMUTATIONS,
     show_default=True,
     type=RESAMPLES,
-    help="Random splits B.",
+    metavar="N",
+    help="Random splits B of the permutation test.",
 )
-@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every random draw.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=SEED,
+    metavar="N",
+    help="Seed of every random draw.",
+)
 @click.option(
     "--tolerance",
     default=0.10,
@@ -213,7 +270,11 @@ def sensitivity_line(s) -> str:
     help="Engine: exact permutations, random Fourier features (MMD only, millions of "
     f"samples), or auto (exact up to n + m = {EXACT_MAX_POOLED}).",
 )
-@click.option("--device", help="Run the engine's products with torch on this device (cpu, cuda).")
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    help="Run the engine's products with torch on this device (the torch extra).",
+)
 @click.option(
     "--kernel",
     type=click.Choice(["hamming", "ngram"]),
@@ -238,20 +299,35 @@ def sensitivity_line(s) -> str:
     default="parity-report",
     show_default=True,
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Folder for verdict.json, summary.md and report.html.",
 )
-@click.option("--json", "json_path", help="Also write the JSON verdict here ('-' = stdout).")
-@click.option("--markdown", "markdown_path", help="Also write the Markdown summary here ('-').")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Also write the JSON verdict here ('-' = stdout).",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Also write the Markdown summary here ('-' = stdout).",
+)
 @click.option(
     "--html",
     "html_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(dir_okay=False, allow_dash=True),
+    metavar="PATH|-",
     help="Also write a self-contained HTML report here (figures inline; no network needed).",
 )
 @click.option(
     "--bundle",
     "bundle_path",
     type=click.Path(dir_okay=False),
+    metavar="PATH",
     help="Also write an evidence bundle (zip: reports, arguments, input hashes, environment).",
 )
 @click.option("--include-data", is_flag=True, help="Put the input files in the bundle too.")
@@ -296,8 +372,6 @@ def compare_command(
 ) -> None:
     """Compare action samples of REFERENCE and CANDIDATE (FILE or FILE.npz:ARRAY), or two
     completions files (JSONL of {prompt, completion} or {prompt_id, tokens}).
-
-    Exit code 0 pass, 1 fail, 3 inconclusive, 2 bad input.
     """
     if (ref_episodes is None) != (cand_episodes is None):
         raise click.UsageError("--ref-episodes and --cand-episodes go together; got only one")

@@ -7,19 +7,31 @@ from pathlib import Path
 
 import click
 
+from parity.cli._conventions import DECIDING, ParityCommand
 from parity.cli._params import SEED
 
+#: Exit codes of `demo`: 0 when the faithful variant passes and the broken one fails.
+DEMO = {
+    0: "the faithful variant passes and the broken one fails",
+    1: "either does not",
+    2: DECIDING[2],
+    4: DECIDING[4],
+}
 
-@click.command("demo")
+
+@click.command("demo", cls=ParityCommand, exit_codes=DEMO)
 @click.option(
     "--out",
     "out_dir",
     default="parity-demo",
     show_default=True,
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Folder for the example data and the reports.",
 )
-@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the simulation.")
+@click.option(
+    "--seed", default=0, show_default=True, type=SEED, metavar="N", help="Seed of the simulation."
+)
 @click.option("--quiet", is_flag=True, help="No summaries on stderr.")
 @click.option("--force", is_flag=True, help="Replace files in --out that parity did not write.")
 @click.pass_context

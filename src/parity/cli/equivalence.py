@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from parity._format import interval
+from parity.cli._conventions import DECIDING, ParityCommand
 from parity.cli._output import (
     append_step_summary,
     check_outputs,
@@ -30,7 +31,7 @@ from parity.cli._output import (
     provenance,
     write_text,
 )
-from parity.cli._params import FINITE
+from parity.cli._params import Finite
 from parity.errors import ExitCode, ParityInputError, ParityWarning
 from parity.report.escape import term
 
@@ -137,9 +138,9 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
         )
 
 
-@click.command("equivalence")
-@click.argument("reference", metavar="REF")
-@click.argument("candidate", metavar="CAND")
+@click.command("equivalence", cls=ParityCommand, exit_codes=DECIDING)
+@click.argument("reference", metavar="REFERENCE")
+@click.argument("candidate", metavar="CANDIDATE")
 @click.option(
     "--margin",
     required=True,
@@ -158,8 +159,27 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     default=None,
     help="Direction of 'better' for --noninferiority (default higher).",
 )
-@click.option("--alpha", default=0.05, show_default=True, type=FINITE, help="Level, in (0, 0.5).")
-@click.option("--json", "json_path", help="Write the JSON result here ('-' = stdout).")
+@click.option(
+    "--alpha",
+    default=0.05,
+    show_default=True,
+    type=Finite(0, 0.5, min_open=True, max_open=True),
+    help="Level of each one-sided test.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Write the JSON result here ('-' = stdout).",
+)
+@click.option(
+    "--markdown",
+    "markdown_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Write the Markdown summary here ('-' = stdout).",
+)
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
 @force_option
 @click.pass_context
@@ -175,24 +195,31 @@ def equivalence_command(
     higher_is_better: bool | None,
     alpha: float,
     json_path: str | None,
+    markdown_path: str | None,
     quiet: bool,
     force: bool,
 ) -> None:
-    """Is CAND equivalent to (or not worse than) REF? Two files of scalar results.
+    """Is CANDIDATE equivalent to (or not worse than) REFERENCE? Two files of scalar results.
 
-    REF and CAND hold one number per seed or run: FILE.npy, FILE.csv:column,
+    REFERENCE and CANDIDATE hold one number per seed or run: FILE.npy, FILE.csv:column,
     FILE.jsonl:field. TOST (two one-sided t-tests, Welch by default) of the difference, or of
     the ratio of means with --relative.
 
-    Exit code 0 equivalent / non-inferior, 1 not shown, 3 (TOST) no observed means could show
-    equivalence at this n, α and margin with the observed spread, 2 bad input.
+    Exit code 3 (TOST only): no observed means could show equivalence at this n, α and margin
+    with the observed spread.
     """
     from parity.stats import equivalence as eq
 
     if higher_is_better is not None and not noninferiority:
         raise click.UsageError("--higher-is-better/--lower-is-better apply to --noninferiority")
     hib = True if higher_is_better is None else higher_is_better
-    check_outputs(inputs=(reference, candidate), files={"--json": json_path}, force=force)
+    if json_path == "-" and markdown_path == "-":
+        raise click.UsageError("only one of --json and --markdown may be '-' (stdout)")
+    check_outputs(
+        inputs=(reference, candidate),
+        files={"--json": json_path, "--markdown": markdown_path},
+        force=force,
+    )
     value = parse_margin(margin, pair_allowed=not noninferiority)
     data = {"reference": load_scalars(reference), "candidate": load_scalars(candidate)}
     if paired and len(data["reference"]) != len(data["candidate"]):
@@ -241,11 +268,14 @@ def equivalence_command(
     }
     if degenerate:
         payload["degenerate"] = ZERO_VARIANCE
-    if json_path:
-        write_text(json_path, json_text(payload))
-    if not quiet:
-        print_summary(payload, result, f"{reference} vs {candidate}")
     from parity.report.summaries import equivalence_markdown
 
-    append_step_summary(equivalence_markdown(payload, f"{reference} vs {candidate}"))
+    markdown = equivalence_markdown(payload, f"{reference} vs {candidate}")
+    if json_path:
+        write_text(json_path, json_text(payload))
+    if markdown_path:
+        write_text(markdown_path, markdown)
+    if not quiet:
+        print_summary(payload, result, f"{reference} vs {candidate}")
+    append_step_summary(markdown)
     ctx.exit(int(code))

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from parity.cli._conventions import DECIDING, ParityCommand
 from parity.cli._output import (
     append_step_summary,
     check_outputs,
@@ -30,7 +31,7 @@ from parity.cli._output import (
     provenance,
     write_text,
 )
-from parity.cli._params import FINITE, RESAMPLES, SEED, Count
+from parity.cli._params import FINITE, RESAMPLES, SEED, Count, Finite
 from parity.errors import ParityWarning
 from parity.gate import DEFAULT_ALPHA, DEFAULT_MIXED_WEIGHT, DEFAULT_RESAMPLES, GateMetric
 from parity.report.escape import term
@@ -42,7 +43,7 @@ ACTION_STYLE = {
     "reject": "bold red",
     "inconclusive": "bold yellow",
 }
-PAIRED_ONLY = ("--alpha", "--permutations", "--bootstrap")
+PAIRED_ONLY = ("--alpha", "--resamples", "--bootstrap")
 
 
 def _signed(x: float) -> str:
@@ -122,14 +123,14 @@ def print_summary(result, title: str, paired: bool) -> None:
     console.print(table)
 
 
-@click.command("gate")
-@click.option(
-    "--candidate",
-    required=True,
-    metavar="PATH",
-    help="JSONL of the candidate's items: id, hard, optional soft.",
+@click.command(
+    "gate",
+    cls=ParityCommand,
+    exit_codes=DECIDING,
+    renamed={"--incumbent": 0, "--candidate": 1, "--permutations": "--resamples"},
 )
-@click.option("--incumbent", required=True, metavar="PATH", help="JSONL of the incumbent's items.")
+@click.argument("incumbent", metavar="REFERENCE")
+@click.argument("candidate", metavar="CANDIDATE")
 @click.option(
     "--metric",
     default="hard",
@@ -146,7 +147,10 @@ def print_summary(result, title: str, paired: bool) -> None:
 )
 @click.option("--paired", is_flag=True, help="Statistical gate: sign-flip test + bootstrap CI.")
 @click.option(
-    "--alpha", type=FINITE, help=f"Level of the paired test, in (0, 0.5) [{DEFAULT_ALPHA:g}]."
+    "--alpha",
+    type=Finite(0, 0.5, min_open=True, max_open=True),
+    show_default=f"{DEFAULT_ALPHA:g}",
+    help="Level of the paired test (--paired).",
 )
 @click.option(
     "--min-delta",
@@ -157,21 +161,38 @@ def print_summary(result, title: str, paired: bool) -> None:
 )
 @click.option("--best-hard", type=FINITE, help="Best hard score so far (default: incumbent's).")
 @click.option("--best-soft", type=FINITE, help="Best soft score so far (default: incumbent's).")
-@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of every random draw.")
 @click.option(
-    "--permutations",
+    "--seed",
+    default=0,
+    show_default=True,
+    type=SEED,
+    metavar="N",
+    help="Seed of every random draw.",
+)
+@click.option(
+    "--resamples",
+    "permutations",
     type=RESAMPLES,
-    help=f"Random sign flips when more than {MAX_EXACT} items differ (--paired) "
-    f"[{DEFAULT_RESAMPLES}].",
+    metavar="N",
+    show_default=str(DEFAULT_RESAMPLES),
+    help=f"Random sign flips when more than {MAX_EXACT} items differ (--paired).",
 )
 @click.option(
     "--bootstrap",
     type=RESAMPLES,
-    help=f"Bootstrap resamples of the CI (--paired) [{DEFAULT_RESAMPLES}].",
+    metavar="N",
+    show_default=str(DEFAULT_RESAMPLES),
+    help="Bootstrap resamples of the CI (--paired).",
 )
 @click.option("--log", "log_path", metavar="PATH", help="Append the decision to this JSONL log.")
 @click.option("--step", type=Count(0), help="Step number for the log (default: next).")
-@click.option("--json", "json_path", metavar="PATH|-", help="Write the JSON result ('-' = stdout).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Write the JSON result ('-' = stdout).",
+)
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
 @force_option
 @click.pass_context
@@ -195,7 +216,7 @@ def gate_command(
     quiet: bool,
     force: bool,
 ) -> None:
-    """Accept or reject a CANDIDATE against the INCUMBENT on the same held-out items.
+    """Accept or reject a CANDIDATE against the incumbent (REFERENCE) on the same held-out items.
 
     Both files are JSONL, one item per line: {"id": ..., "hard": 0|1, "soft": 0.0-1.0}
     (soft optional). Without --paired: the candidate's mean score in the chosen metric must
@@ -203,8 +224,8 @@ def gate_command(
     --min-delta. With --paired: an exact sign-flip test of the per-item differences and a
     bootstrap CI of the mean improvement.
 
-    Exit code 0 accept, 1 reject, 3 inconclusive (--paired, when no result on this many items
-    could be significant), 2 bad input.
+    Exit code 3 (inconclusive) only with --paired, when no result on this many items could be
+    significant.
     """
     from parity.gate import (
         GateRecord,

@@ -13,6 +13,7 @@ import importlib.util
 
 import click
 
+from parity.cli._conventions import DECIDING, PLAIN, ParityCommand
 from parity.cli._params import WORKERS
 from parity.errors import ExitCode, ParityError
 from parity.report.escape import term as escape
@@ -57,6 +58,8 @@ def print_error(exc: BaseException) -> None:
 
 class SuiteGroup(click.Group):
     """The ``suite`` group: subcommands imported lazily; multi-line errors, one line each."""
+
+    command_class = ParityCommand
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, (module, _, _) in SUBCOMMANDS.items() if _available(module)]
@@ -203,17 +206,29 @@ class ProgressReporter:
 
 # --------------------------------------------------------------------------- commands
 
+#: Exit codes of `run` and `ingest`, which record runs.
+RECORDING = {
+    0: "every expected run is recorded ok",
+    1: "some runs failed, timed out or are missing",
+    2: "usage or input error, or interrupted (the same command resumes)",
+    4: DECIDING[4],
+}
+
+
 _store_option = click.option(
     "--store",
     "store",
     type=click.Path(dir_okay=False),
-    help="SQLite store [default: <manifest stem>.parity.sqlite beside the manifest].",
+    show_default="<manifest stem>.parity.sqlite beside the manifest",
+    help="SQLite store.",
 )
 _runs_dir_option = click.option(
     "--runs-dir",
     "runs_dir",
     type=click.Path(file_okay=False),
-    help="Root of the run folders ({out}) [default: runs/ beside the manifest].",
+    metavar="DIR",
+    show_default="runs/ beside the manifest",
+    help="Root of the run folders ({out}).",
 )
 
 
@@ -228,17 +243,20 @@ def _finish(ctx: click.Context, result) -> None:
     ctx.exit(result.exit_code)
 
 
-@suite_group.command("run")
+@suite_group.command("run", exit_codes=RECORDING)
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @click.option(
     "--workers",
     type=WORKERS,
-    help="Runs at once [default: the CPU count (local), the cluster's threads (dask)].",
+    metavar="N",
+    show_default="the CPU count (local), the cluster's threads (dask)",
+    help="Runs at once.",
 )
 @click.option(
     "--executor",
     type=click.Choice(["local", "dask"]),
-    help="Where runs execute [default: local; dask when --scheduler is given].",
+    show_default="local; dask when --scheduler is given",
+    help="Where runs execute.",
 )
 @click.option(
     "--scheduler",
@@ -292,7 +310,7 @@ def run_command(
     _finish(ctx, result)
 
 
-@suite_group.command("ingest")
+@suite_group.command("ingest", exit_codes=RECORDING)
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @_store_option
 @click.option("--retry-failed", is_flag=True, help="Re-read results recorded as failed.")
@@ -315,11 +333,17 @@ def ingest_command(
     _finish(ctx, result)
 
 
-@suite_group.command("status")
+@suite_group.command("status", exit_codes=PLAIN)
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @_store_option
 @_runs_dir_option
-@click.option("--json", "json_path", help="Also write the status as JSON here ('-' = stdout).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Also write the status as JSON here ('-' = stdout).",
+)
 @click.option("--all", "show_all", is_flag=True, help="List every missing run, not the first 20.")
 @click.option("--force", is_flag=True, help="Replace an existing --json file parity did not write.")
 def status_command(
@@ -414,14 +438,22 @@ def print_status(status, limit: int | None = 20) -> None:
     listing("recorded but not in the manifest", [_label(k) for k in status.unexpected], "dim")
 
 
-@suite_group.command("schema")
-@click.option("--out", "out", default="-", show_default=True, help="Write here ('-' = stdout).")
+@suite_group.command("schema", exit_codes=PLAIN, renamed={"--out": "--json"})
+@click.option(
+    "--json",
+    "out",
+    default="-",
+    show_default=True,
+    type=click.Path(allow_dash=True),
+    metavar="PATH|-",
+    help="Write the schema here ('-' = stdout).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing file parity did not write.")
 def schema_command(out: str, force: bool) -> None:
     """Print the JSON schema of a suite manifest."""
     from parity.cli._output import check_outputs, json_text, write_text
     from parity.suite.manifest import manifest_schema
 
-    check_outputs(files={"--out": out}, force=force)
+    check_outputs(files={"--json": out}, force=force)
 
     write_text(out, json_text(manifest_schema()))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from parity.cli._conventions import DECIDING, ParityCommand
 from parity.cli._params import SEED
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
@@ -121,7 +122,7 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     console.print(f"reports: {escape(out_dir)}/", soft_wrap=True)
 
 
-@click.command("report")
+@click.command("report", cls=ParityCommand, exit_codes=DECIDING)
 @click.argument("manifest", metavar="SUITE.yaml", type=click.Path(dir_okay=False))
 @click.option(
     "--out",
@@ -129,19 +130,22 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     default="reports",
     show_default=True,
     type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Folder for the JSON reports, equivalence_report.md and report.html.",
 )
 @click.option(
     "--store",
     "store_path",
     type=click.Path(dir_okay=False),
-    help="The suite's store [default: <manifest dir>/<manifest stem>.parity.sqlite].",
+    show_default="<manifest stem>.parity.sqlite beside the manifest",
+    help="The suite's store.",
 )
 @click.option(
     "--seed",
     default=0,
     show_default=True,
     type=SEED,
+    metavar="N",
     help="Seed of the aggregate bootstraps and component permutation tests.",
 )
 @click.option(

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from parity._install import install_hint
 from parity.errors import ParityInputError
 
 UNIT_ROWS = 16384  # rows centred, multiplied and added up in float64 as one unit
@@ -232,7 +233,7 @@ def resolve_backend(device: str | None, dtype: type):
     except ImportError:
         raise ParityInputError(
             f"`device` {device!r} needs PyTorch, which is not installed: "
-            "pip install 'parity[torch]' (or leave `device` unset for numpy)"
+            f"{install_hint('torch')} (or leave `device` unset for numpy)"
         ) from None
     try:
         dev = torch.device(device)

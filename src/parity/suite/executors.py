@@ -36,6 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+from parity._install import install_hint
 from parity.errors import ParityInputError
 
 
@@ -169,7 +170,7 @@ class DaskExecutor(_ExecutorBase):
             from distributed import Client, LocalCluster
         except ImportError:
             raise ParityInputError(
-                "--executor dask needs Dask: pip install 'parity[dask]' "
+                f"--executor dask needs Dask: {install_hint('dask')} "
                 "(dask[distributed]); not installed"
             ) from None
         self._cluster = None
