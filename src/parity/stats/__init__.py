@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+from parity.stats._common import Interval
 from parity.stats.aggregates import (
     aggregate_ci,
     iqm,
@@ -44,6 +45,11 @@ from parity.stats.coincidence import (
 )
 from parity.stats.conditional import conditional_two_sample_test
 from parity.stats.equivalence import (
+    DetectabilityResult,
+    OneSidedResult,
+    OneSidedTest,
+    PosteriorResult,
+    TOSTResult,
     min_detectable,
     noninferiority,
     posterior_equivalence,
@@ -56,7 +62,12 @@ from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
 from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult, two_sample_test
 from parity.stats.ranking import AUCResult, auc
 from parity.stats.rff import rff_two_sample_test
-from parity.stats.sensitivity import SensitivityResult, min_detectable_effect
+from parity.stats.sensitivity import (
+    DetectableEffect,
+    PowerCurve,
+    SensitivityResult,
+    min_detectable_effect,
+)
 from parity.stats.sign_flip import SignFlipResult, sign_flip_test
 from parity.stats.text import text_two_sample_test
 from parity.stats.thresholds import ThresholdResult, otsu_threshold
@@ -65,12 +76,20 @@ from parity.stats.two_sample import binned_kl, energy_distance, mmd2
 __all__ = [
     "AUCResult",
     "BootstrapResult",
+    "DetectabilityResult",
+    "DetectableEffect",
     "IdenticalRunsResult",
+    "Interval",
+    "OneSidedResult",
+    "OneSidedTest",
+    "PosteriorResult",
+    "PowerCurve",
     "ProportionInterval",
     "RatioResult",
     "SameSeedMatchesResult",
     "SensitivityResult",
     "SignFlipResult",
+    "TOSTResult",
     "ThresholdResult",
     "TwoSampleResult",
     "TwoSampleTestResult",
