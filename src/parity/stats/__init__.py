@@ -19,6 +19,9 @@
   mean and median in :mod:`parity.stats.aggregates`);
 * intervals and ranks: :func:`clopper_pearson`, :func:`wilson`, :func:`auc`,
   :func:`otsu_threshold`.
+
+Every interval of a result (``confidence_interval``, an equivalence region's ``bounds``, ...)
+is an :class:`Interval`: a ``(low, high)`` tuple with ``.low`` and ``.high``.
 """
 
 from __future__ import annotations
