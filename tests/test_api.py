@@ -27,7 +27,7 @@ import pytest
 import parity
 from parity.io import json_dumps, json_value
 from parity.stats import Interval
-from parity.stats._common import ResultMixin, to_jsonable
+from parity.stats._common import ResultMixin, _interval_fields, to_jsonable
 
 NAMESPACES = ("parity", *(f"parity.{name}" for name in parity.SUBMODULES))
 
@@ -153,6 +153,9 @@ def test_the_result_classes_of_the_brief_are_exported() -> None:
 # R10: intervals are Interval(low, high)
 
 
+INTERVAL_TYPES = (Interval, Interval | None)
+
+
 def _interval_field(name: str) -> bool:
     return name in {"confidence_interval", "bounds", "band"} or name.endswith(("_ci", "_interval"))
 
@@ -172,12 +175,18 @@ def test_every_interval_field_is_annotated_interval() -> None:
     checked = 0
     for qualname, cls in sorted(_public_result_classes().items()):
         hints = typing.get_type_hints(cls, localns=public)
+        typed = {f.name for f in dataclasses.fields(cls) if hints[f.name] in INTERVAL_TYPES}
+        if issubclass(cls, ResultMixin) and typed != set(_interval_fields(cls)):
+            wrong.append(
+                f"{qualname}: {sorted(typed)} typed Interval, converted only "
+                f"{sorted(_interval_fields(cls))} (spell the annotation `Interval`)"
+            )
         for field in dataclasses.fields(cls):
             if not _interval_field(field.name):
                 continue
             checked += 1
             tp = hints[field.name]
-            if tp is not Interval and tp != Interval | None:
+            if tp not in INTERVAL_TYPES:
                 wrong.append(f"{qualname}.{field.name}: {tp}")
             elif not issubclass(cls, ResultMixin):
                 wrong.append(f"{qualname}.{field.name}: not a ResultMixin, never converted")
