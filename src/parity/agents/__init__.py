@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 from parity.agents.analysis import AgentAnalysis, analyze_runs, run_table
+from parity.agents.between import PairResult
 from parity.agents.compare import AgentComparison, MetricComparison, compare_agents
 from parity.agents.embedding import StepEmbeddings, embed_steps, make_embedder
 from parity.agents.loading import (
@@ -43,6 +44,7 @@ from parity.agents.loading import (
 )
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, VALUE_METRICS, run_metrics
 from parity.agents.reweighting import (
+    ClusterInfo,
     Estimate,
     TargetProfile,
     Weighting,
@@ -61,9 +63,11 @@ __all__ = [
     "AgentAnalysis",
     "AgentComparison",
     "AgentRun",
+    "ClusterInfo",
     "Estimate",
     "LoadedRuns",
     "MetricComparison",
+    "PairResult",
     "SkippedRun",
     "Step",
     "StepEmbeddings",

@@ -38,7 +38,7 @@ from parity.errors import (
     check_probability,
     check_seed,
 )
-from parity.stats._common import ResultMixin, to_jsonable
+from parity.stats._common import Interval, ResultMixin, to_jsonable
 from parity.trajectory.dynamics import DEFAULT_THRESHOLD
 
 __all__ = ["AgentComparison", "MetricComparison", "compare_agents"]
@@ -62,8 +62,8 @@ class MetricComparison(ResultMixin):
     old: float | None
     new: float | None
     difference: float | None
-    old_ci: tuple[float, float] | None
-    new_ci: tuple[float, float] | None
+    old_ci: Interval | None
+    new_ci: Interval | None
     effect: float | None
     test: str | None
     pvalue: float | None

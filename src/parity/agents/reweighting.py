@@ -46,7 +46,7 @@ from parity.agents.loading import AgentRun
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, metric_values
 from parity.errors import ParityInputError, check_positive_int, check_probability
 from parity.io import loads_json
-from parity.stats._common import ResultMixin, RngLike, as_generator
+from parity.stats._common import Interval, ResultMixin, RngLike, as_generator
 
 __all__ = [
     "ClusterInfo",
@@ -763,9 +763,9 @@ class Estimate(ResultMixin):
     kind: str
     n: int
     benchmark: float
-    benchmark_ci: tuple[float, float]
+    benchmark_ci: Interval
     target: float | None
-    target_ci: tuple[float, float] | None
+    target_ci: Interval | None
     n_undefined: int
 
 

@@ -31,7 +31,7 @@ from parity.gate.scores import (
 )
 from parity.gate.threshold import GateResult
 from parity.io import json_dumps, read_jsonl
-from parity.stats._common import ResultMixin
+from parity.stats._common import Interval, ResultMixin
 
 #: Version of the JSONL log records written by :func:`append_gate_log`.
 SCHEMA_VERSION = 1
@@ -65,7 +65,7 @@ class GateRecord(ResultMixin):
         The best system's (``None`` for the paired gate, which compares with the incumbent).
     pvalue, alpha : float or None
         Two-sided p-value and level of the statistical gate.
-    confidence_interval : tuple of float or None
+    confidence_interval : Interval or None
         CI of the mean improvement (statistical gate).
     n_items : int or None
         Items the decision was made on.
@@ -93,7 +93,7 @@ class GateRecord(ResultMixin):
     best_score: float | None = None
     pvalue: float | None = None
     alpha: float | None = None
-    confidence_interval: tuple[float, float] | None = None
+    confidence_interval: Interval | None = None
     n_items: int | None = None
     time: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -211,6 +211,7 @@ class GateRecord(ResultMixin):
         return cls(**kwargs)
 
     def __post_init__(self) -> None:
+        ResultMixin.__post_init__(self)
         if not isinstance(self.action, GateAction):
             object.__setattr__(self, "action", _as_action(self.action, "record"))
         if not isinstance(self.metric, GateMetric):

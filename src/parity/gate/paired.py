@@ -43,7 +43,7 @@ from parity.gate.scores import (
     _GateDecision,
     _signed,
 )
-from parity.stats._common import RngLike, as_generator
+from parity.stats._common import Interval, RngLike, as_generator
 from parity.stats.equivalence import TARGET_POWER, smallest_n
 from parity.stats.sign_flip import MAX_EXACT, SignFlipResult, sign_flip_test
 
@@ -80,7 +80,7 @@ class PairedGateResult(_GateDecision):
         Two-sided sign-flip p-value; "significant" means ``pvalue ≤ alpha``.
     pvalue_greater, pvalue_less : float
         One-sided p-values for an improvement / a deterioration (for the record).
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         ``(1 − alpha)`` two-sided bootstrap CI of the mean improvement.
     confidence_level : float
         ``1 − alpha``.
@@ -130,7 +130,7 @@ class PairedGateResult(_GateDecision):
     pvalue: float
     pvalue_greater: float
     pvalue_less: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     n_resamples: int
     n_bootstrap: int

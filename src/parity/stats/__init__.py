@@ -19,10 +19,14 @@
   mean and median in :mod:`parity.stats.aggregates`);
 * intervals and ranks: :func:`clopper_pearson`, :func:`wilson`, :func:`auc`,
   :func:`otsu_threshold`.
+
+Every interval of a result (``confidence_interval``, an equivalence region's ``bounds``, ...)
+is an :class:`Interval`: a ``(low, high)`` tuple with ``.low`` and ``.high``.
 """
 
 from __future__ import annotations
 
+from parity.stats._common import Interval
 from parity.stats.aggregates import (
     aggregate_ci,
     iqm,
@@ -44,6 +48,11 @@ from parity.stats.coincidence import (
 )
 from parity.stats.conditional import conditional_two_sample_test
 from parity.stats.equivalence import (
+    DetectabilityResult,
+    OneSidedResult,
+    OneSidedTest,
+    PosteriorResult,
+    TOSTResult,
     min_detectable,
     noninferiority,
     posterior_equivalence,
@@ -56,7 +65,12 @@ from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
 from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult, two_sample_test
 from parity.stats.ranking import AUCResult, auc
 from parity.stats.rff import rff_two_sample_test
-from parity.stats.sensitivity import SensitivityResult, min_detectable_effect
+from parity.stats.sensitivity import (
+    DetectableEffect,
+    PowerCurve,
+    SensitivityResult,
+    min_detectable_effect,
+)
 from parity.stats.sign_flip import SignFlipResult, sign_flip_test
 from parity.stats.text import text_two_sample_test
 from parity.stats.thresholds import ThresholdResult, otsu_threshold
@@ -65,12 +79,20 @@ from parity.stats.two_sample import binned_kl, energy_distance, mmd2
 __all__ = [
     "AUCResult",
     "BootstrapResult",
+    "DetectabilityResult",
+    "DetectableEffect",
     "IdenticalRunsResult",
+    "Interval",
+    "OneSidedResult",
+    "OneSidedTest",
+    "PosteriorResult",
+    "PowerCurve",
     "ProportionInterval",
     "RatioResult",
     "SameSeedMatchesResult",
     "SensitivityResult",
     "SignFlipResult",
+    "TOSTResult",
     "ThresholdResult",
     "TwoSampleResult",
     "TwoSampleTestResult",

@@ -3,14 +3,75 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from parity.errors import ParityInputError, check_seed
 
 RngLike = None | int | np.random.Generator
+
+
+class Interval(NamedTuple):
+    """A ``(low, high)`` interval: a confidence interval, a margin's region, a band.
+
+    A tuple, so ``low, high = res.confidence_interval`` and ``res.confidence_interval[0]``
+    work as for a plain pair, and JSON writes it as the 2-element list ``[low, high]``.
+    One-sided intervals have an infinite end.
+
+    Attributes
+    ----------
+    low, high : float
+        The lower and upper end.
+
+    Examples
+    --------
+    >>> from parity.stats import tost
+    >>> res = tost([1.0, 1.1, 0.9, 1.0, 1.0], [1.0, 1.05, 0.95, 1.0, 1.0], margin=0.5)
+    >>> ci = res.confidence_interval
+    >>> ci.low < 0.0 < ci.high
+    True
+    >>> low, high = ci
+    >>> (low, high) == (ci.low, ci.high) and ci == (low, high)
+    True
+    >>> to_jsonable(Interval(0.25, math.inf))
+    [0.25, 'inf']
+    """
+
+    low: float
+    high: float
+
+
+def as_intervals(result: Any, *names: str) -> None:
+    """Make each named (low, high) field of a frozen result an :class:`Interval`.
+
+    For a result's ``__post_init__``: a pair given as a tuple, list or array becomes an
+    ``Interval`` of the same values; ``None`` (no interval) stays ``None``.
+
+    Examples
+    --------
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Result:
+    ...     confidence_interval: Interval
+    ...     def __post_init__(self) -> None:
+    ...         as_intervals(self, "confidence_interval")
+    >>> Result([0.1, 0.9]).confidence_interval
+    Interval(low=0.1, high=0.9)
+    """
+    for name in names:
+        value = getattr(result, name)
+        if value is not None and not isinstance(value, Interval):
+            low, high = value
+            object.__setattr__(result, name, Interval(low, high))
+
+
+@functools.cache
+def _interval_fields(cls: type) -> tuple[str, ...]:
+    """Names of the fields of dataclass ``cls`` annotated ``Interval`` or ``Interval | None``."""
+    kinds = (Interval, "Interval", "Interval | None")
+    return tuple(f.name for f in dataclasses.fields(cls) if f.type in kinds)
 
 
 def as_generator(rng: RngLike) -> np.random.Generator:
@@ -162,9 +223,16 @@ def to_jsonable(value: Any) -> Any:
 
 
 class ResultMixin:
-    """``to_dict()`` for frozen result dataclasses: JSON-safe values, field names as keys."""
+    """``to_dict()`` for frozen result dataclasses: JSON-safe values, field names as keys.
+
+    Every field annotated ``Interval`` (or ``Interval | None``) holds an :class:`Interval`:
+    a pair given as a tuple, list or array is converted when the result is built.
+    """
 
     __slots__ = ()
+
+    def __post_init__(self) -> None:
+        as_intervals(self, *_interval_fields(type(self)))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a JSON-safe ``dict``."""

@@ -263,7 +263,7 @@ def aggregate_ci(
     confidence_level: float = 0.95,
     method: str = "percentile",
     rng: RngLike = None,
-) -> Any:
+) -> BootstrapResult | dict[str, BootstrapResult]:
     """Stratified bootstrap interval of an aggregate of runs × tasks scores (rliable's).
 
     The runs are resampled with replacement within each task (rliable's

@@ -37,7 +37,14 @@ from parity.errors import (
     check_positive_int,
     check_probability,
 )
-from parity.stats._common import ResultMixin, RngLike, as_generator, as_values, to_jsonable
+from parity.stats._common import (
+    Interval,
+    ResultMixin,
+    RngLike,
+    as_generator,
+    as_values,
+    to_jsonable,
+)
 
 __all__ = ["BootstrapResult", "RatioResult", "bootstrap_ci", "bootstrap_ratio_of_means"]
 
@@ -63,7 +70,7 @@ class BootstrapResult(ResultMixin):
     ----------
     statistic : float
         The statistic on the original data.
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         ``(low, high)``; one end is infinite for a one-sided ``alternative``. ``(nan, nan)``
         when the bootstrap distribution has NaN values (recorded in ``warnings``).
     confidence_level : float
@@ -90,7 +97,7 @@ class BootstrapResult(ResultMixin):
     """
 
     statistic: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     n_resamples: int
     method: str
@@ -678,7 +685,7 @@ class RatioResult(ResultMixin):
     statistic : float
         ``mean(candidate) / mean(reference)``; ``1.0`` when both means are 0, ``±inf`` when only
         the reference mean is 0.
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         ``(low, high)`` two-sided interval at ``confidence_level``.
     confidence_level : float
         Coverage of the interval.
@@ -698,7 +705,7 @@ class RatioResult(ResultMixin):
     """
 
     statistic: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     n_resamples: int
     method: str

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from parity.errors import DegenerateDataWarning, ParityInputError
-from parity.stats._common import ResultMixin, as_values
+from parity.stats._common import Interval, ResultMixin, as_values
 
 __all__ = [
     "TARGET_POWER",
@@ -139,7 +139,7 @@ class TOSTResult(ResultMixin):
         t statistic of the one-sided test with the larger p-value (the binding one).
     pvalue : float
         ``max(lower.pvalue, upper.pvalue)``.
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         ``(1 − 2α)`` interval of the difference (absolute) or Fieller interval of the ratio
         (relative); ``(-inf, inf)`` when the Fieller set is unbounded (see ``notes``).
     confidence_level : float
@@ -158,9 +158,9 @@ class TOSTResult(ResultMixin):
     standard_error : float
         Of the difference; for the ratio, the delta-method value ``se(c̄ − ρ̂·r̄) / r̄``
         (reported only; the tests use the contrasts).
-    margin : tuple of float
+    margin : Interval
         ``(low, high)`` as given: a difference, or fractions of the reference mean.
-    bounds : tuple of float
+    bounds : Interval
         The equivalence region on the scale of ``estimate``: ``margin`` (absolute) or
         ``(1 + low, 1 + high)`` (relative).
     equivalent : bool
@@ -196,7 +196,7 @@ class TOSTResult(ResultMixin):
 
     statistic: float
     pvalue: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     alternative: str
     null_hypothesis: str
@@ -204,8 +204,8 @@ class TOSTResult(ResultMixin):
     df: float
     estimate: float
     standard_error: float
-    margin: tuple[float, float]
-    bounds: tuple[float, float]
+    margin: Interval
+    bounds: Interval
     equivalent: bool
     lower: OneSidedTest
     upper: OneSidedTest
@@ -236,7 +236,7 @@ class OneSidedResult(ResultMixin):
         Which hypothesis was tested.
     statistic, df, pvalue : float
         Of the one-sided t-test (``test_result`` holds the same numbers and the contrast).
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         One-sided ``(1 − α)`` interval: ``(low, inf)`` when higher is better, ``(-inf, high)``
         otherwise; ``(-inf, inf)`` when a relative (Fieller) bound does not exist.
     confidence_level : float
@@ -249,11 +249,11 @@ class OneSidedResult(ResultMixin):
         Test, variance and margin form used.
     estimate, standard_error : float
         As in :class:`TOSTResult`.
-    margin : tuple of float
+    margin : Interval
         The region of H1 in margin units: ``(-m, inf)`` for non-inferiority when higher is
         better, ``(-inf, m)`` when lower is better; ``(m, inf)`` / ``(-inf, -m)`` for
         superiority.
-    bounds : tuple of float
+    bounds : Interval
         The same region on the scale of ``estimate``.
     bound : float
         The null boundary on the scale of ``estimate``.
@@ -293,7 +293,7 @@ class OneSidedResult(ResultMixin):
     test: str
     statistic: float
     pvalue: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     alternative: str
     null_hypothesis: str
@@ -301,8 +301,8 @@ class OneSidedResult(ResultMixin):
     df: float
     estimate: float
     standard_error: float
-    margin: tuple[float, float]
-    bounds: tuple[float, float]
+    margin: Interval
+    bounds: Interval
     bound: float
     rejected: bool
     noninferior: bool | None
@@ -339,7 +339,7 @@ class PosteriorResult(ResultMixin):
         to 1.
     estimate : float
         Difference or ratio of the sample means.
-    margin, bounds : tuple of float
+    margin, bounds : Interval
         As in :class:`TOSTResult`.
     method : str
         The posterior used and how the probability was computed.
@@ -355,8 +355,8 @@ class PosteriorResult(ResultMixin):
     probability_below: float
     probability_above: float
     estimate: float
-    margin: tuple[float, float]
-    bounds: tuple[float, float]
+    margin: Interval
+    bounds: Interval
     method: str
     n_reference: int
     n_candidate: int
@@ -400,7 +400,7 @@ class DetectabilityResult(ResultMixin):
     n_for_power : int or None
         Smallest common sample size at which ``power`` reaches :data:`TARGET_POWER`;
         ``None`` above 2**31.
-    margin : tuple of float
+    margin : Interval
         The margin asked about, ``(low, high)``; ``±inf`` on the unbounded side of a
         non-inferiority margin.
     n_reference, n_candidate : int
@@ -419,7 +419,7 @@ class DetectabilityResult(ResultMixin):
     best_case_estimate: float
     min_margin: float
     n_required: int | None
-    margin: tuple[float, float]
+    margin: Interval
     n_reference: int
     n_candidate: int
     paired: bool
@@ -539,7 +539,7 @@ def tost_from_summary(
     --------
     >>> res = tost_from_summary(10.0, 1.0, 50, 10.05, 1.0, 50, margin=0.05, relative=True)
     >>> res.equivalent, res.bounds
-    (True, (0.95, 1.05))
+    (True, Interval(low=0.95, high=1.05))
     """
     m_r = _check_finite("mean_ref", mean_ref)
     m_c = _check_finite("mean_cand", mean_cand)
@@ -607,7 +607,7 @@ def noninferiority(
     >>> res = noninferiority([0.80, 0.82, 0.79, 0.81, 0.80], [0.81, 0.80, 0.80, 0.82, 0.81],
     ...                      margin=0.02)
     >>> res.noninferior, res.alternative, res.bounds
-    (True, 'greater', (-0.02, inf))
+    (True, 'greater', Interval(low=-0.02, high=inf))
     """
     return _one_sided_public(
         "non-inferiority",

@@ -17,7 +17,7 @@ import numbers
 from typing import Any
 
 from parity.errors import ParityInputError, check_probability
-from parity.stats._common import ResultMixin
+from parity.stats._common import Interval, ResultMixin
 
 __all__ = ["ProportionInterval", "clopper_pearson", "wilson"]
 
@@ -32,7 +32,7 @@ class ProportionInterval(ResultMixin):
     ----------
     statistic : float
         The observed proportion ``k / n``.
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         ``(low, high)``, within [0, 1]; one end is 0 or 1 for a one-sided interval.
     confidence_level : float
         Nominal coverage of the interval.
@@ -47,7 +47,7 @@ class ProportionInterval(ResultMixin):
     """
 
     statistic: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     alternative: str
     method: str

@@ -34,7 +34,7 @@ from parity.errors import (
     check_positive_int,
     check_probability,
 )
-from parity.stats._common import ResultMixin, RngLike, as_generator
+from parity.stats._common import Interval, ResultMixin, RngLike, as_generator
 
 __all__ = ["AUCResult", "auc"]
 
@@ -62,7 +62,7 @@ class AUCResult(ResultMixin):
     ----------
     statistic : float
         ``P(S⁺ > S⁻) + ½·P(S⁺ = S⁻)`` estimated from the sample, in [0, 1].
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         ``(low, high)`` two-sided interval at ``confidence_level``, within [0, 1].
     confidence_level : float
         Nominal coverage of the interval.
@@ -90,7 +90,7 @@ class AUCResult(ResultMixin):
     """
 
     statistic: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     method: str
     pvalue: float | None

@@ -40,9 +40,14 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parity._format import number
+
+if TYPE_CHECKING:  # results, named in the annotations only: importing this module stays light
+    from parity.stats import OneSidedResult, TOSTResult
+    from parity.trajectory import EmbodiedResult
+    from parity.verdict import ParityVerdict
 
 __all__ = [
     "AssertionRecord",
@@ -181,7 +186,7 @@ def assert_same_distribution(
     allow_inconclusive: bool = False,
     name: str | None = None,
     **options: Any,
-):
+) -> ParityVerdict:
     """Assert that the candidate's actions (and rollouts) match the reference's.
 
     Runs :func:`parity.compare` and passes on its ``pass``; a ``fail`` raises, and so does an
@@ -285,7 +290,7 @@ def assert_equivalent(
     allow_inconclusive: bool = False,
     name: str | None = None,
     **options: Any,
-):
+) -> TOSTResult:
     """Assert that the candidate's mean is within ``margin`` of the reference's (TOST).
 
     Runs :func:`parity.stats.tost` on scalar results (one per seed or run). Equivalence shown
@@ -352,7 +357,7 @@ def assert_noninferior(
     margin: float,
     name: str | None = None,
     **options: Any,
-):
+) -> OneSidedResult:
     """Assert that the candidate is not worse than the reference by ``margin`` or more.
 
     Runs :func:`parity.stats.noninferiority` (one-sided t-test; higher is better unless
@@ -414,7 +419,7 @@ def assert_no_regression(
     allow_inconclusive: bool = False,
     name: str | None = None,
     **options: Any,
-):
+) -> dict[str, EmbodiedResult]:
     """Assert that no embodied metric (jerk, motion energy, path length) of the rollouts rose.
 
     Runs :func:`parity.trajectory.compare_embodied`: a metric ``regressed`` (its ratio CI above

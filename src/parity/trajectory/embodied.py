@@ -37,7 +37,7 @@ from parity.errors import (
     check_positive_int,
     check_probability,
 )
-from parity.stats._common import ResultMixin, RngLike, as_generator
+from parity.stats._common import Interval, ResultMixin, RngLike, as_generator
 from parity.stats.bootstrap import _ratio_interval
 
 __all__ = [
@@ -245,11 +245,11 @@ class EmbodiedResult(ResultMixin):
         The rule that gave ``status``.
     ratio : float
         ``candidate_mean / reference_mean``.
-    confidence_interval : tuple of float
+    confidence_interval : Interval
         Bootstrap interval of the ratio at ``confidence_level`` (= 1 − 2·alpha).
     confidence_level : float
     tolerance : float
-    band : tuple of float
+    band : Interval
         ``(1 / (1 + tolerance), 1 + tolerance)``.
     reference_mean, candidate_mean : float
         Means of the metric over episodes.
@@ -273,10 +273,10 @@ class EmbodiedResult(ResultMixin):
     status: Status
     rule: str
     ratio: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     tolerance: float
-    band: tuple[float, float]
+    band: Interval
     reference_mean: float
     candidate_mean: float
     n_reference: int

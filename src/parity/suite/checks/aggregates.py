@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from parity.errors import ParityWarning
-from parity.stats._common import ResultMixin
+from parity.stats._common import Interval, ResultMixin
 from parity.stats._resampled import interval_inside, margin_pvalues, percentile_interval
 from parity.suite.checks._common import _Group, _Table
 from parity.suite.manifest import AggregateSpec, Manifest
@@ -44,15 +44,15 @@ class AggregateResult(ResultMixin):
     test: str
     margin_kind: str
     margin: float
-    bounds: tuple[float, float]
+    bounds: Interval
     higher_is_better: bool
     normalized: bool
     reference: float
     candidate: float
-    reference_interval: tuple[float, float]
-    candidate_interval: tuple[float, float]
+    reference_interval: Interval
+    candidate_interval: Interval
     estimate: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     alpha_share: float
     pvalue: float

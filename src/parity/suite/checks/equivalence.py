@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
-from parity.stats._common import ResultMixin
+from parity.stats._common import Interval, ResultMixin
 from parity.suite.checks._common import _check_seed, _Group, _index, _main_group, _replace, _Table
 from parity.suite.checks.aggregates import AggregateResult, _aggregate
 from parity.suite.manifest import Manifest
@@ -48,14 +48,14 @@ class MetricTest(ResultMixin):
     paired: bool
     relative: bool
     higher_is_better: bool
-    margin: tuple[float, float]
-    bounds: tuple[float, float]
+    margin: Interval
+    bounds: Interval
     n_reference: int
     n_candidate: int
     mean_reference: float
     mean_candidate: float
     estimate: float
-    confidence_interval: tuple[float, float]
+    confidence_interval: Interval
     confidence_level: float
     pvalue: float
     adjusted_pvalue: float

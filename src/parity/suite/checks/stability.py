@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
-from parity.stats._common import ResultMixin
+from parity.stats._common import Interval, ResultMixin
 from parity.stats._resampled import percentile_interval
 from parity.suite.checks._common import _check_seed, _Group, _index, _main_group, _Table
 from parity.suite.checks.equivalence import _equivalence, _evaluate, _Evaluation
@@ -71,7 +71,7 @@ class SignFlip(ResultMixin):
     aggregate: str | None
     labels: tuple[str, str]
     estimates: tuple[float, float]
-    intervals: tuple[tuple[float, float], tuple[float, float]]
+    intervals: tuple[Interval, Interval]
     null_effect: float
     confidence_level: float
 
@@ -411,7 +411,12 @@ def _sign_flip(effects: list[_Effect | None], labels: list[str]):
             if not (math.isfinite(ea) and math.isfinite(eb)) or ea * eb >= 0:
                 continue
             if any(lo > null or hi < null for _, (lo, hi), _ in (a, b)):
-                return (labels[i], labels[j]), (a[0], b[0]), (a[1], b[1]), null
+                return (
+                    (labels[i], labels[j]),
+                    (a[0], b[0]),
+                    (Interval(*a[1]), Interval(*b[1])),
+                    null,
+                )
     return None
 
 
