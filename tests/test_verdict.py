@@ -14,7 +14,7 @@ from parity._format import number
 from parity.errors import DegenerateDataWarning, ExitCode, ParityInputError
 from parity.io import round_floats
 from parity.report.markdown import verdict_markdown
-from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult
+from parity.stats.permutation import StatisticResult, TwoSampleTestResult
 from parity.trajectory.embodied import EmbodiedResult
 from parity.verdict import ParityVerdict, array_summary, compare, decide
 
@@ -539,7 +539,7 @@ def two_sample_result(
     exact: bool = False,
 ) -> TwoSampleTestResult:
     results = {
-        name: TwoSampleResult(
+        name: StatisticResult(
             name=name,
             statistic=0.1,
             pvalue=p,

@@ -53,7 +53,7 @@ from parity.stats.equivalence import (
 )
 from parity.stats.intervals import ProportionInterval, clopper_pearson, wilson
 from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
-from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult, two_sample_test
+from parity.stats.permutation import StatisticResult, TwoSampleTestResult, two_sample_test
 from parity.stats.ranking import AUCResult, auc
 from parity.stats.rff import rff_two_sample_test
 from parity.stats.sensitivity import SensitivityResult, min_detectable_effect
@@ -71,8 +71,8 @@ __all__ = [
     "SameSeedMatchesResult",
     "SensitivityResult",
     "SignFlipResult",
+    "StatisticResult",
     "ThresholdResult",
-    "TwoSampleResult",
     "TwoSampleTestResult",
     "aggregate_ci",
     "auc",

@@ -46,7 +46,7 @@ _MINP_RTOL = 1e-12  # min-p values are ratios of counts: equal up to rounding me
 
 
 @dataclass(frozen=True, slots=True)
-class TwoSampleResult(ResultMixin):
+class StatisticResult(ResultMixin):
     """One statistic's permutation test.
 
     ``statistic`` is the float64 value on the observed split; ``null_distribution`` holds the
@@ -77,7 +77,7 @@ class TwoSampleTestResult(ResultMixin):
     conditional test, the feature count of a random-feature MMD).
     """
 
-    results: dict[str, TwoSampleResult]
+    results: dict[str, StatisticResult]
     statistic: float
     pvalue: float
     n_resamples: int
@@ -275,7 +275,7 @@ def assemble(
         if len(stat.columns) > 1:
             parameters["aggregation"] = stat.aggregation
             parameters["kernels"] = kernel_table(null, tolerances, stat)
-        results[stat.name] = TwoSampleResult(
+        results[stat.name] = StatisticResult(
             name=stat.name,
             statistic=float(values[0]),
             pvalue=float(pvalues[0]),

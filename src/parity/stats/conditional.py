@@ -43,7 +43,7 @@ from parity.stats._common import RngLike, as_generator
 from parity.stats._engine import (
     DEFAULT_AGGREGATION,
     Statistic,
-    TwoSampleResult,
+    StatisticResult,
     TwoSampleTestResult,
     assemble,
     check_aggregation,
@@ -430,7 +430,7 @@ def assemble_result(
     )
 
 
-def strongest_column(result: TwoSampleResult, stat: Statistic) -> int:
+def strongest_column(result: StatisticResult, stat: Statistic) -> int:
     """The null column of ``stat`` whose component has the smallest p-value (its only one when
     it is not aggregated): the one whose per-stratum terms are worth showing."""
     kernels = result.parameters.get("kernels")

@@ -42,7 +42,7 @@ from parity.stats._engine import (
     DEFAULT_AGGREGATION,
     TIE_RTOL,
     Statistic,
-    TwoSampleResult,
+    StatisticResult,
     TwoSampleTestResult,
     assemble,
     check_aggregation,
@@ -629,7 +629,7 @@ def _method(exact: bool, n_splits: int, n_permutations: int, precision: str) -> 
 __all__ = [
     "STATISTICS",
     "TIE_RTOL",
-    "TwoSampleResult",
+    "StatisticResult",
     "TwoSampleTestResult",
     "exceedance_counts",
     "split_blocks",
