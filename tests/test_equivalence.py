@@ -1,5 +1,5 @@
 """Tests of parity.stats.equivalence: TOST, non-inferiority, superiority, the posterior
-probability of equivalence and the detectability helper.
+probability of equivalence and the attainability helper.
 
 Oracles: statsmodels' ``ttost_ind`` / ``ttost_paired`` (run here), TOSTER's documented example,
 direct computations of the contrast t statistics and a brute-force inversion for Fieller's
@@ -24,7 +24,7 @@ from scipy import stats
 from parity.errors import DegenerateDataWarning, ParityInputError
 from parity.stats import equivalence as eq
 from parity.stats.equivalence import (
-    min_detectable,
+    attainability,
     noninferiority,
     posterior_equivalence,
     superiority,
@@ -581,12 +581,12 @@ def test_posterior_exact_difference_is_a_point_mass():
 
 
 # --------------------------------------------------------------------------------------------
-# detectability
+# attainability
 
 
 def test_min_detectable_absolute_best_case():
     ref, cand = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
-    det = min_detectable(ref, cand, margin=0.5)
+    det = attainability(ref, cand, margin=0.5)
     se = math.sqrt(1.0 / 3 + 1.0 / 3)
     assert det.best_case_pvalue == pytest.approx(stats.t.sf(0.5 / se, 4.0), rel=1e-12)
     assert det.best_case_estimate == 0.0 and not det.attainable
@@ -608,7 +608,7 @@ def test_tost_records_unattainable():
     assert not res.attainable and not res.equivalent
     assert any("cannot be shown" in n and "would be needed" in n for n in res.notes)
     # asymmetric bounds: the best case is the centre of the bounds
-    det = min_detectable(ref, cand, margin=(-0.1, 0.5))
+    det = attainability(ref, cand, margin=(-0.1, 0.5))
     assert det.best_case_estimate == pytest.approx(0.2)
 
 
@@ -618,7 +618,7 @@ def test_min_detectable_relative_is_reachable(kind):
     ref = rng.normal(10, 1, 12)
     cand = ref + rng.normal(0, 0.5, 12) if kind == "paired" else rng.normal(10, 2, 12)
     opts = {"paired": kind == "paired", "equal_var": kind == "pooled", "relative": True}
-    det = min_detectable(ref, cand, margin=(-0.04, 0.06), **opts)
+    det = attainability(ref, cand, margin=(-0.04, 0.06), **opts)
     # moving the candidate to the best-case ratio reaches exactly the best-case p
     shifted = cand - cand.mean() + det.best_case_estimate * ref.mean()
     res = tost(ref, shifted, margin=(-0.04, 0.06), **opts)
@@ -630,7 +630,7 @@ def test_min_detectable_relative_is_reachable(kind):
 def test_min_detectable_noninferiority_at_no_difference():
     rng = np.random.default_rng(4)
     ref, cand = rng.normal(10, 1, 8), rng.normal(9, 1, 8)
-    det = min_detectable(ref, cand, margin=0.5, test="non-inferiority")
+    det = attainability(ref, cand, margin=0.5, test="non-inferiority")
     same = cand - cand.mean() + ref.mean()
     assert noninferiority(ref, same, margin=0.5).pvalue == pytest.approx(det.best_case_pvalue)
     assert det.best_case_estimate == 0.0
@@ -655,7 +655,7 @@ def test_noninferiority_is_always_attainable_a_better_candidate_passes():
     assert better.noninferior and better.pvalue == pytest.approx(0.041, abs=5e-4)
     assert better.n_for_power == res.n_for_power  # the spread decides it, not the means
     assert not any("power to show" in n for n in better.notes)
-    det = min_detectable(ref, cand, margin=5, test="non-inferiority")
+    det = attainability(ref, cand, margin=5, test="non-inferiority")
     assert det.attainable and det.best_case_pvalue >= 0.05  # equal means would not pass
     assert (det.power, det.n_for_power) == (res.power, res.n_for_power)
 
@@ -684,14 +684,14 @@ def _power_at(k: int, sd: float, test: str) -> float:
     """The pooled power at ``k`` runs a side, from two samples with standard deviation ``sd``."""
     same = np.array([-1.0, 1.0] * (k // 2) + [0.0] * (k % 2))
     same = same / np.std(same, ddof=1) * sd
-    return min_detectable(same, same.copy(), margin=0.1, test=test, equal_var=True).power
+    return attainability(same, same.copy(), margin=0.1, test=test, equal_var=True).power
 
 
 def test_n_for_power_is_the_smallest_n_reaching_80_percent():
     rng = np.random.default_rng(6)
     ref, cand = rng.normal(1.0, 0.3, 10), rng.normal(1.0, 0.3, 10)
     for test in ("equivalence", "non-inferiority"):
-        det = min_detectable(ref, cand, margin=0.1, test=test, equal_var=True)
+        det = attainability(ref, cand, margin=0.1, test=test, equal_var=True)
         sd = math.sqrt((np.var(ref, ddof=1) + np.var(cand, ddof=1)) / 2)
         n = det.n_for_power
 
@@ -702,7 +702,7 @@ def test_tost_power_is_a_safe_lower_bound_by_simulation():
     # a pilot with standard deviation exactly 1 a side; then 4000 pooled TOSTs of fresh
     # N(0, 1) samples (true difference 0) at the n said to give 80% power
     pilot = np.tile([-1.0, 1.0], 10) * math.sqrt(19 / 20)
-    det = min_detectable(pilot, pilot.copy(), margin=0.6, equal_var=True)
+    det = attainability(pilot, pilot.copy(), margin=0.6, equal_var=True)
     n = det.n_for_power
     rng = np.random.default_rng(7)
     x, y = rng.normal(0, 1, (4000, n)), rng.normal(0, 1, (4000, n))
@@ -909,7 +909,7 @@ def test_error_paired_relative_posterior_needs_three_pairs():
 
 def test_error_min_detectable_test_name():
     with raises(r"`test` must be 'equivalence' or 'non-inferiority'"):
-        min_detectable([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], margin=0.1, test="superiority")
+        attainability([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], margin=0.1, test="superiority")
 
 
 def test_error_flag_not_bool():

@@ -213,7 +213,7 @@ def equivalence_command(
             result = eq.tost(data["reference"], data["candidate"], margin=value, **options)
             shown, test = result.equivalent, "equivalence"
             words = ("equivalent", "not equivalent")
-        det = eq.min_detectable(
+        det = eq.attainability(
             data["reference"],
             data["candidate"],
             margin=value,
@@ -237,7 +237,7 @@ def equivalence_command(
         "exit_code": int(code),
         "inputs": _inputs(reference, candidate, data),
         "result": result.to_dict(),
-        "detectability": det.to_dict(),
+        "attainability": det.to_dict(),
     }
     if degenerate:
         payload["degenerate"] = ZERO_VARIANCE

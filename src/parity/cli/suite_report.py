@@ -3,7 +3,7 @@
 Attached to the ``parity suite`` group as ``report``. Exit codes: 0 when ``parity_pass_final``;
 3 (inconclusive) when every run is present and valid, the components match, and the only
 failures are per-task tests that could not succeed with this many seeds whatever the results
-(:func:`parity.stats.min_detectable`; their intervals still overlap the margin); 1 otherwise;
+(:func:`parity.stats.attainability`; their intervals still overlap the margin); 1 otherwise;
 2 for a bad manifest, a missing store or bad options.
 """
 

@@ -8,7 +8,7 @@
   permuted within each), :func:`text_two_sample_test` (completions, Hamming or n-gram kernel,
   prompt-stratified);
 * equivalence: :func:`tost`, :func:`tost_from_summary`, :func:`noninferiority`,
-  :func:`superiority`, :func:`posterior_equivalence`, :func:`min_detectable`;
+  :func:`superiority`, :func:`posterior_equivalence`, :func:`attainability`;
 * multiple testing: :func:`holm`, :func:`bonferroni`, :func:`benjamini_hochberg`;
 * paired differences: :func:`sign_flip_test` (exact for up to 20 non-zero differences);
 * coincidences against chance: :func:`same_seed_matches_test` (same-seed matches against a
@@ -44,7 +44,7 @@ from parity.stats.coincidence import (
 )
 from parity.stats.conditional import conditional_two_sample_test
 from parity.stats.equivalence import (
-    min_detectable,
+    attainability,
     noninferiority,
     posterior_equivalence,
     superiority,
@@ -75,6 +75,7 @@ __all__ = [
     "ThresholdResult",
     "TwoSampleTestResult",
     "aggregate_ci",
+    "attainability",
     "auc",
     "benjamini_hochberg",
     "binned_kl",
@@ -87,7 +88,6 @@ __all__ = [
     "holm",
     "identical_runs_test",
     "iqm",
-    "min_detectable",
     "min_detectable_effect",
     "mmd2",
     "noninferiority",

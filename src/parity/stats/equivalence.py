@@ -28,7 +28,7 @@ clearly above 0. So ``equivalent`` holds exactly when the interval lies inside t
 (for Welch with a relative margin, whenever ``|T(θ)| − t_{1−α,ν(θ)}`` changes sign once on
 each side of the estimate, which is every case short of contrived ones).
 
-:func:`min_detectable` says whether a test can succeed at all with the sample sizes and
+:func:`attainability` says whether a test can succeed at all with the sample sizes and
 standard deviations at hand (the CLI's "inconclusive"): for TOST only when the ``(1 − 2α)``
 interval is at least as wide as the margin band whatever the observed means; a one-sided test
 (non-inferiority, superiority) can always succeed, since a candidate observed better by enough
@@ -66,12 +66,12 @@ from parity.stats._common import ResultMixin, as_values
 
 __all__ = [
     "TARGET_POWER",
-    "DetectabilityResult",
+    "AttainabilityResult",
     "OneSidedResult",
     "OneSidedTest",
     "PosteriorResult",
     "TOSTResult",
-    "min_detectable",
+    "attainability",
     "noninferiority",
     "posterior_equivalence",
     "superiority",
@@ -81,7 +81,7 @@ __all__ = [
 
 #: Below this many values a sample is flagged (the t-tests lean on normality of the mean).
 _MIN_RELIABLE_N = 5
-#: Largest sample size the ``n_required`` search of :func:`min_detectable` tries.
+#: Largest sample size the ``n_required`` search of :func:`attainability` tries.
 _MAX_N = 2**31
 #: Power at which ``n_for_power`` makes a success likely.
 TARGET_POWER = 0.8
@@ -181,14 +181,14 @@ class TOSTResult(ResultMixin):
     attainable : bool
         Whether equivalence could be shown at all with these sample sizes and standard
         deviations at this α and margin, whatever the observed means (see
-        :func:`min_detectable`): ``False`` exactly when the ``(1 − 2α)`` interval at these
+        :func:`attainability`): ``False`` exactly when the ``(1 − 2α)`` interval at these
         standard deviations is at least as wide as the margin band.
     notes : tuple of str
         Degenerate data, an unbounded interval, an unattainable test, and (when equivalence
         is not shown) how many runs would make it likely; one sentence each.
     power : float
         Probability of showing equivalence at this n with the observed standard deviations
-        when the true effect is "no difference" (a lower bound, see :func:`min_detectable`).
+        when the true effect is "no difference" (a lower bound, see :func:`attainability`).
     n_for_power : int or None
         Smallest common n (runs per system, or pairs) at which ``power`` reaches
         :data:`TARGET_POWER`; ``None`` above 2**31.
@@ -367,7 +367,7 @@ class PosteriorResult(ResultMixin):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DetectabilityResult(ResultMixin):
+class AttainabilityResult(ResultMixin):
     """Whether the test can succeed at all with these sample sizes and standard deviations.
 
     Attributes
@@ -728,7 +728,7 @@ def posterior_equivalence(
     return _posterior_core(design, low, high, bool(relative), _warn(notes))
 
 
-def min_detectable(
+def attainability(
     reference: Any,
     candidate: Any,
     *,
@@ -739,7 +739,7 @@ def min_detectable(
     alpha: float = 0.05,
     test: str = "equivalence",
     higher_is_better: bool = True,
-) -> DetectabilityResult:
+) -> AttainabilityResult:
     """Whether the sample sizes allow the test to succeed at all at this α and margin.
 
     The observed standard deviations (and, for a relative margin, the reference mean) are
@@ -766,14 +766,14 @@ def min_detectable(
 
     Returns
     -------
-    DetectabilityResult
+    AttainabilityResult
 
     Examples
     --------
-    >>> res = min_detectable([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5)
+    >>> res = attainability([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5)
     >>> res.attainable, res.n_required, res.n_for_power
     (False, 23, 70)
-    >>> ni = min_detectable([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5, test="non-inferiority")
+    >>> ni = attainability([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5, test="non-inferiority")
     >>> ni.attainable, ni.n_for_power
     (True, 51)
     """
@@ -1460,7 +1460,7 @@ def _one_sided_core(
 
 
 # --------------------------------------------------------------------------------------------
-# detectability: can the test succeed at all?
+# attainability: can the test succeed at all?
 
 
 def _best_case(
@@ -1522,7 +1522,7 @@ def _detectability(
     alpha: float,
     *,
     full: bool,
-) -> DetectabilityResult:
+) -> AttainabilityResult:
     """Attainability of the test; ``full`` also searches ``min_margin`` and ``n_required``."""
     p, at = _best_case(design, test, low, high, relative)
     reached = bool(p < alpha)
@@ -1565,7 +1565,7 @@ def _detectability(
             f"non-inferior at any n), but at n = {design.n_r}/{design.n_c} one observed equal "
             f"to the reference would not be (p = {p:.3g} ≥ α = {alpha:g}){need}"
         )
-    return DetectabilityResult(
+    return AttainabilityResult(
         test=test,
         attainable=attainable,
         best_case_pvalue=p,

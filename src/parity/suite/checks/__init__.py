@@ -96,7 +96,7 @@ pair is shown to differ — absence of evidence, not proof of equivalence).
 pair, ``validity_pass`` and (for the required components) ``component_match_pass`` all hold.
 ``verdict`` is ``pass`` (exit 0), ``inconclusive`` (exit 3: everything is present and valid,
 and every failing hypothesis is a per-task test that could not succeed at this n —
-:func:`~parity.stats.min_detectable` — and whose interval still overlaps the margin) or
+:func:`~parity.stats.attainability` — and whose interval still overlaps the margin) or
 ``fail`` (exit 1).
 
 The rooms
