@@ -102,7 +102,7 @@ def test_paired_matches_statsmodels_ttost_paired(margin, seed):
     assert res.lower.df == df1 == res.upper.df == df2 == n - 1
     lo, hi = sm_ws.DescrStatsW(cand - ref).tconfint_mean(alpha=0.1)
     assert close(res.confidence_interval[0], lo) and close(res.confidence_interval[1], hi)
-    assert res.sd_difference == pytest.approx(np.std(cand - ref, ddof=1), rel=1e-12)
+    assert res.difference_sd == pytest.approx(np.std(cand - ref, ddof=1), rel=1e-12)
 
 
 def test_tosters_sleep_example():
@@ -763,7 +763,7 @@ def test_identical_paired_results_are_exactly_equivalent():
     with pytest.warns(DegenerateDataWarning, match="every paired difference equals 0"):
         res = tost(ref, ref.copy(), margin=0.01, paired=True)
     assert res.equivalent and res.pvalue == 0.0 and res.estimate == 0.0
-    assert res.confidence_interval == (0.0, 0.0) and res.sd_difference == 0.0
+    assert res.confidence_interval == (0.0, 0.0) and res.difference_sd == 0.0
 
 
 @quiet

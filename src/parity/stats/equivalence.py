@@ -168,9 +168,9 @@ class TOSTResult(ResultMixin):
     lower, upper : OneSidedTest
         H0 ``effect ≤ bounds[0]`` (alternative ``"greater"``) and H0 ``effect ≥ bounds[1]``
         (alternative ``"less"``).
-    mean_reference, mean_candidate, sd_reference, sd_candidate : float
+    reference_mean, candidate_mean, reference_sd, candidate_sd : float
         Sample means and standard deviations (``ddof=1``).
-    sd_difference : float or None
+    difference_sd : float or None
         Standard deviation of the paired differences ``candidate − reference`` (paired only).
     n_reference, n_candidate : int
         Sample sizes.
@@ -209,11 +209,11 @@ class TOSTResult(ResultMixin):
     equivalent: bool
     lower: OneSidedTest
     upper: OneSidedTest
-    mean_reference: float
-    mean_candidate: float
-    sd_reference: float
-    sd_candidate: float
-    sd_difference: float | None
+    reference_mean: float
+    candidate_mean: float
+    reference_sd: float
+    candidate_sd: float
+    difference_sd: float | None
     n_reference: int
     n_candidate: int
     paired: bool
@@ -267,7 +267,7 @@ class OneSidedResult(ResultMixin):
         Direction of "better".
     test_result : OneSidedTest
         The one-sided test itself.
-    mean_reference, mean_candidate, sd_reference, sd_candidate, sd_difference : float
+    reference_mean, candidate_mean, reference_sd, candidate_sd, difference_sd : float
         As in :class:`TOSTResult`.
     n_reference, n_candidate : int
         Sample sizes.
@@ -309,11 +309,11 @@ class OneSidedResult(ResultMixin):
     superior: bool | None
     higher_is_better: bool
     test_result: OneSidedTest
-    mean_reference: float
-    mean_candidate: float
-    sd_reference: float
-    sd_candidate: float
-    sd_difference: float | None
+    reference_mean: float
+    candidate_mean: float
+    reference_sd: float
+    candidate_sd: float
+    difference_sd: float | None
     n_reference: int
     n_candidate: int
     paired: bool
@@ -1370,11 +1370,11 @@ def _tost_core(
 def _descriptives(design: _Design) -> dict[str, Any]:
     paired = design.kind == "paired"
     return {
-        "mean_reference": float(design.mean_r),
-        "mean_candidate": float(design.mean_c),
-        "sd_reference": math.sqrt(design.var_r),
-        "sd_candidate": math.sqrt(design.var_c),
-        "sd_difference": math.sqrt(design.var_d) if paired else None,
+        "reference_mean": float(design.mean_r),
+        "candidate_mean": float(design.mean_c),
+        "reference_sd": math.sqrt(design.var_r),
+        "candidate_sd": math.sqrt(design.var_c),
+        "difference_sd": math.sqrt(design.var_d) if paired else None,
         "n_reference": design.n_r,
         "n_candidate": design.n_c,
     }

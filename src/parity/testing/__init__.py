@@ -263,8 +263,8 @@ def _test_lines(result: Any, what: str) -> list[str]:
     return [
         f"{scale} = {_num(result.estimate)}, {100 * result.confidence_level:.3g}% CI "
         f"[{_num(lo)}, {_num(hi)}]; {what} region ({_num(lo_b)}, {_num(hi_b)})",
-        f"means {_num(result.mean_reference)} / {_num(result.mean_candidate)}, "
-        f"sd {_num(result.sd_reference)} / {_num(result.sd_candidate)}, "
+        f"means {_num(result.reference_mean)} / {_num(result.candidate_mean)}, "
+        f"sd {_num(result.reference_sd)} / {_num(result.candidate_sd)}, "
         f"n = {result.n_reference} / {result.n_candidate}",
         *(f"note: {note}" for note in dict.fromkeys(result.notes)),
     ]

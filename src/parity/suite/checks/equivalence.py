@@ -52,8 +52,8 @@ class MetricTest(ResultMixin):
     bounds: tuple[float, float]
     n_reference: int
     n_candidate: int
-    mean_reference: float
-    mean_candidate: float
+    reference_mean: float
+    candidate_mean: float
     estimate: float
     confidence_interval: tuple[float, float]
     confidence_level: float
@@ -164,8 +164,8 @@ def _one_test(
         bounds=tuple(res.bounds),
         n_reference=res.n_reference,
         n_candidate=res.n_candidate,
-        mean_reference=res.mean_reference,
-        mean_candidate=res.mean_candidate,
+        reference_mean=res.reference_mean,
+        candidate_mean=res.candidate_mean,
         estimate=res.estimate,
         confidence_interval=tuple(res.confidence_interval),
         confidence_level=res.confidence_level,
@@ -237,8 +237,8 @@ def _untested(
         bounds=bounds,
         n_reference=int(ref.size),
         n_candidate=int(cand.size),
-        mean_reference=float(np.mean(ref)) if ref.size else math.nan,
-        mean_candidate=float(np.mean(cand)) if cand.size else math.nan,
+        reference_mean=float(np.mean(ref)) if ref.size else math.nan,
+        candidate_mean=float(np.mean(cand)) if cand.size else math.nan,
         estimate=math.nan,
         confidence_interval=(math.nan, math.nan),
         confidence_level=level,
