@@ -554,13 +554,13 @@ def baseline():
 
 @pytest.fixture(scope="module")
 def same_comparison(baseline):
-    return compare_agents(baseline, baseline, n_permutations=99, n_resamples=50)
+    return compare_agents(baseline, baseline, n_resamples=99, n_bootstrap=50)
 
 
 @pytest.mark.extra("agents")
 def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, same_comparison):
     new = runs_from_records(generate_runs("regressed"), label="new")
-    res = compare_agents(baseline, new, n_permutations=499, n_resamples=100)
+    res = compare_agents(baseline, new, n_resamples=499, n_bootstrap=100)
     assert res.verdict == "changed" and res.exit_code == 1
     assert "loop" in res.changed and "degenerate" not in res.changed
     assert any(r.startswith("loop rate rose from 11% (4/35 runs) to 54%") for r in res.reasons)
@@ -572,7 +572,7 @@ def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, sa
 @pytest.mark.extra("agents")
 def test_compare_leaves_untestable_metrics_out():
     one = runs_from_records([chat_run("t", 0, calls=[("a", {}), ("b", {})])], label="one")
-    res = compare_agents(one, one, n_permutations=99, n_resamples=50)
+    res = compare_agents(one, one, n_resamples=99, n_bootstrap=50)
     assert res.verdict == "inconclusive" and res.exit_code == 3
     assert all(m.note and m.note.startswith("not tested") for m in res.metrics)
 

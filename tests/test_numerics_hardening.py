@@ -117,7 +117,7 @@ def test_sparse_chunked_kl_counts_equal_the_dense_one_hot():
     dense = binning.indicator()
     assert np.array_equal(binning.indicator_t().toarray(), dense.T)
     assert np.array_equal(binning.counts(slice(0, 30)), dense[:30].sum(axis=0))
-    res = two_sample_test(x, y, statistics=("kl",), n_permutations=99, rng=0, kl_bins=4,
+    res = two_sample_test(x, y, statistics=("kl",), n_resamples=99, rng=0, kl_bins=4,
                           standardize=False)  # fmt: skip
     assert res.results["kl"].statistic == pytest.approx(binned_kl(x, y, bins=4), rel=1e-12)
 

@@ -138,7 +138,7 @@ def compare(
     candidate_episodes=None,
     alpha: float = 0.05,
     statistics: Sequence[str] = STATISTICS,
-    n_permutations: int = N_PERMUTATIONS,
+    n_resamples: int = N_PERMUTATIONS,
     seed: int | None = 0,
     tolerance: float = 0.10,
     dt: float = 1.0,
@@ -169,7 +169,7 @@ def compare(
         Level of the family test and of the embodied checks (their CIs are at 1 − 2α).
     statistics : sequence of {"mmd", "energy", "kl"}
         Two-sample statistics, all tested on the same permutations.
-    n_permutations : int
+    n_resamples : int
         Random permutations (exact enumeration when there are fewer distinct splits).
     seed : int or None
         Seed of every random draw; the same seed gives a byte-identical ``to_json()``.
@@ -228,7 +228,7 @@ def compare(
     --------
     >>> rng = np.random.default_rng(0)
     >>> ref, cand = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 0.5
-    >>> compare(ref, cand, statistics=("energy",), n_permutations=199).verdict
+    >>> compare(ref, cand, statistics=("energy",), n_resamples=199).verdict
     'fail'
     """
     alpha, rule, min_samples, seed, max_detectable_shift, metrics = _check_options(
@@ -251,7 +251,7 @@ def compare(
     )
     test_options = _engine_options(engine, device, aggregation, test_options)
     test = ENGINES[engine]()(
-        ref, cand, statistics, n_permutations, test_rng, standardize=standardize, **test_options
+        ref, cand, statistics, n_resamples, test_rng, standardize=standardize, **test_options
     )
     record = {"reference": array_summary(ref), "candidate": array_summary(cand)}
     motion: dict[str, EmbodiedResult] = {}
@@ -276,7 +276,7 @@ def compare(
             cand,
             test,
             alpha,
-            n_permutations,
+            n_resamples,
             sensitivity_rng,
             standardize,
             test_options,
@@ -294,7 +294,7 @@ def compare(
         reasons += (switch_note,)
     settings = _array_settings(
         test,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         tolerance=tolerance,
         embodied=rule,
         dt=dt,
@@ -392,7 +392,7 @@ def _motion(reference_episodes, candidate_episodes, **options) -> dict[str, Embo
 
 
 def _array_sensitivity(
-    ref, cand, test, alpha, n_permutations, rng, standardize, test_options, by_observation
+    ref, cand, test, alpha, n_resamples, rng, standardize, test_options, by_observation
 ) -> SensitivityResult:
     """The sensitivity of the action test: its options but the pooled engine's device and
     random-feature ones (by observation, all of them)."""
@@ -401,13 +401,13 @@ def _array_sensitivity(
     options.update({k: v for k, v in test_options.items() if k in shared})
     size = cand.shape[1] if by_observation else cand.shape[0]
     design = "conditional" if by_observation else "pooled"
-    return _sensitivity(design, ref, size, test, alpha, n_permutations, rng, options)
+    return _sensitivity(design, ref, size, test, alpha, n_resamples, rng, options)
 
 
 def _array_settings(
     test: TwoSampleTestResult,
     *,
-    n_permutations: int,
+    n_resamples: int,
     tolerance: float,
     embodied: str,
     dt: float,
@@ -424,7 +424,7 @@ def _array_settings(
     """The settings record of :func:`compare` (in this key order), the test's options last."""
     return {
         "statistics": list(test.results),
-        "n_permutations": int(n_permutations),
+        "n_resamples": int(n_resamples),
         "tolerance": float(tolerance),
         "embodied": embodied,
         "dt": float(dt),
@@ -443,7 +443,7 @@ def _array_settings(
 def _text_settings(
     test: TwoSampleTestResult,
     *,
-    n_permutations: int,
+    n_resamples: int,
     kernel: str,
     aggregation: str,
     ngram: int,
@@ -453,7 +453,7 @@ def _text_settings(
     """The settings record of :func:`compare_text` (in this key order)."""
     return {
         "statistics": list(test.results),
-        "n_permutations": int(n_permutations),
+        "n_resamples": int(n_resamples),
         "kernel": kernel,
         "aggregation": check_aggregation(aggregation),
         "ngram": int(ngram),
@@ -511,7 +511,7 @@ def compare_text(
     aggregation: str = DEFAULT_AGGREGATION,
     ngram: int = 3,
     alpha: float = 0.05,
-    n_permutations: int = N_PERMUTATIONS,
+    n_resamples: int = N_PERMUTATIONS,
     seed: int | None = 0,
     min_samples: int = MIN_SAMPLES,
     inputs: Mapping[str, Any] | None = None,
@@ -533,7 +533,7 @@ def compare_text(
     --------
     >>> ref = ["the cat sat", "a dog ran", "the cat ran"] * 10
     >>> cand = ["THE CAT SAT", "A DOG RAN", "THE CAT RAN"] * 10
-    >>> compare_text(ref, cand, kernel="ngram", n_permutations=199).verdict
+    >>> compare_text(ref, cand, kernel="ngram", n_resamples=199).verdict
     'fail'
     """
     from parity.stats.text import text_two_sample_test
@@ -551,7 +551,7 @@ def compare_text(
         kernel=kernel,
         aggregation=aggregation,
         ngram=ngram,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         rng=rng,
     )
     record = {
@@ -567,14 +567,14 @@ def compare_text(
             len(candidate),
             test,
             alpha,
-            n_permutations,
+            n_resamples,
             sensitivity_rng,
             {"kernel": kernel, "ngram": ngram},
             prompts=(reference_prompts, candidate_prompts),
         )
     settings = _text_settings(
         test,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         kernel=kernel,
         aggregation=aggregation,
         ngram=ngram,
@@ -652,8 +652,8 @@ def _exact_engine():
 def _rff_engine():
     from parity.stats.rff import rff_two_sample_test
 
-    def run(x, y, statistics, n_permutations, rng, **options):
-        return rff_two_sample_test(x, y, n_permutations, rng, **options)
+    def run(x, y, statistics, n_resamples, rng, **options):
+        return rff_two_sample_test(x, y, n_resamples, rng, **options)
 
     return run
 
@@ -683,7 +683,7 @@ def exact_engine_options() -> frozenset[str]:
     from parity.stats.permutation import two_sample_test
 
     keywords = inspect.signature(two_sample_test).parameters
-    return frozenset(keywords) - {"x", "y", "statistics", "n_permutations", "rng", "device"}
+    return frozenset(keywords) - {"x", "y", "statistics", "n_resamples", "rng", "device"}
 
 
 def _check_max_shift(value: float | None) -> float | None:
@@ -699,7 +699,7 @@ def _check_max_shift(value: float | None) -> float | None:
 
 
 def _sensitivity(
-    design, ref, m, test, alpha, n_permutations, rng, options, prompts=(None, None)
+    design, ref, m, test, alpha, n_resamples, rng, options, prompts=(None, None)
 ) -> SensitivityResult:
     """The test's minimum detectable effects, simulated with its own design, statistics and
     options: ``pooled`` (``m`` candidate rows), ``conditional`` (``m`` candidate samples per
@@ -713,8 +713,8 @@ def _sensitivity(
     from parity.errors import ParityWarning
     from parity.stats import sensitivity as sim
 
-    splits = min(int(n_permutations), math.ceil(sim.MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
-    common = {"alpha": alpha, "n_permutations": splits, "rng": rng}
+    splits = min(int(n_resamples), math.ceil(sim.MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
+    common = {"alpha": alpha, "n_resamples": splits, "rng": rng}
     with _warnings.catch_warnings():  # recorded in the result's warnings
         _warnings.simplefilter("ignore", ParityWarning)
         if design == "text":
@@ -912,7 +912,7 @@ def compare_files(
     ...     np.save(f"{d}/ref.npy", rng.normal(size=(100, 2)))
     ...     np.save(f"{d}/cand.npy", rng.normal(size=(100, 2)) + 1)
     ...     v = compare_files(f"{d}/ref.npy", f"{d}/cand.npy", statistics=("energy",),
-    ...                       n_permutations=99, sensitivity=False)
+    ...                       n_resamples=99, sensitivity=False)
     >>> v.verdict, sorted(v.inputs["candidate"])
     ('fail', ['file_sha256', 'path', 'sha256', 'shape'])
     """
@@ -969,7 +969,7 @@ def load_and_compare(
 
 
 #: Options of :func:`load_and_compare` that completions files pass on to :func:`compare_text`.
-TEXT_OPTIONS = ("aggregation", "alpha", "n_permutations", "seed", "sensitivity")
+TEXT_OPTIONS = ("aggregation", "alpha", "n_resamples", "seed", "sensitivity")
 
 
 def _compare_completions(

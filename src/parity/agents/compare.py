@@ -87,7 +87,7 @@ class AgentComparison(ResultMixin):
     n_old_runs: int
     n_new_runs: int
     alpha: float
-    n_permutations: int
+    n_resamples: int
     seed: int
     embedder: dict[str, Any]
     metrics: tuple[MetricComparison, ...]
@@ -138,11 +138,11 @@ def _rate_test(x: np.ndarray, y: np.ndarray) -> tuple[float, str, tuple, tuple]:
     )
 
 
-def _value_test(x: np.ndarray, y: np.ndarray, n_permutations: int, rng) -> tuple[float, str, float]:
+def _value_test(x: np.ndarray, y: np.ndarray, n_resamples: int, rng) -> tuple[float, str, float]:
     from parity.stats.permutation import two_sample_test
     from parity.stats.ranking import auc
 
-    res = two_sample_test(x, y, ("energy",), n_permutations=n_permutations, rng=rng)
+    res = two_sample_test(x, y, ("energy",), n_resamples=n_resamples, rng=rng)
     scores = np.concatenate([x, y])
     labels = np.concatenate([np.zeros(x.size, dtype=int), np.ones(y.size, dtype=int)])
     effect = auc(scores, labels).statistic
@@ -170,12 +170,12 @@ def compare_agents(
     new: LoadedRuns,
     *,
     alpha: float = 0.05,
-    n_permutations: int = 1999,
+    n_resamples: int = 1999,
     seed: int = 0,
     embedder: str = "hashing",
     embedder_model: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    n_resamples: int = 2000,
+    n_bootstrap: int = 2000,
 ) -> AgentComparison:
     """Test every run-level metric between the ``old`` and ``new`` agent (module docstring).
 
@@ -185,14 +185,14 @@ def compare_agents(
         The two agents' runs.
     alpha : float, default 0.05
         Family-wise level (Holm over the tested metrics).
-    n_permutations : int, default 1999
+    n_resamples : int, default 1999
         Random splits of each permutation test.
     seed : int, default 0
         Seed of the permutations (metric ``j`` uses ``default_rng([seed, j])``) and of the
         bootstrap of each side's summary.
     embedder, embedder_model, threshold
         As in :func:`parity.agents.analyze_runs`.
-    n_resamples : int, default 2000
+    n_bootstrap : int, default 2000
         Bootstrap resamples of each side's summary estimates.
 
     Returns
@@ -204,12 +204,12 @@ def compare_agents(
     >>> from parity.agents.loading import runs_from_records
     >>> from parity.examples.agent_runs import generate_runs
     >>> a = runs_from_records(generate_runs("baseline"))
-    >>> res = compare_agents(a, a, n_permutations=99, n_resamples=100)
+    >>> res = compare_agents(a, a, n_resamples=99, n_bootstrap=100)
     >>> res.verdict, res.changed
     ('unchanged', ())
     """
     alpha = check_probability("alpha", alpha)
-    n_permutations = check_positive_int("n_permutations", n_permutations)
+    n_resamples = check_positive_int("n_resamples", n_resamples)
     seed = None if seed is None else check_seed("seed", seed)
     step_embedder = make_embedder(embedder, embedder_model)
     texts = [[s.text for s in r.steps] for r in (*old.runs, *new.runs)]
@@ -218,7 +218,7 @@ def compare_agents(
     common = {
         "embedder": embedder,
         "threshold": threshold,
-        "n_resamples": n_resamples,
+        "n_resamples": n_bootstrap,
         "seed": seed,
     }
     old_an = analyze_runs(old, embeddings=pooled.select(0, n_old), **common)
@@ -228,7 +228,7 @@ def compare_agents(
         x = metric_values(old_an.runs, metric)
         y = metric_values(new_an.runs, metric)
         x, y = x[np.isfinite(x)], y[np.isfinite(y)]
-        rows.append(_compare_metric(metric, x, y, n_permutations, [seed, j]))
+        rows.append(_compare_metric(metric, x, y, n_resamples, [seed, j]))
     tested = [i for i, r in enumerate(rows) if r["pvalue"] is not None]
     if tested:
         from parity.stats.multiple import holm
@@ -246,7 +246,7 @@ def compare_agents(
         n_old_runs=n_old,
         n_new_runs=len(new.runs),
         alpha=alpha,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         seed=seed,
         embedder=pooled.embedder,
         metrics=metrics,
@@ -261,7 +261,7 @@ def compare_agents(
 
 
 def _compare_metric(
-    metric: str, x: np.ndarray, y: np.ndarray, n_permutations: int, seed: list[int]
+    metric: str, x: np.ndarray, y: np.ndarray, n_resamples: int, seed: list[int]
 ) -> dict[str, Any]:
     kind = "rate" if metric in RATE_METRICS else "value"
     row: dict[str, Any] = {
@@ -292,7 +292,7 @@ def _compare_metric(
             row.update(pvalue=p, test=test, old_ci=ci_old, new_ci=ci_new)
         else:
             rng = np.random.default_rng(seed)
-            p, test, effect = _value_test(x, y, n_permutations, rng)
+            p, test, effect = _value_test(x, y, n_resamples, rng)
             row.update(pvalue=p, test=test, effect=effect)
     if not math.isfinite(row["pvalue"]):
         row.update(pvalue=None, note="not tested: the p-value is undefined")

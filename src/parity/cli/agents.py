@@ -363,12 +363,12 @@ def compare_command(
             old_runs,
             new_runs,
             alpha=alpha,
-            n_permutations=permutations,
+            n_resamples=permutations,
             seed=seed,
             embedder=embedder.lower(),
             embedder_model=embedder_model,
             threshold=threshold,
-            n_resamples=bootstrap,
+            n_bootstrap=bootstrap,
         )
     inputs = {"old": provenance(old), "new": provenance(new)}
     payloads = comparison_payloads(result, inputs)

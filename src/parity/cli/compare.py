@@ -331,7 +331,7 @@ def compare_command(
     options = dict(
         alpha=alpha,
         statistics=statistics or STATISTICS,
-        n_permutations=permutations,
+        n_resamples=permutations,
         seed=seed,
         tolerance=tolerance,
         embodied=embodied_rule,

@@ -197,7 +197,7 @@ def assert_same_distribution(
     name : str, optional
         A label for the message and the pytest summary.
     **options
-        Passed to :func:`parity.compare` (``alpha``, ``n_permutations``, ``reference_episodes``
+        Passed to :func:`parity.compare` (``alpha``, ``n_resamples``, ``reference_episodes``
         and ``candidate_episodes``, ``max_detectable_shift``, ...). Its seed defaults to 0.
 
     Returns
@@ -216,7 +216,7 @@ def assert_same_distribution(
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> reference = rng.normal(size=(60, 2))
-    >>> _ = assert_same_distribution(reference, reference + 1.0, n_permutations=199)
+    >>> _ = assert_same_distribution(reference, reference + 1.0, n_resamples=199)
     Traceback (most recent call last):
     ...
     parity.testing.ParityAssertionError: assert_same_distribution: FAIL (family p = 0.005...

@@ -258,7 +258,7 @@ def _two_sample(task: str, s: int, ref: Any, cand: Any, rng: np.random.Generator
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ParityWarning)
             res = two_sample_test(
-                ref, cand, ("mmd", "energy"), n_permutations=COMPONENT_PERMUTATIONS, rng=rng
+                ref, cand, ("mmd", "energy"), n_resamples=COMPONENT_PERMUTATIONS, rng=rng
             )
     except ParityInputError as exc:
         return ComponentPair(task, s, False, *shapes, detail=str(exc))
