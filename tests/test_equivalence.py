@@ -199,7 +199,7 @@ def test_fieller_unbounded_when_reference_mean_is_unclear():
     cand = [1.1, 1.2, 0.9, 1.0, 1.3, 1.0]
     res = tost(ref, cand, margin=0.2, relative=True)
     assert res.confidence_interval == (-math.inf, math.inf)
-    assert any("unbounded" in n for n in res.notes)
+    assert any("unbounded" in n for n in res.warnings)
     assert not res.equivalent and not res.attainable
     # brute force: a huge ratio is not rejected by either contrast test
     t, df = contrast_t(ref, cand, 1e6, "welch")
@@ -207,7 +207,7 @@ def test_fieller_unbounded_when_reference_mean_is_unclear():
     # pooled (fixed df): the note describes the set exactly
     pooled = tost(ref, cand, margin=0.2, relative=True, equal_var=True)
     assert pooled.confidence_interval == (-math.inf, math.inf)
-    assert any("unbounded" in n for n in pooled.notes)
+    assert any("unbounded" in n for n in pooled.warnings)
     ni = noninferiority(ref, cand, margin=0.2, relative=True)
     assert ni.confidence_interval == (-math.inf, math.inf)
 
@@ -597,7 +597,7 @@ def test_min_detectable_absolute_best_case():
     ok = tost_from_summary(2.0, 1.0, n, 2.0, 1.0, n, margin=0.5)
     not_ok = tost_from_summary(2.0, 1.0, n - 1, 2.0, 1.0, n - 1, margin=0.5)
     assert ok.equivalent and not not_ok.equivalent
-    assert "runs per system" in det.notes[0]
+    assert "runs per system" in det.warnings[0]
 
 
 @quiet
@@ -606,7 +606,7 @@ def test_tost_records_unattainable():
     ref, cand = rng.normal(10, 1, 4), rng.normal(10, 1, 4)
     res = tost(ref, cand, margin=0.2)
     assert not res.attainable and not res.equivalent
-    assert any("cannot be shown" in n and "would be needed" in n for n in res.notes)
+    assert any("cannot be shown" in n and "would be needed" in n for n in res.warnings)
     # asymmetric bounds: the best case is the centre of the bounds
     det = attainability(ref, cand, margin=(-0.1, 0.5))
     assert det.best_case_estimate == pytest.approx(0.2)
@@ -647,14 +647,14 @@ def test_noninferiority_is_always_attainable_a_better_candidate_passes():
     cand = np.loadtxt("examples/equivalence/reimplementation.csv", delimiter=",", skiprows=1)[:, 1]
     res = noninferiority(ref, cand, margin=5)
     assert not res.noninferior and res.attainable
-    assert not any("cannot be shown" in n for n in res.notes)
-    (note,) = [n for n in res.notes if "would give 80% power" in n]
+    assert not any("cannot be shown" in n for n in res.warnings)
+    (note,) = [n for n in res.warnings if "would give 80% power" in n]
     assert f"about {res.n_for_power} runs per system" in note
     assert "a true difference of 0 (no difference)" in note
     better = noninferiority(ref, cand + 12, margin=5)
     assert better.noninferior and better.pvalue == pytest.approx(0.041, abs=5e-4)
     assert better.n_for_power == res.n_for_power  # the spread decides it, not the means
-    assert not any("power to show" in n for n in better.notes)
+    assert not any("power to show" in n for n in better.warnings)
     det = attainability(ref, cand, margin=5, test="non-inferiority")
     assert det.attainable and det.best_case_pvalue >= 0.05  # equal means would not pass
     assert (det.power, det.n_for_power) == (res.power, res.n_for_power)
@@ -727,7 +727,7 @@ def test_tost_unattainable_only_when_the_interval_is_wider_than_the_band():
         assert not res.equivalent or expected
     far = tost(np.tile([-1.0, 1.0], 20), np.tile([-1.0, 1.0], 20) + 0.6, margin=0.5)
     assert far.attainable and not far.equivalent  # a better observed mean could pass: exit 1
-    assert any("would give 80% power to show equivalence" in n for n in far.notes)
+    assert any("would give 80% power to show equivalence" in n for n in far.warnings)
 
 
 def test_superiority_power_is_at_the_observed_effect():
@@ -736,10 +736,10 @@ def test_superiority_power_is_at_the_observed_effect():
     res = superiority(ref, cand)
     assert not res.superior and res.attainable and res.estimate > 0
     assert res.n_for_power is not None and res.n_for_power > 8
-    assert any("equal to the observed" in n for n in res.notes)
+    assert any("equal to the observed" in n for n in res.warnings)
     worse = superiority(ref, cand - 2.0)
     assert worse.n_for_power is None
-    assert any("unlikely to be shown at any n" in n for n in worse.notes)
+    assert any("unlikely to be shown at any n" in n for n in worse.warnings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -772,7 +772,7 @@ def test_constant_difference_on_the_margin_up_to_rounding_is_not_equivalent():
     cand = np.array([1.1, 2.1, 3.1, 4.1, 5.1])  # differences 0.1 ± rounding
     res = tost(ref, cand, margin=0.1, paired=True)
     assert not res.equivalent and res.pvalue == 1.0 and math.isnan(res.upper.statistic)
-    assert any("up to floating-point rounding" in n for n in res.notes)
+    assert any("up to floating-point rounding" in n for n in res.warnings)
     assert tost(ref, cand, margin=0.2, paired=True).equivalent
 
 

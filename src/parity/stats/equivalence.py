@@ -46,7 +46,7 @@ not (``p = 1``, ``t = nan`` on the bound) otherwise, and the interval is the poi
 differ only by floating-point rounding (a spread of at most 4 machine epsilons of the largest
 magnitude, as in ``1.1 − 1.0`` vs ``2.1 − 2.0``) count as equal, and "beyond" means by more than
 such rounding. This is flagged with a :class:`~parity.errors.DegenerateDataWarning` and recorded
-in ``notes``. A single constant sample is legal (Welch uses the other sample's variance) and is
+in ``warnings``. A single constant sample is legal (Welch uses the other sample's variance) and is
 noted the same way.
 """
 
@@ -141,7 +141,7 @@ class TOSTResult(ResultMixin):
         ``max(lower.pvalue, upper.pvalue)``.
     confidence_interval : tuple of float
         ``(1 − 2α)`` interval of the difference (absolute) or Fieller interval of the ratio
-        (relative); ``(-inf, inf)`` when the Fieller set is unbounded (see ``notes``).
+        (relative); ``(-inf, inf)`` when the Fieller set is unbounded (see ``warnings``).
     confidence_level : float
         ``1 − 2α``.
     alternative : str
@@ -183,7 +183,7 @@ class TOSTResult(ResultMixin):
         deviations at this α and margin, whatever the observed means (see
         :func:`attainability`): ``False`` exactly when the ``(1 − 2α)`` interval at these
         standard deviations is at least as wide as the margin band.
-    notes : tuple of str
+    warnings : tuple of str
         Degenerate data, an unbounded interval, an unattainable test, and (when equivalence
         is not shown) how many runs would make it likely; one sentence each.
     power : float
@@ -221,7 +221,7 @@ class TOSTResult(ResultMixin):
     equal_var: bool
     alpha: float
     attainable: bool
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     power: float = math.nan
     n_for_power: int | None = None
 
@@ -278,7 +278,7 @@ class OneSidedResult(ResultMixin):
     attainable : bool
         Always ``True``: a candidate observed better by enough shows a one-sided test at any
         n ≥ 2, so the test can never be impossible to pass.
-    notes : tuple of str
+    warnings : tuple of str
         One sentence per degenerate feature or caveat, and (when H0 is not rejected) how many
         runs would make a rejection likely.
     power : float
@@ -321,7 +321,7 @@ class OneSidedResult(ResultMixin):
     equal_var: bool
     alpha: float
     attainable: bool
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     power: float = math.nan
     n_for_power: int | None = None
 
@@ -347,7 +347,7 @@ class PosteriorResult(ResultMixin):
         Sample sizes.
     paired, relative, equal_var : bool
         The model and margin form.
-    notes : tuple of str
+    warnings : tuple of str
         One sentence per degenerate feature or caveat.
     """
 
@@ -363,7 +363,7 @@ class PosteriorResult(ResultMixin):
     paired: bool
     relative: bool
     equal_var: bool
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -409,7 +409,7 @@ class AttainabilityResult(ResultMixin):
         The design and margin form.
     alpha : float
         Test level.
-    notes : tuple of str
+    warnings : tuple of str
         One sentence saying whether and why the test is attainable.
     """
 
@@ -426,7 +426,7 @@ class AttainabilityResult(ResultMixin):
     relative: bool
     equal_var: bool
     alpha: float
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     power: float = math.nan
     n_for_power: int | None = None
 
@@ -486,7 +486,7 @@ def tost(
     -----
     DegenerateDataWarning
         A sample with fewer than 5 values, a constant sample, or an effect known exactly
-        (zero standard error). Also recorded in ``notes``.
+        (zero standard error). Also recorded in ``warnings``.
 
     Examples
     --------
@@ -1334,7 +1334,7 @@ def _tost_core(
     notes = [*notes, *ci_notes]
     det = _detectability(design, "equivalence", low, high, relative, alpha, full=False)
     if not det.attainable:
-        notes.extend(det.notes)
+        notes.extend(det.warnings)
     if not pvalue < alpha:
         notes.append(_power_note(design, "equivalence", relative, det.power, det.n_for_power))
     return TOSTResult(
@@ -1361,7 +1361,7 @@ def _tost_core(
         equal_var=design.kind == "pooled",
         alpha=alpha,
         attainable=det.attainable,
-        notes=tuple(notes),
+        warnings=tuple(notes),
         power=det.power,
         n_for_power=det.n_for_power,
     )
@@ -1453,7 +1453,7 @@ def _one_sided_core(
         equal_var=design.kind == "pooled",
         alpha=alpha,
         attainable=True,
-        notes=tuple(notes),
+        warnings=tuple(notes),
         power=power,
         n_for_power=n_power,
     )
@@ -1579,7 +1579,7 @@ def _detectability(
         relative=relative,
         equal_var=design.kind == "pooled",
         alpha=alpha,
-        notes=(note, _power_note(design, test, relative, power, n_power)),
+        warnings=(note, _power_note(design, test, relative, power, n_power)),
         power=power,
         n_for_power=n_power,
     )
@@ -1808,7 +1808,7 @@ def _posterior_core(
         paired=design.kind == "paired",
         relative=relative,
         equal_var=design.kind == "pooled",
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 

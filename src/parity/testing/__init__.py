@@ -266,7 +266,7 @@ def _test_lines(result: Any, what: str) -> list[str]:
         f"means {_num(result.reference_mean)} / {_num(result.candidate_mean)}, "
         f"sd {_num(result.reference_sd)} / {_num(result.candidate_sd)}, "
         f"n = {result.n_reference} / {result.n_candidate}",
-        *(f"note: {note}" for note in dict.fromkeys(result.notes)),
+        *(f"note: {note}" for note in dict.fromkeys(result.warnings)),
     ]
 
 

@@ -33,7 +33,7 @@ by default every metric of ``metrics``) as a finite number and meet every bound
   drawn from both systems' runs on the task (:func:`~parity.stats.identical_runs_test`), one
   Holm family over systems, tasks and reruns.
 
-Coincidences that chance explains are ``notes`` of the validity result, not findings, and so
+Coincidences that chance explains are ``warnings`` of the validity result, not findings, and so
 are tasks where even a copy of every result could not be told from chance.
 * ``samples_unreadable``: ``samples.npz`` cannot be read, or its sha256 is no longer the one
   recorded with the run.

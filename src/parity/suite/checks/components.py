@@ -70,7 +70,7 @@ class ComponentResult(ResultMixin):
     max_abs_deviation: float | None
     max_rel_deviation: float | None
     pairs: tuple[ComponentPair, ...]
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +188,7 @@ def _component(
         max_abs_deviation=_nanmax(abs_dev),
         max_rel_deviation=_nanmax(rel_dev),
         pairs=tuple(pairs),
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 

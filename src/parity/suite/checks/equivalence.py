@@ -63,7 +63,7 @@ class MetricTest(ResultMixin):
     passed_unadjusted: bool
     attainable: bool
     method: str
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     error: str | None = None
     n_for_power: int | None = None
 
@@ -86,7 +86,7 @@ class EquivalenceResult(ResultMixin):
     aggregate_pass: bool | None
     parity_pass_all_metrics: bool
     multiple_testing: str
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def _values(
@@ -175,7 +175,7 @@ def _one_test(
         passed_unadjusted=bool(pvalue < manifest.alpha),
         attainable=bool(res.attainable),
         method=res.method,
-        notes=tuple(res.notes),
+        warnings=tuple(res.warnings),
         n_for_power=res.n_for_power,
     )
 
@@ -202,7 +202,7 @@ def _run_test(
     paired: bool,
 ):
     """:func:`~parity.stats.tost` or :func:`~parity.stats.noninferiority`, warnings silenced
-    (what they warn of is in the result's notes); raises :class:`ParityInputError`."""
+    (what they warn of is in the result's warnings); raises :class:`ParityInputError`."""
     from parity.stats import noninferiority, tost
 
     spec = manifest.metrics[metric]
@@ -363,7 +363,7 @@ def _equivalence(
         aggregate_pass=ev.aggregate_pass,
         parity_pass_all_metrics=ev.pass_all,
         multiple_testing=text,
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
     return result, ev
 

@@ -104,7 +104,7 @@ class StabilityResult(ResultMixin):
     sign_flips: tuple[SignFlip, ...]
     mismatches: tuple[Mismatch, ...]
     posteriors_computed: int
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def check_stability(
@@ -192,7 +192,7 @@ def _stability(manifest: Manifest, table: _Table, main: _Evaluation, seed: int) 
         sign_flips=tuple(sign_flips),
         mismatches=tuple(mismatches),
         posteriors_computed=computed,
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 
@@ -255,7 +255,7 @@ def _insufficient(threshold: float, why: str) -> StabilityResult:
         sign_flips=(),
         mismatches=(),
         posteriors_computed=0,
-        notes=(why,),
+        warnings=(why,),
     )
 
 
