@@ -713,18 +713,18 @@ def test_bad_arrays_name_the_parameter_and_rows():
     bad = X.copy()
     bad[2, 0] = np.nan
     bad[6, 1] = np.nan
-    with pytest.raises(ParityInputError, match=r"`x` has 2 NaN.*rows 2, 6"):
+    with pytest.raises(ParityInputError, match=r"`reference` has 2 NaN.*rows 2, 6"):
         two_sample_test(bad, Y)
     bad_y = Y.copy()
     bad_y[4] = np.inf
-    with pytest.raises(ParityInputError, match=r"`y`.*rows 4"):
+    with pytest.raises(ParityInputError, match=r"`candidate`.*rows 4"):
         two_sample_test(X, bad_y)
     with pytest.raises(ParityInputError, match=r"same dimension.*2 and 3"):
         two_sample_test(X, np.ones((5, 3)))
-    with pytest.raises(ParityInputError, match=r"`x`.*at least 2.*got 1"):
+    with pytest.raises(ParityInputError, match=r"`reference`.*at least 2.*got 1"):
         two_sample_test(X[:1], Y)
-    with pytest.raises(ParityInputError, match=r"`y`.*at least 2.*got 1"):
+    with pytest.raises(ParityInputError, match=r"`candidate`.*at least 2.*got 1"):
         two_sample_test(X, [[0.0, 1.0]])
-    with pytest.raises(ParityInputError, match=r"`x`.*1-D or 2-D"):
+    with pytest.raises(ParityInputError, match=r"`reference`.*1-D or 2-D"):
         two_sample_test(np.zeros((3, 2, 2)), Y)
     assert issubclass(ParityInputError, ValueError)

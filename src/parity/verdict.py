@@ -683,7 +683,8 @@ def exact_engine_options() -> frozenset[str]:
     from parity.stats.permutation import two_sample_test
 
     keywords = inspect.signature(two_sample_test).parameters
-    return frozenset(keywords) - {"x", "y", "statistics", "n_resamples", "rng", "device"}
+    positional = {"reference", "candidate", "statistics", "n_resamples", "rng"}
+    return frozenset(keywords) - positional - {"device"}
 
 
 def _check_max_shift(value: float | None) -> float | None:

@@ -444,10 +444,11 @@ def standardize_pooled(z: np.ndarray) -> np.ndarray:
 
 
 def pooled_samples(x, y, standardize: bool, precision: str) -> tuple[np.ndarray, int, int, str]:
-    """Check ``x`` and ``y``; return them stacked (standardized on request), n, m and the
-    precision with ``auto`` resolved (float32 from a pooled size of 2048)."""
-    x = as_samples("x", x)
-    y = as_samples("y", y)
+    """Check the reference ``x`` and candidate ``y``; return them stacked (standardized on
+    request), n, m and the precision with ``auto`` resolved (float32 from a pooled size of
+    2048)."""
+    x = as_samples("reference", x)
+    y = as_samples("candidate", y)
     check_same_dim(x, y)
     z = np.vstack([x, y])
     if standardize:
@@ -470,8 +471,8 @@ def warn_few_samples(n: int, m: int, counts: str | None = None) -> None:
 
 
 def two_sample_test(
-    x,
-    y,
+    reference,
+    candidate,
     statistics: Sequence[str] | str = STATISTICS,
     n_resamples: int = 1000,
     rng: RngLike = None,
@@ -490,11 +491,11 @@ def two_sample_test(
     block_size: int | None = None,
     device: str | None = None,
 ) -> TwoSampleTestResult:
-    """Permutation two-sample test of ``x`` vs ``y`` with several statistics on the same splits.
+    """Permutation two-sample test of ``reference`` vs ``candidate``, statistics on one split set.
 
     Parameters
     ----------
-    x, y : array_like, shape (n, d) and (m, d)
+    reference, candidate : array_like, shape (n, d) and (m, d)
         Reference and candidate samples (1-D means d = 1).
     statistics : sequence of {"mmd", "energy", "kl"}
         Statistics to test; large values mean the samples differ.
@@ -561,7 +562,7 @@ def two_sample_test(
     }
     statistics = _check_options(statistics, precision, options)
     n_resamples = check_positive_int("n_resamples", n_resamples)
-    z, n, m, precision = pooled_samples(x, y, standardize, precision)
+    z, n, m, precision = pooled_samples(reference, candidate, standardize, precision)
     generator = as_generator(rng)
     n_total = n + m
     dtype = np.float32 if precision == "float32" else np.float64

@@ -563,8 +563,8 @@ def _n_splits_at_most(n_total: int, n: int, limit: int) -> int | None:
 
 
 def rff_two_sample_test(
-    x,
-    y,
+    reference,
+    candidate,
     n_resamples: int = 1000,
     rng: RngLike = None,
     *,
@@ -590,7 +590,7 @@ def rff_two_sample_test(
 
     Parameters
     ----------
-    x, y : array_like, shape (n, d) and (m, d)
+    reference, candidate : array_like, shape (n, d) and (m, d)
         Reference and candidate samples (1-D means d = 1).
     n_resamples : int
         Number B of random splits.
@@ -638,7 +638,7 @@ def rff_two_sample_test(
     n_features = DEFAULT_N_FEATURES if n_features is None else n_features
     _check_rff_options(mmd_estimator, precision, chunk_size, block_size, tie_rtol)
     n_resamples = check_positive_int("n_resamples", n_resamples)
-    z, n, m, precision = pooled_samples(x, y, standardize, precision)
+    z, n, m, precision = pooled_samples(reference, candidate, standardize, precision)
     generator = as_generator(rng)
     n_total = n + m
     dtype = np.float32 if precision == "float32" else np.float64
