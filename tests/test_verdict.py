@@ -765,3 +765,14 @@ def test_markdown_lists_warnings():
     assert text.startswith("# Parity comparison: INCONCLUSIVE\n")
     assert "## Warnings" in text
     assert "fewer than 5 samples" in text
+
+
+def test_method_names_are_case_insensitive():
+    rng = np.random.default_rng(3)
+    ref, cand = rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 0.3
+    opts = {"statistics": ("energy",), "n_resamples": 99, "sensitivity": False}
+    lower = compare(ref, cand, method="exact", **opts).to_dict()
+    upper = compare(ref, cand, method="EXACT", **opts).to_dict()
+    assert upper == lower and lower["settings"]["method"] == "exact"
+    with pytest.raises(ParityInputError, match=r"`method` must be one of .*got 'fast'"):
+        compare(ref, cand, method="fast", **opts)

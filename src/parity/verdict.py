@@ -197,7 +197,7 @@ def compare(
         within-observation σ, :func:`parity.stats.sensitivity.conditional_min_detectable_effect`)
         exceeds this is ``inconclusive``, not ``pass``; None disables the check (as does
         ``sensitivity=False``).
-    method : {"auto", "exact", "rff"}
+    method : {"auto", "exact", "rff"} (case-insensitive)
         Engine of the pooled test: the exact permutation engine, or the random-feature MMD
         (:func:`parity.stats.rff.rff_two_sample_test`, MMD only) for millions of samples.
         ``auto`` takes the exact engine up to ``n + m = 20000`` (``EXACT_MAX_POOLED``) and says
@@ -231,7 +231,7 @@ def compare(
     >>> compare(ref, cand, statistics=("energy",), n_resamples=199).verdict
     'fail'
     """
-    alpha, rule, min_samples, seed, max_detectable_shift, metrics = _check_options(
+    alpha, rule, min_samples, seed, max_detectable_shift, metrics, method = _check_options(
         alpha,
         embodied,
         tolerance,
@@ -319,10 +319,10 @@ def compare(
 
 def _check_options(
     alpha, embodied, tolerance, dt, min_samples, seed, max_detectable_shift, metrics, method
-) -> tuple[float, str, int, int | None, float | None, tuple[str, ...]]:
+) -> tuple[float, str, int, int | None, float | None, tuple[str, ...], str]:
     """:func:`compare`'s settings checked, in the order their errors are reported: the level,
     the embodied rule, tolerance and dt, ``min_samples``, the seed, the shift, the metrics and
-    the method."""
+    the method (case-insensitive; returned in lower case)."""
     from parity.trajectory.embodied import check_rule
 
     alpha = check_probability("alpha", alpha)
@@ -336,9 +336,10 @@ def _check_options(
     seed = _check_seed(seed)
     max_shift = _check_max_shift(max_detectable_shift)
     metrics = _check_metrics(metrics)
-    if method not in METHODS:
+    key = method.lower() if isinstance(method, str) else None
+    if key not in METHODS:
         raise ParityInputError(f"`method` must be one of {METHODS}; got {method!r}")
-    return alpha, rule, min_samples, seed, max_shift, metrics
+    return alpha, rule, min_samples, seed, max_shift, metrics, key
 
 
 def _check_seed(seed: int | None) -> int | None:
