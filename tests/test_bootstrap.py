@@ -461,4 +461,5 @@ def test_method_spellings_give_one_result(spelling):
     data = np.random.default_rng(2).normal(size=30)
     res = bootstrap_ci(data, np.mean, method=spelling, n_resamples=199, rng=0)
     canonical = bootstrap_ci(data, np.mean, n_resamples=199, rng=0)
-    assert res.method == "BCa" and res.confidence_interval == canonical.confidence_interval
+    assert res.method == "bootstrap BCa"
+    assert res.confidence_interval == canonical.confidence_interval

@@ -193,7 +193,7 @@ def bootstrap_ci(
         ``statistic(*samples, axis=-1)``, vectorized as above (``np.mean`` works).
     method : {"BCa", "percentile", "basic"}, default "BCa"
         Interval construction (case-insensitive: "bca", "BCa" and "BCA" are the same; the
-        result records "BCa").
+        result's ``method`` spells it "bootstrap BCa").
     n_resamples : int, default 9999
         Number of bootstrap resamples, ≥ 1.
     paired : bool, default False
