@@ -570,6 +570,18 @@ def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, sa
 
 
 @pytest.mark.extra("agents")
+def test_compare_takes_an_int_seed_or_a_generator(baseline, same_comparison):
+    assert same_comparison.seed == 0 and same_comparison.to_dict()["seed"] == 0
+    new = runs_from_records(generate_runs("regressed"), label="new")
+    opts = {"n_resamples": 99, "n_bootstrap": 50}
+    first = compare_agents(baseline, new, rng=np.random.default_rng(1), **opts)
+    again = compare_agents(baseline, new, rng=np.random.default_rng(1), **opts)
+    assert first.seed is None and first.to_dict() == again.to_dict()
+    analysis = analyze_runs(baseline, n_resamples=50, rng=np.random.default_rng(2))
+    assert analysis.seed is None
+
+
+@pytest.mark.extra("agents")
 def test_compare_leaves_untestable_metrics_out():
     one = runs_from_records([chat_run("t", 0, calls=[("a", {}), ("b", {})])], label="one")
     res = compare_agents(one, one, n_resamples=99, n_bootstrap=50)

@@ -264,13 +264,13 @@ def test_smallest_attainable_pvalue_depends_on_the_design_only():
     import parity
     from parity.examples.arm import simulate  # the demo's own data
 
-    data = simulate(seed=0, n_episodes=3)
+    data = simulate(rng=0, n_episodes=3)
     verdicts = [
         quiet(
             parity.compare,
             data["reference_actions"],
             data[f"{variant}_actions"],
-            seed=0,
+            rng=0,
             sensitivity=False,
         )
         for variant in ("faithful", "broken")

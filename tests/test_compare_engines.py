@@ -43,7 +43,7 @@ def test_by_observation_catches_what_pooling_misses():
 
 def test_by_observation_equals_the_conditional_test():
     ref, cand = alternating(offset=0.3, seed=2)
-    verdict = compare(ref, cand, statistics=("energy",), by_observation=True, seed=4)
+    verdict = compare(ref, cand, statistics=("energy",), by_observation=True, rng=4)
     rng = np.random.default_rng(np.random.SeedSequence(4).spawn(3)[0])
     direct = conditional_two_sample_test(ref, cand, ("energy",), 1000, rng, standardize=True)
     assert verdict.family_pvalue == direct.pvalue

@@ -180,8 +180,8 @@ def test_library_seeds_out_of_range_are_input_errors(good):
     from parity import compare
 
     x, y = (np.load(p) for p in good)
-    with pytest.raises(ParityInputError, match=r"`seed` must be an integer in \[0, "):
-        compare(x, y, seed=-1, sensitivity=False, n_resamples=99)
+    with pytest.raises(ParityInputError, match=r"`rng` must be an integer in \[0, "):
+        compare(x, y, rng=-1, sensitivity=False, n_resamples=99)
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,7 @@ def suite_record(seed: int = 1, components: bool = True) -> dict:
         elif run.key.system == "candidate" and run.key.task == "a":
             run = RunRecord(run.key, "ok", {**run.metrics, "return": 0.9 * run.metrics["return"]})
         runs.append(run)
-    return judge(m, runs, seed=seed, load_arrays=arrays).to_dict()
+    return judge(m, runs, rng=seed, load_arrays=arrays).to_dict()
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_comparison_page_is_deterministic_self_contained_and_complete(comparison
         n_bootstrap=499,
     ).to_dict()
     assert comparison_html(again, ref, cand) == text
-    other = parity.compare(ref, cand, n_resamples=199, seed=1).to_dict()
+    other = parity.compare(ref, cand, n_resamples=199, rng=1).to_dict()
     assert comparison_html(other, ref, cand) != text
 
 

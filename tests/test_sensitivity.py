@@ -381,7 +381,7 @@ def test_bad_parameters_raise_clear_errors(kwargs, pattern):
 
 def test_small_samples_pass_becomes_inconclusive_with_the_reason():
     ref, cand = gaussian(11, 40), gaussian(12, 40)
-    v = compare(ref, cand, n_resamples=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.two_sample.pvalue >= 0.05 and v.verdict == "inconclusive"
     assert v.sensitivity is not None and v.sensitivity.shift > 0.5
     matches = [r for r in v.reasons if REASON.match(r)]
@@ -390,22 +390,22 @@ def test_small_samples_pass_becomes_inconclusive_with_the_reason():
     assert v.reasons[-1].startswith("no statistic detects a difference")
     # the check off, or a looser threshold: a pass, with the sensitivity still reported
     for kwargs in ({"max_detectable_shift": None}, {"max_detectable_shift": 5.0}):
-        loose = compare(ref, cand, n_resamples=B, seed=0, **kwargs)
+        loose = compare(ref, cand, n_resamples=B, rng=0, **kwargs)
         assert loose.verdict == "pass" and loose.sensitivity == v.sensitivity
-    off = compare(ref, cand, n_resamples=B, seed=0, sensitivity=False)
+    off = compare(ref, cand, n_resamples=B, rng=0, sensitivity=False)
     assert off.verdict == "pass" and off.sensitivity is None
     assert off.settings["sensitivity"] is False
 
 
 def test_enough_samples_still_pass():
-    v = compare(gaussian(13, 300), gaussian(14, 300), n_resamples=B, seed=0)
+    v = compare(gaussian(13, 300), gaussian(14, 300), n_resamples=B, rng=0)
     assert v.verdict == "pass" and v.sensitivity.shift < 0.5
     assert v.settings["max_detectable_shift"] == 0.5
 
 
 def test_fail_stays_fail():
     ref = gaussian(15, 40)
-    v = compare(ref, gaussian(16, 40) + 3.0, n_resamples=B, seed=0)
+    v = compare(ref, gaussian(16, 40) + 3.0, n_resamples=B, rng=0)
     assert v.verdict == "fail" and v.sensitivity.shift > 0.5
     assert not any("could only detect" in r for r in v.reasons)
 
@@ -414,7 +414,7 @@ def test_sensitivity_keeps_the_test_and_bootstrap_draws():
     rng = np.random.default_rng(17)
     ref, cand = gaussian(18, 60), gaussian(19, 60)
     episodes = [np.cumsum(rng.normal(size=(12, 30, 2)), axis=1) for _ in range(2)]
-    kwargs = dict(n_resamples=B, seed=4, n_bootstrap=499)
+    kwargs = dict(n_resamples=B, rng=4, n_bootstrap=499)
     on = compare(
         ref, cand, reference_episodes=episodes[0], candidate_episodes=episodes[1], **kwargs
     )
@@ -437,14 +437,14 @@ def test_sensitivity_keeps_the_test_and_bootstrap_draws():
 
 def test_verdict_json_is_byte_identical_and_has_no_wall_time():
     ref, cand = gaussian(20, 40), gaussian(21, 40)
-    a = compare(ref, cand, n_resamples=B, seed=3).to_json()
-    b = compare(ref, cand, n_resamples=B, seed=3).to_json()
+    a = compare(ref, cand, n_resamples=B, rng=3).to_json()
+    b = compare(ref, cand, n_resamples=B, rng=3).to_json()
     assert a == b
     record = strict_loads(a)
     assert set(record["sensitivity"]) >= {"design", "effects", "method", "n_tests"}
     assert set(record["sensitivity"]["effects"]) == {"shift", "scale", "bump"}
     assert "seconds" not in record["sensitivity"]
-    other = strict_loads(compare(ref, cand, n_resamples=B, seed=4).to_json())
+    other = strict_loads(compare(ref, cand, n_resamples=B, rng=4).to_json())
     assert other["sensitivity"]["effects"] != record["sensitivity"]["effects"]
 
 
@@ -677,17 +677,17 @@ def test_conditional_degenerate_references_warn():
 
 def test_by_observation_compare_applies_the_threshold_in_within_observation_sigma():
     ref, cand = paired(45, 10, 4)
-    small_design = compare(ref, cand, by_observation=True, n_resamples=B, seed=0)
+    small_design = compare(ref, cand, by_observation=True, n_resamples=B, rng=0)
     assert small_design.two_sample.pvalue >= 0.05
     assert small_design.verdict == "inconclusive"
     assert small_design.sensitivity.design == "conditional"
     reason = next(r for r in small_design.reasons if "could only detect" in r)
     assert "σ within an observation (80% power at α = 0.05, 10 observations × 4 vs 4" in reason
     ref, cand = paired(47, 100, 8)  # 80 observations detect 0.52σ: just above the 0.5σ asked
-    big = compare(ref, cand, by_observation=True, n_resamples=B, seed=0)
+    big = compare(ref, cand, by_observation=True, n_resamples=B, rng=0)
     assert big.verdict in ("pass", "fail") and big.sensitivity.shift < 0.5
     assert big.settings["max_detectable_shift"] == 0.5
-    off = compare(ref, cand, by_observation=True, n_resamples=B, seed=0, sensitivity=False)
+    off = compare(ref, cand, by_observation=True, n_resamples=B, rng=0, sensitivity=False)
     assert off.sensitivity is None and off.two_sample.pvalue == big.two_sample.pvalue
 
 

@@ -710,7 +710,7 @@ def test_aggregate_joint_bootstrap_is_the_ratio_of_the_two_stratified_bootstraps
         ],
     )
     runs = make_runs(m, normal_value(sd=3.0))
-    (agg,) = check_equivalence(m, runs, seed=7).aggregates
+    (agg,) = check_equivalence(m, runs, rng=7).aggregates
 
     def matrix(system):
         return np.array(
@@ -728,10 +728,10 @@ def test_aggregate_joint_bootstrap_is_the_ratio_of_the_two_stratified_bootstraps
     assert agg.estimate == pytest.approx(cand.statistic / ref.statistic)
     # another seed: other draws; the same seed: the same numbers
     assert (
-        check_equivalence(m, runs, seed=8).aggregates[0].confidence_interval
+        check_equivalence(m, runs, rng=8).aggregates[0].confidence_interval
         != agg.confidence_interval
     )
-    assert check_equivalence(m, runs, seed=7).aggregates[0] == agg
+    assert check_equivalence(m, runs, rng=7).aggregates[0] == agg
 
 
 def test_aggregate_difference_margin_and_bonferroni_share():
@@ -972,15 +972,23 @@ def test_judge_is_deterministic_and_order_free():
         ],
     )
     runs = make_runs(m, normal_value())
-    a = judge(m, runs, seed=3)
-    b = judge(m, list(reversed(runs)), seed=3)
+    a = judge(m, runs, rng=3)
+    b = judge(m, list(reversed(runs)), rng=3)
     assert json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
+    assert a.seed == 3
+    g1 = judge(m, runs, rng=np.random.default_rng(3))
+    g2 = judge(m, runs, rng=np.random.default_rng(3))
+    assert g1.seed is None and g1.to_dict()["seed"] is None
+    assert json.dumps(g1.to_dict(), sort_keys=True) == json.dumps(g2.to_dict(), sort_keys=True)
 
 
 def test_bad_inputs():
     m = make_manifest()
-    with pytest.raises(ParityInputError, match="`seed` must be an integer ≥ 0; got -1"):
-        judge(m, [], seed=-1)
+    with pytest.raises(
+        ParityInputError,
+        match=r"`rng` must be None, an integer seed ≥ 0 .*; got -1",
+    ):
+        judge(m, [], rng=-1)
     with pytest.raises(ParityInputError, match="item 0 is dict"):
         judge(m, [{"key": 1}])
     with pytest.raises(ParityInputError, match="`manifest` must be a Manifest"):

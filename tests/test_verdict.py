@@ -69,7 +69,7 @@ def assert_plain_sentences(reasons) -> None:
 
 def test_pass_on_same_distribution():
     ref, cand = samples(0)
-    v = compare(ref, cand, n_resamples=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert isinstance(v, ParityVerdict)
     assert v.verdict == "pass"
     assert v.exit_code == ExitCode.PASS == 0
@@ -86,7 +86,7 @@ def test_pass_on_same_distribution():
 
 def test_fail_on_clear_shift():
     ref, cand = samples(0, shift=1.0)
-    v = compare(ref, cand, n_resamples=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.verdict == "fail"
     assert v.exit_code == ExitCode.FAIL == 1
     # B random permutations: the smallest p-value is 1 / (B + 1), never 0
@@ -106,7 +106,7 @@ def test_fail_on_clear_shift():
 
 def test_single_statistic_settings_and_record():
     ref, cand = samples(0, shift=1.0)
-    v = compare(ref, cand, statistics=("energy",), n_resamples=B, seed=0)
+    v = compare(ref, cand, statistics=("energy",), n_resamples=B, rng=0)
     assert v.verdict == "fail"
     assert list(v.two_sample.results) == ["energy"]
     assert v.settings["statistics"] == ["energy"]
@@ -117,7 +117,7 @@ def test_single_statistic_settings_and_record():
 
 def test_inconclusive_below_min_samples():
     ref, cand = samples(100, n=10)
-    v = compare(ref, cand, n_resamples=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.two_sample.pvalue >= 0.05
     # the permutations could have rejected: only the sample size is the problem
     assert v.two_sample.min_attainable_pvalue <= 0.05
@@ -136,14 +136,14 @@ def test_min_samples_parameter_moves_the_threshold():
     ref, cand = samples(100, n=10)
     # 10 vs 10 samples cannot detect a 0.5σ shift: the sensitivity check is off to isolate
     # min_samples (with it on, this pass is inconclusive; see tests/test_sensitivity.py).
-    kwargs = {"n_resamples": B, "seed": 0, "max_detectable_shift": None}
+    kwargs = {"n_resamples": B, "rng": 0, "max_detectable_shift": None}
     assert compare(ref, cand, **kwargs, min_samples=10).verdict == "pass"
     assert compare(ref, cand, **kwargs, min_samples=11).verdict == "inconclusive"
 
 
 def test_rejection_beats_small_sample():
     ref, cand = samples(100, n=10, shift=3.0)
-    v = compare(ref, cand, n_resamples=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.verdict == "fail"
     assert v.exit_code == 1
 
@@ -153,7 +153,7 @@ def test_inconclusive_when_smallest_attainable_pvalue_exceeds_alpha():
     # twice (swapping the two groups), so the smallest p-value is 2/20 = 0.1 > 0.05, even for
     # samples that could not be further apart.
     with pytest.warns(DegenerateDataWarning, match="fewer than 5 samples"):
-        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], n_resamples=B, seed=0, min_samples=2)
+        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], n_resamples=B, rng=0, min_samples=2)
     t = v.two_sample
     assert t.exact is True
     assert t.n_resamples == 20
@@ -173,7 +173,7 @@ def test_inconclusive_when_smallest_attainable_pvalue_exceeds_alpha():
 
 def test_min_attainable_equal_to_alpha_is_inconclusive_random_splits():
     ref, cand = samples(1, shift=2.0)
-    v = compare(ref, cand, n_resamples=19, seed=0)
+    v = compare(ref, cand, n_resamples=19, rng=0)
     assert v.two_sample.min_attainable_pvalue == pytest.approx(0.05)
     assert v.verdict == "inconclusive"
 
@@ -201,7 +201,7 @@ def test_fail_when_jerk_regresses_although_actions_match():
         n_resamples=B,
         n_bootstrap=NB,
         dt=0.1,
-        seed=0,
+        rng=0,
     )
     assert v.family_pvalue >= 0.05, "the action distributions match"
     assert v.verdict == "fail"
@@ -252,7 +252,7 @@ def test_inconclusive_when_embodied_ci_straddles_the_band():
         n_resamples=B,
         n_bootstrap=NB,
         dt=0.1,
-        seed=0,
+        rng=0,
     )
     jerk = v.embodied["jerk_rms"]
     lo, hi = jerk.confidence_interval
@@ -277,7 +277,7 @@ def test_pass_with_matching_embodied_metrics():
         candidate_episodes=walks(rng, 30),
         n_resamples=B,
         n_bootstrap=NB,
-        seed=0,
+        rng=0,
     )
     assert {r.status for r in v.embodied.values()} == {"ok"}
     assert v.verdict == "pass"
@@ -300,7 +300,7 @@ def test_lower_motion_is_a_pass_under_regression_and_unsure_under_equivalence():
         n_resamples=B,
         n_bootstrap=NB,
         dt=0.1,
-        seed=0,
+        rng=0,
         sensitivity=False,
     )
     gate = compare(ref, cand, **options)
@@ -360,7 +360,7 @@ def _embodied_verdict(seed: int = 0) -> ParityVerdict:
         candidate_episodes=walks(rng, 12),
         n_resamples=B,
         n_bootstrap=NB,
-        seed=seed,
+        rng=seed,
     )
 
 
@@ -403,8 +403,8 @@ def test_same_inputs_and_seed_give_byte_identical_json():
     assert a == b
     # and the input's dtype / container does not change the record
     ref, cand = samples(0)
-    x = compare(ref, cand, n_resamples=B, seed=5).to_json()
-    y = compare(ref.tolist(), cand.tolist(), n_resamples=B, seed=5).to_json()
+    x = compare(ref, cand, n_resamples=B, rng=5).to_json()
+    y = compare(ref.tolist(), cand.tolist(), n_resamples=B, rng=5).to_json()
     assert x == y
 
 
@@ -426,7 +426,7 @@ def test_different_seed_gives_different_json_and_draws():
 
 def test_seed_none_is_recorded_as_null():
     ref, cand = samples(0)
-    data = strict_loads(compare(ref, cand, n_resamples=B, seed=None).to_json())
+    data = strict_loads(compare(ref, cand, n_resamples=B, rng=None).to_json())
     assert data["seed"] is None
 
 
@@ -716,7 +716,7 @@ def test_decide_embodied_regression_with_small_samples_is_fail():
 )
 def test_markdown_header_table_and_hashes(shift, n, header):
     ref, cand = samples(100 if n == 10 else 0, n=n, shift=shift)
-    v = compare(ref, cand, n_resamples=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     text = verdict_markdown(v.to_dict())
     lines = text.splitlines()
     assert lines[0] == f"# Parity comparison: {header}"
@@ -776,3 +776,16 @@ def test_method_names_are_case_insensitive():
     assert upper == lower and lower["settings"]["method"] == "exact"
     with pytest.raises(ParityInputError, match=r"`method` must be one of .*got 'fast'"):
         compare(ref, cand, method="fast", **opts)
+
+
+def test_rng_takes_an_int_seed_or_a_generator():
+    ref, cand = samples(0, n=40)
+    opts = {"statistics": ("energy",), "n_resamples": 99, "sensitivity": False}
+    by_int = compare(ref, cand, rng=5, **opts)
+    assert by_int.seed == 5 and by_int.to_dict()["seed"] == 5
+    first = compare(ref, cand, rng=np.random.default_rng(5), **opts)
+    again = compare(ref, cand, rng=np.random.default_rng(5), **opts)
+    assert first.seed is None and first.to_dict()["seed"] is None
+    assert first.to_json() == again.to_json()
+    with pytest.raises(ParityInputError, match=r"`rng` must be None, an int seed or a"):
+        compare(ref, cand, rng="5", **opts)

@@ -51,9 +51,16 @@ from parity.errors import (
     ParityInputError,
     check_positive_int,
     check_probability,
-    check_seed,
 )
-from parity.stats._common import ResultMixin, as_samples, check_same_dim
+from parity.stats._common import (
+    ResultMixin,
+    RngLike,
+    as_samples,
+    check_rng,
+    check_same_dim,
+    recorded_seed,
+    spawn_generators,
+)
 from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTIC_LABELS, STATISTICS, TwoSampleTestResult
 from parity.stats.sensitivity import SensitivityResult
@@ -139,7 +146,7 @@ def compare(
     alpha: float = 0.05,
     statistics: Sequence[str] = STATISTICS,
     n_resamples: int = N_PERMUTATIONS,
-    seed: int | None = 0,
+    rng: RngLike = 0,
     tolerance: float = 0.10,
     dt: float = 1.0,
     embodied_metrics: Sequence[str] = tuple(EMBODIED_METRICS),
@@ -171,8 +178,9 @@ def compare(
         Two-sample statistics, all tested on the same permutations.
     n_resamples : int
         Random permutations (exact enumeration when there are fewer distinct splits).
-    seed : int or None
-        Seed of every random draw; the same seed gives a byte-identical ``to_json()``.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of every random draw; the same int seed gives a byte-identical ``to_json()``
+        (the verdict's ``seed`` records it; ``None`` for a Generator).
     tolerance : float
         Embodied tolerance: a ratio CI above 1 + tol is a regression (see ``embodied``).
     dt : float
@@ -231,13 +239,13 @@ def compare(
     >>> compare(ref, cand, statistics=("energy",), n_resamples=199).verdict
     'fail'
     """
-    alpha, rule, min_samples, seed, max_detectable_shift, metrics, method = _check_options(
+    alpha, rule, min_samples, rng, max_detectable_shift, metrics, method = _check_options(
         alpha,
         embodied,
         tolerance,
         dt,
         min_samples,
-        seed,
+        rng,
         max_detectable_shift,
         embodied_metrics,
         method,
@@ -245,7 +253,7 @@ def compare(
     ref, cand = _action_samples(reference, candidate, by_observation)
     _check_episodes(reference_episodes, candidate_episodes)
     # spawn(3)'s first two children are spawn(2)'s: the test and bootstrap draws are unchanged.
-    test_rng, boot_rng, sensitivity_rng = _streams(seed, 3)
+    test_rng, boot_rng, sensitivity_rng = spawn_generators(rng, 3)
     engine, statistics, switch_note = choose_engine(
         method, ref.shape[0] + cand.shape[0], statistics, by_observation
     )
@@ -309,7 +317,15 @@ def compare(
         test_options=test_options,
     )
     return _verdict(
-        verdict, reasons, test, motion, _provenance(record, inputs), settings, seed, sens, alpha
+        verdict,
+        reasons,
+        test,
+        motion,
+        _provenance(record, inputs),
+        settings,
+        recorded_seed(rng),
+        sens,
+        alpha,
     )
 
 
@@ -318,10 +334,10 @@ def compare(
 
 
 def _check_options(
-    alpha, embodied, tolerance, dt, min_samples, seed, max_detectable_shift, metrics, method
-) -> tuple[float, str, int, int | None, float | None, tuple[str, ...], str]:
+    alpha, embodied, tolerance, dt, min_samples, rng, max_detectable_shift, metrics, method
+) -> tuple[float, str, int, RngLike, float | None, tuple[str, ...], str]:
     """:func:`compare`'s settings checked, in the order their errors are reported: the level,
-    the embodied rule, tolerance and dt, ``min_samples``, the seed, the shift, the metrics and
+    the embodied rule, tolerance and dt, ``min_samples``, the rng, the shift, the metrics and
     the method (case-insensitive; returned in lower case)."""
     from parity.trajectory.embodied import check_rule
 
@@ -333,17 +349,13 @@ def _check_options(
         if not np.isfinite(value) or value <= 0:
             raise ParityInputError(f"`{name}` must be a positive number; got {value!r}")
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    seed = _check_seed(seed)
+    rng = check_rng(rng)
     max_shift = _check_max_shift(max_detectable_shift)
     metrics = _check_metrics(metrics)
     key = method.lower() if isinstance(method, str) else None
     if key not in METHODS:
         raise ParityInputError(f"`method` must be one of {METHODS}; got {method!r}")
-    return alpha, rule, min_samples, seed, max_shift, metrics, key
-
-
-def _check_seed(seed: int | None) -> int | None:
-    return None if seed is None else check_seed("seed", seed)
+    return alpha, rule, min_samples, rng, max_shift, metrics, key
 
 
 def _action_samples(reference, candidate, by_observation: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -363,12 +375,6 @@ def _check_episodes(reference_episodes, candidate_episodes) -> None:
             "`reference_episodes` and `candidate_episodes` go together; got only "
             + ("reference_episodes" if candidate_episodes is None else "candidate_episodes")
         )
-
-
-def _streams(seed: int | None, k: int) -> tuple[np.random.Generator, ...]:
-    """``k`` independent generators from ``seed``: spawn(k)'s first children are spawn(k − 1)'s,
-    so adding a stream at the end leaves the earlier draws unchanged."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(k))
 
 
 def _engine_options(
@@ -513,7 +519,7 @@ def compare_text(
     ngram: int = 3,
     alpha: float = 0.05,
     n_resamples: int = N_PERMUTATIONS,
-    seed: int | None = 0,
+    rng: RngLike = 0,
     min_samples: int = MIN_SAMPLES,
     inputs: Mapping[str, Any] | None = None,
     sensitivity: bool = True,
@@ -541,9 +547,9 @@ def compare_text(
 
     alpha = check_probability("alpha", alpha)
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    seed = _check_seed(seed)
+    rng = check_rng(rng)
     # spawn(2)'s first child is spawn(1)'s: the test's draws do not depend on the sensitivity.
-    rng, sensitivity_rng = _streams(seed, 2)
+    test_rng, sensitivity_rng = spawn_generators(rng, 2)
     test = text_two_sample_test(
         reference,
         candidate,
@@ -553,7 +559,7 @@ def compare_text(
         aggregation=aggregation,
         ngram=ngram,
         n_resamples=n_resamples,
-        rng=rng,
+        rng=test_rng,
     )
     record = {
         "reference": _text_summary(reference, reference_prompts),
@@ -583,7 +589,15 @@ def compare_text(
         sensitivity=sensitivity,
     )
     return _verdict(
-        verdict, reasons, test, {}, _provenance(record, inputs), settings, seed, sens, alpha
+        verdict,
+        reasons,
+        test,
+        {},
+        _provenance(record, inputs),
+        settings,
+        recorded_seed(rng),
+        sens,
+        alpha,
     )
 
 
@@ -971,7 +985,7 @@ def load_and_compare(
 
 
 #: Options of :func:`load_and_compare` that completions files pass on to :func:`compare_text`.
-TEXT_OPTIONS = ("aggregation", "alpha", "n_resamples", "seed", "sensitivity")
+TEXT_OPTIONS = ("aggregation", "alpha", "n_resamples", "rng", "sensitivity")
 
 
 def _compare_completions(

@@ -259,7 +259,7 @@ def analyze_command(
             min_similarity=min_similarity,
             n_resamples=bootstrap,
             confidence_level=confidence,
-            seed=seed,
+            rng=seed,
         )
     inputs: dict[str, Any] = {"runs": provenance(runs)}
     if target:
@@ -364,7 +364,7 @@ def compare_command(
             new_runs,
             alpha=alpha,
             n_resamples=permutations,
-            seed=seed,
+            rng=seed,
             embedder=embedder.lower(),
             embedder_model=embedder_model,
             threshold=threshold,

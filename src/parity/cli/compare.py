@@ -332,7 +332,7 @@ def compare_command(
         alpha=alpha,
         statistics=statistics or STATISTICS,
         n_resamples=permutations,
-        seed=seed,
+        rng=seed,
         tolerance=tolerance,
         embodied=embodied_rule,
         dt=dt,

@@ -50,7 +50,7 @@ def judge_suite(manifest_path: str | Path, store_path: str | Path | None = None,
         runs = st.runs()
         recorded = st.manifest_sha256
     stale = recorded is not None and recorded != manifest_digest(manifest)
-    verdict = judge(manifest, runs, seed=seed, root=manifest_path.parent)
+    verdict = judge(manifest, runs, rng=seed, root=manifest_path.parent)
     return manifest, verdict, store, stale
 
 

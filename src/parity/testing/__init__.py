@@ -10,8 +10,8 @@ reports it as a failed test) whose message holds the verdict's reasons and numbe
 *Inconclusive fails.* A test too small to show anything is a failure unless the call says
 ``allow_inconclusive=True``; then it passes with a :class:`~parity.errors.ParityWarning`, so a
 guard that cannot see never passes in silence. Every random draw has a fixed default seed (0),
-so a test gives the same answer on every run; pass ``seed=`` (``rng=`` for the embodied
-metrics) to change it.
+so a test gives the same answer on every run; pass ``rng=`` (an int seed or a
+``numpy.random.Generator``) to change it.
 
 Each assertion made is recorded; the pytest plugin (:mod:`parity.testing.plugin`, registered
 under the ``pytest11`` entry point ``parity``) lists them in a "parity" section of the terminal
@@ -198,7 +198,8 @@ def assert_same_distribution(
         A label for the message and the pytest summary.
     **options
         Passed to :func:`parity.compare` (``alpha``, ``n_resamples``, ``reference_episodes``
-        and ``candidate_episodes``, ``max_detectable_shift``, ...). Its seed defaults to 0.
+        and ``candidate_episodes``, ``max_detectable_shift``, ``rng``, ...). Its ``rng``
+        defaults to 0.
 
     Returns
     -------

@@ -20,7 +20,7 @@ import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
 from parity.stats._common import ResultMixin
-from parity.suite.checks._common import _check_seed, _index, _replace, _Table
+from parity.suite.checks._common import _index, _judge_seed, _replace, _Table
 from parity.suite.checks.samples import ArrayLoader, _Arrays, _arrays
 from parity.suite.manifest import ComponentSpec, Manifest
 from parity.suite.records import RunKey, RunRecord
@@ -86,16 +86,17 @@ def check_components(
     manifest: Manifest,
     runs: Sequence[RunRecord],
     *,
-    seed: int = 0,
+    rng: Any = 0,
     root: str | Path | None = None,
     load_arrays: ArrayLoader | None = None,
 ) -> ComponentMatchResult | None:
     """Compare each component's arrays between the systems, per task and seed (rerun 0).
 
-    Returns None when the manifest configures no component. ``root`` and ``load_arrays`` as
-    in :func:`judge`.
+    Returns None when the manifest configures no component. ``rng``, ``root`` and
+    ``load_arrays`` as in :func:`judge`.
     """
-    return _components(manifest, _index(runs), _arrays(root, load_arrays), _check_seed(seed))
+    seed = _judge_seed(rng)[0]
+    return _components(manifest, _index(runs), _arrays(root, load_arrays), seed)
 
 
 def _components(

@@ -14,12 +14,13 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
 from parity.stats._common import ResultMixin
-from parity.suite.checks._common import _check_seed, _Group, _index, _main_group, _replace, _Table
+from parity.suite.checks._common import _Group, _index, _judge_seed, _main_group, _replace, _Table
 from parity.suite.checks.aggregates import AggregateResult, _aggregate
 from parity.suite.manifest import Manifest
 from parity.suite.records import RunRecord
@@ -307,9 +308,12 @@ def _evaluate(manifest: Manifest, table: _Table, group: _Group, seed: int) -> _E
 
 
 def check_equivalence(
-    manifest: Manifest, runs: Sequence[RunRecord], *, seed: int = 0
+    manifest: Manifest, runs: Sequence[RunRecord], *, rng: Any = 0
 ) -> EquivalenceResult:
     """Per-task tests (Holm) and aggregates (Bonferroni share) on rerun 0 of both systems.
+
+    ``rng`` (None, an int seed or a ``numpy.random.Generator``) is the source of the
+    aggregates' bootstraps, as in :func:`parity.suite.checks.judge`.
 
     Examples
     --------
@@ -325,7 +329,7 @@ def check_equivalence(
     >>> res.parity_pass_all_metrics, res.tests[0].test
     (True, 'equivalence')
     """
-    return _equivalence(manifest, _index(runs), _check_seed(seed))[0]
+    return _equivalence(manifest, _index(runs), _judge_seed(rng)[0])[0]
 
 
 def _equivalence(
