@@ -600,7 +600,7 @@ def run_replicate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few-samples / degenerate notes: not the point here
         for key, kwargs in calls.items():
-            out[key] = two_sample_test(x, y, n_permutations=b, rng=test_seed, **kwargs).pvalue
+            out[key] = two_sample_test(x, y, n_resamples=b, rng=test_seed, **kwargs).pvalue
     return out
 
 
@@ -773,13 +773,13 @@ def print_timing(methods, engine: Engine, b: int, repeats: int, seed: int) -> No
         if key not in done:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                two_sample_test(x, y, n_permutations=b, rng=0, **kwargs)  # warm-up
+                two_sample_test(x, y, n_resamples=b, rng=0, **kwargs)  # warm-up
 
                 def seconds(n_perm: int, kwargs=kwargs) -> tuple[float, Any]:
                     runs, res = [], None
                     for _ in range(repeats):
                         start = time.perf_counter()
-                        res = two_sample_test(x, y, n_permutations=n_perm, rng=0, **kwargs)
+                        res = two_sample_test(x, y, n_resamples=n_perm, rng=0, **kwargs)
                         runs.append(time.perf_counter() - start)
                     return statistics.median(runs), res
 

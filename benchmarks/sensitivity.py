@@ -96,7 +96,7 @@ def pooled(n: int, checks: int, rng: np.random.Generator) -> None:
                 else:
                     inside = rng.random(n) < size
                     y[inside] = rng.normal(size=2) + BUMP_WIDTH * rng.normal(size=(inside.sum(), 2))
-                test = two_sample_test(x, y, n_permutations=B, rng=rng, standardize=True)
+                test = two_sample_test(x, y, n_resamples=B, rng=rng, standardize=True)
                 hits += test.pvalue < 0.05
             return hits / checks
 
@@ -132,9 +132,7 @@ def by_observation(checks: int, rng: np.random.Generator) -> None:
                     inside = (rng.random((n_obs, k)) < size)[..., None]
                     at_ = centres + rng.normal(size=(n_obs, 1, 2))
                     y = np.where(inside, at_ + BUMP_WIDTH * rng.normal(size=y.shape), y)
-                test = conditional_two_sample_test(
-                    x, y, n_permutations=B, rng=rng, standardize=True
-                )
+                test = conditional_two_sample_test(x, y, n_resamples=B, rng=rng, standardize=True)
                 hits += test.pvalue < 0.05
             return hits / checks
 
@@ -177,7 +175,7 @@ def text(checks: int, rng: np.random.Generator) -> None:
                 y,
                 reference_prompts=prompts,
                 candidate_prompts=prompts,
-                n_permutations=B,
+                n_resamples=B,
                 rng=rng,
             )
             hits += test.pvalue < 0.05

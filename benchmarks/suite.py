@@ -139,7 +139,7 @@ def bench_report(repeats: int, root: Path) -> tuple[list[float], list[float], ob
     verdict = None
     for i in range(repeats):
         start = time.perf_counter()
-        verdict = judge(manifest, runs, seed=0)
+        verdict = judge(manifest, runs, rng=0)
         judge_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         write_suite_reports(verdict, root / f"reports{i}")

@@ -13,7 +13,7 @@ For each size it makes one seeded data set (``numpy.random.default_rng(seed)``, 
 from N(0, I_7); ``--shift`` moves y), then times, with the median of ``--repeats`` rounds (each
 round runs every route but hyppo once in turn, so load from other processes hits all alike):
 
-* **parity** — ``two_sample_test(x, y, ("mmd",), n_permutations=B, rng=0, aggregation="sum")``
+* **parity** — ``two_sample_test(x, y, ("mmd",), n_resamples=B, rng=0, aggregation="sum")``
   (the summed kernel, the statistic the scipy and hyppo routes compute; the default kernel
   collection's cost is in ``benchmarks/power.py``), with its default
   precision (float32 Gram products with float64 accumulation from N = n + m ≥ 2048), total wall
@@ -140,10 +140,10 @@ def default_hyppo_reps(n_total: int) -> int:
 # --------------------------------------------------------------------------- the routes
 
 
-def run_parity(x: np.ndarray, y: np.ndarray, n_permutations: int):
+def run_parity(x: np.ndarray, y: np.ndarray, n_resamples: int):
     from parity.stats.permutation import two_sample_test
 
-    return two_sample_test(x, y, ("mmd",), n_permutations=n_permutations, rng=0, aggregation="sum")
+    return two_sample_test(x, y, ("mmd",), n_resamples=n_resamples, rng=0, aggregation="sum")
 
 
 def make_sgemm(n_total: int, block: int, seed: int = 0) -> Callable[[], np.ndarray]:
@@ -205,7 +205,7 @@ def mmd_statistic_from_indices(kernel: np.ndarray, n_total: int) -> Callable:
     return statistic
 
 
-def run_scipy(x, y, n_permutations, bandwidths, dtype, seed=0):
+def run_scipy(x, y, n_resamples, bandwidths, dtype, seed=0):
     """scipy's permutation_test on index arrays; the kernel matrix is built inside (timed)."""
     from scipy.stats import permutation_test
 
@@ -219,7 +219,7 @@ def run_scipy(x, y, n_permutations, bandwidths, dtype, seed=0):
         statistic,
         permutation_type="independent",
         vectorized=True,
-        n_resamples=n_permutations,
+        n_resamples=n_resamples,
         alternative="greater",
         **{key: np.random.default_rng(seed)},
     )
@@ -238,16 +238,16 @@ def run_hyppo(x, y, reps, seed=0):
 # --------------------------------------------------------------------------- memory probes
 
 
-def _route_call(route: str, x, y, n_permutations: int, bandwidths, hyppo_reps: int):
+def _route_call(route: str, x, y, n_resamples: int, bandwidths, hyppo_reps: int):
     if route == "parity":
-        return lambda: run_parity(x, y, n_permutations)
+        return lambda: run_parity(x, y, n_resamples)
     if route == "sgemm":
         n_total = x.shape[0] + y.shape[0]
-        block = min(n_permutations + 1, engine_block_size(n_total))
+        block = min(n_resamples + 1, engine_block_size(n_total))
         return lambda: make_sgemm(n_total, block)()
     if route in ("scipy64", "scipy32"):
         dtype = np.float64 if route == "scipy64" else np.float32
-        return lambda: run_scipy(x, y, n_permutations, bandwidths, dtype)
+        return lambda: run_scipy(x, y, n_resamples, bandwidths, dtype)
     if route == "hyppo":
         return lambda: run_hyppo(x, y, hyppo_reps)
     raise ValueError(route)
@@ -370,11 +370,11 @@ def print_table(title: str, rows: list[Row], parity_seconds: float | None) -> No
     print()
 
 
-def pvalue_agrees(p: float, p_ref: float, n_permutations: int) -> bool:
+def pvalue_agrees(p: float, p_ref: float, n_resamples: int) -> bool:
     """Two Monte Carlo p-values of the same test on independent splits: within 4 sd + 2/(B+1)."""
-    pbar = min(max((p + p_ref) / 2, 1.0 / (n_permutations + 1)), 0.5)
-    return abs(p - p_ref) <= 4 * math.sqrt(2 * pbar * (1 - pbar) / n_permutations) + 2 / (
-        n_permutations + 1
+    pbar = min(max((p + p_ref) / 2, 1.0 / (n_resamples + 1)), 0.5)
+    return abs(p - p_ref) <= 4 * math.sqrt(2 * pbar * (1 - pbar) / n_resamples) + 2 / (
+        n_resamples + 1
     )
 
 
@@ -669,7 +669,7 @@ def default_collection(z: np.ndarray) -> list[float]:
     return list(bandwidth_collection(z, "gaussian"))
 
 
-def run_scipy_family(x, y, n_permutations, seed=0, dtype=np.float32):
+def run_scipy_family(x, y, n_resamples, seed=0, dtype=np.float32):
     """scipy's permutation_test computing parity's default aggregated test: the family
     statistic above with products in ``dtype`` (bandwidths from parity's public collection
     rule, inside the timing), then the min-p aggregation of its null. Returns (scipy result,
@@ -685,7 +685,7 @@ def run_scipy_family(x, y, n_permutations, seed=0, dtype=np.float32):
         statistic,
         permutation_type="independent",
         vectorized=True,
-        n_resamples=n_permutations,
+        n_resamples=n_resamples,
         alternative="greater",
         **{key: np.random.default_rng(seed)},
     )
@@ -695,7 +695,7 @@ def run_scipy_family(x, y, n_permutations, seed=0, dtype=np.float32):
     return res, minp_aggregate(values, kernels, gross(n), TIE_RTOL[np.dtype(dtype).name])
 
 
-def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
+def validate_family_route(x, y, n_resamples: int, parity_res) -> str:
     """The scipy route's statistic on parity's own splits (``split_blocks`` with parity's seed),
     in parity's precision, aggregated as above, next to parity's result: the observed
     components' values and the aggregates (equal up to ties within float rounding)."""
@@ -706,7 +706,7 @@ def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
     dtype = np.float32 if parity_res.precision == "float32" else np.float64
     statistic, kernels, gross = family_statistic_from_indices(z, default_collection(z), dtype)
     blocks = split_blocks(
-        n + m, n, n_permutations, exact=False, rng=np.random.default_rng(0), block_size=10**9
+        n + m, n, n_resamples, exact=False, rng=np.random.default_rng(0), block_size=10**9
     )
     splits = np.hstack(list(blocks)).T.astype(bool)  # V × N, observed split first
     order = np.argsort(~splits, axis=1, kind="stable")
@@ -727,7 +727,7 @@ def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
         and agg["pvalue"] == parity_res.pvalue
     )
     return (
-        f"scipy-route statistic ({np.dtype(dtype).name}) on parity's {n_permutations} splits: "
+        f"scipy-route statistic ({np.dtype(dtype).name}) on parity's {n_resamples} splits: "
         f"{len(parity_obs)} observed components within rel. {rel:.1e}; "
         f"agg statistic {agg['mmd_statistic']:.4f} vs parity "
         f"{parity_res.results['mmd'].statistic:.4f}, mmd p {agg['mmd_pvalue']:.4f} vs "
@@ -736,12 +736,12 @@ def validate_family_route(x, y, n_permutations: int, parity_res) -> str:
     )
 
 
-def default_rows(sizes, n_permutations: int, repeats: int, seed: int = 0) -> list[dict[str, Any]]:
+def default_rows(sizes, n_resamples: int, repeats: int, seed: int = 0) -> list[dict[str, Any]]:
     """:func:`default_row` at each n = m of ``sizes``."""
-    return [default_row(n, n_permutations, repeats, seed) for n in sizes]
+    return [default_row(n, n_resamples, repeats, seed) for n in sizes]
 
 
-def default_row(n: int, n_permutations: int, repeats: int, seed: int = 0) -> dict[str, Any]:
+def default_row(n: int, n_resamples: int, repeats: int, seed: int = 0) -> dict[str, Any]:
     """At n = m: medians (over ``repeats`` round-robin rounds) of parity's default test,
     the scipy route computing the same aggregated family, the scipy f32 route computing the
     summed-kernel MMD alone, parity's old default ``aggregation="sum"``, and the float32 sgemm
@@ -749,7 +749,7 @@ def default_row(n: int, n_permutations: int, repeats: int, seed: int = 0) -> dic
     from parity.stats.permutation import two_sample_test
 
     small_x, small_y = make_data(40, seed, 0.0)  # warm-up: imports, first calls, BLAS threads
-    two_sample_test(small_x, small_y, n_permutations=20, rng=0)
+    two_sample_test(small_x, small_y, n_resamples=20, rng=0)
     run_scipy_family(small_x, small_y, 20)
     x, y = make_data(n, seed, 0.0)
     n_total = 2 * n
@@ -759,16 +759,14 @@ def default_row(n: int, n_permutations: int, repeats: int, seed: int = 0) -> dic
         .results["mmd"]
         .parameters["bandwidths"]
     ]
-    block = min(n_permutations + 1, engine_block_size(n_total))
+    block = min(n_resamples + 1, engine_block_size(n_total))
     sgemm = make_sgemm(n_total, block, seed=seed)
     calls = {
-        "default": lambda: two_sample_test(x, y, n_permutations=n_permutations, rng=0),
-        "sum": lambda: two_sample_test(
-            x, y, n_permutations=n_permutations, rng=0, aggregation="sum"
-        ),
-        "scipy_family": lambda: run_scipy_family(x, y, n_permutations),
-        "scipy_family64": lambda: run_scipy_family(x, y, n_permutations, dtype=np.float64),
-        "scipy_mmd": lambda: run_scipy(x, y, n_permutations, sum_bws, np.float32),
+        "default": lambda: two_sample_test(x, y, n_resamples=n_resamples, rng=0),
+        "sum": lambda: two_sample_test(x, y, n_resamples=n_resamples, rng=0, aggregation="sum"),
+        "scipy_family": lambda: run_scipy_family(x, y, n_resamples),
+        "scipy_family64": lambda: run_scipy_family(x, y, n_resamples, dtype=np.float64),
+        "scipy_mmd": lambda: run_scipy(x, y, n_resamples, sum_bws, np.float32),
         "sgemm": sgemm,
     }
     times, results = timed_round_robin(calls, repeats)
@@ -781,20 +779,20 @@ def default_row(n: int, n_permutations: int, repeats: int, seed: int = 0) -> dic
         "n": n,
         "seconds": med,
         "runs": times,
-        "bound": components * med["sgemm"] * n_permutations / block,
+        "bound": components * med["sgemm"] * n_resamples / block,
         "components": components,
         "precision": res.precision,
         "pvalue": res.pvalue,
         "route_pvalue": agg["pvalue"],
-        "agrees": pvalue_agrees(res.pvalue, agg["pvalue"], n_permutations),
-        "validation": validate_family_route(x, y, n_permutations, res),
+        "agrees": pvalue_agrees(res.pvalue, agg["pvalue"], n_resamples),
+        "validation": validate_family_route(x, y, n_resamples, res),
     }
 
 
-def print_default_rows(rows: list[dict[str, Any]], n_permutations: int, repeats: int) -> None:
+def print_default_rows(rows: list[dict[str, Any]], n_resamples: int, repeats: int) -> None:
     print(
         f"parity's default test, two_sample_test(x, y) (mmd over its Gaussian collection, agg, + "
-        f"energy + kl), d = {DIM}, B = {n_permutations}; medians of {repeats} rounds"
+        f"energy + kl), d = {DIM}, B = {n_resamples}; medians of {repeats} rounds"
     )
     header = (
         f"{'n = m':>6} {'default s':>10} {'scipy same s':>13} {'÷':>6} {'scipy MMD f32':>14} "
@@ -1069,7 +1067,7 @@ def bench_sensitivity(args: argparse.Namespace) -> None:
     n = max(args.sizes)
     x, y = make_data(n, args.seed, args.shift)
     t_test, _ = median_time(
-        lambda: two_sample_test(x, y, n_permutations=args.permutations, rng=0, standardize=True),
+        lambda: two_sample_test(x, y, n_resamples=args.permutations, rng=0, standardize=True),
         args.repeats,
     )
     t_sens, res = median_time(lambda: min_detectable_effect(x, n, rng=0), args.repeats)
@@ -1078,7 +1076,7 @@ def bench_sensitivity(args: argparse.Namespace) -> None:
     print(
         f"  min_detectable_effect: {fmt_seconds(t_sens)} s = {t_sens / t_test:.2f}× the test "
         f"({res.n_tests} simulated tests of {res.n_x_simulated} vs {res.n_y_simulated} rows, "
-        f"{res.n_simulations} replicates, {res.n_permutations} splits each)"
+        f"{res.n_simulations} replicates, {res.n_resamples} splits each)"
     )
     print(f"  detectable: {res.describe_all()} (80% power, α = 0.05)")
 
@@ -1093,11 +1091,11 @@ def bench_conditional(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     centres = rng.normal(scale=5.0, size=(n_obs, 1, d))
     x, y = centres + rng.normal(size=(n_obs, k, d)), centres + rng.normal(size=(n_obs, k, d))
-    conditional_two_sample_test(x[:2], y[:2], n_permutations=9, rng=0)  # warm imports
+    conditional_two_sample_test(x[:2], y[:2], n_resamples=9, rng=0)  # warm imports
     runs = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        conditional_two_sample_test(x, y, n_permutations=args.permutations, rng=0)
+        conditional_two_sample_test(x, y, n_resamples=args.permutations, rng=0)
         runs.append(time.perf_counter() - start)
     t = statistics.median(runs)
     print(

@@ -162,7 +162,7 @@ def test_disjoint_runs_of_one_agent_pass_with_chance_coincidences_noted(
     # its match and its one cross-seed match are two cells a random pairing hits w.p. 1/50 each
     assert asterix["pvalue"] == pytest.approx(2 / RUNS - 1 / (RUNS * (RUNS - 1)), rel=1e-12)
     assert asterix["adjusted_pvalue"] > 0.05
-    assert [n.split(":")[0] for n in val["notes"]] == [
+    assert [n.split(":")[0] for n in val["warnings"]] == [
         "identical_file on Asterix",
         "identical_file on Freeway",
         "identical_file on PrivateEye",

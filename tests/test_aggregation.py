@@ -140,8 +140,8 @@ def test_collection_depends_on_the_pooled_set_only():
 def test_observed_kernel_statistics_symmetric_in_x_and_y_when_sizes_match():
     rng = np.random.default_rng(6)
     x, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2)) * 1.3
-    a = quiet(two_sample_test, x, y, n_permutations=199, rng=1)
-    b = quiet(two_sample_test, y, x, n_permutations=199, rng=1)
+    a = quiet(two_sample_test, x, y, n_resamples=199, rng=1)
+    b = quiet(two_sample_test, y, x, n_resamples=199, rng=1)
     ka, kb = (r.results["mmd"].parameters["kernels"] for r in (a, b))
     assert [k["bandwidth"] for k in ka] == [k["bandwidth"] for k in kb]
     for u, v in zip(ka, kb, strict=True):
@@ -155,12 +155,12 @@ def test_bad_aggregation_and_kernels_are_named():
         two_sample_test(x, x + 1, aggregation="max")
     with pytest.raises(ParityInputError, match="`kernels` must be distinct names"):
         two_sample_test(x, x + 1, kernels=("gaussian", "cauchy"))
-    assert two_sample_test(x, x + 1, n_permutations=9, aggregation="AGG").results["mmd"]
+    assert two_sample_test(x, x + 1, n_resamples=9, aggregation="AGG").results["mmd"]
 
 
 def test_result_names_the_collection_and_aggregation():
     rng = np.random.default_rng(7)
-    res = two_sample_test(rng.normal(size=(40, 2)), rng.normal(size=(40, 2)), n_permutations=99)
+    res = two_sample_test(rng.normal(size=(40, 2)), rng.normal(size=(40, 2)), n_resamples=99)
     mmd = res.results["mmd"].parameters
     assert mmd["aggregation"] == "agg" and mmd["kernel"] == "gaussian"
     assert "quantile" in mmd["bandwidth_rule"]
@@ -185,7 +185,7 @@ def test_level_of_the_exact_engine(aggregation):
     def run(r):
         g = np.random.default_rng(100 + r)
         x, y = g.normal(size=(25, 2)), g.normal(size=(25, 2))
-        res = quiet(two_sample_test, x, y, n_permutations=99, rng=r, aggregation=aggregation)
+        res = quiet(two_sample_test, x, y, n_resamples=99, rng=r, aggregation=aggregation)
         return res.pvalue
 
     rate, low, high = rejection_rate(run, 300)
@@ -198,7 +198,7 @@ def test_level_of_the_conditional_engine():
         centres = g.normal(scale=3.0, size=(20, 1, 2))
         x = centres + g.normal(size=(20, 4, 2))
         y = centres + g.normal(size=(20, 4, 2))
-        return quiet(conditional_two_sample_test, x, y, n_permutations=99, rng=r).pvalue
+        return quiet(conditional_two_sample_test, x, y, n_resamples=99, rng=r).pvalue
 
     rate, low, high = rejection_rate(run, 300)
     assert rate <= high, (rate, low, high)
@@ -216,7 +216,7 @@ def test_level_of_the_text_engine():
             cand,
             reference_prompts=prompts,
             candidate_prompts=prompts,
-            n_permutations=99,
+            n_resamples=99,
             rng=r,
         ).pvalue
 
@@ -264,13 +264,13 @@ def test_smallest_attainable_pvalue_depends_on_the_design_only():
     import parity
     from parity.examples.arm import simulate  # the demo's own data
 
-    data = simulate(seed=0, n_episodes=3)
+    data = simulate(rng=0, n_episodes=3)
     verdicts = [
         quiet(
             parity.compare,
             data["reference_actions"],
             data[f"{variant}_actions"],
-            seed=0,
+            rng=0,
             sensitivity=False,
         )
         for variant in ("faithful", "broken")
@@ -293,7 +293,7 @@ def test_compare_text_takes_numpy_prompts():
         cand,
         reference_prompts=prompts,
         candidate_prompts=prompts,
-        n_permutations=99,
+        n_resamples=99,
         sensitivity=False,
     )
     assert v.inputs["reference"]["prompts"] == 4
@@ -331,7 +331,7 @@ def test_family_is_one_min_p_over_every_kernel_and_statistic():
 PINNED = {
     "default": (
         (60, 50, 3, 0.3),
-        {"n_permutations": 199, "rng": 3},
+        {"n_resamples": 199, "rng": 3},
         (0.2, 0.06),
         {
             "mmd": (1.2218487496163564, 0.16),
@@ -348,7 +348,7 @@ PINNED = {
     ),
     "fuse_laplace": (
         (40, 45, 2, 0.3),
-        {"n_permutations": 99, "rng": 1, "aggregation": "fuse", "kernels": ("gaussian", "laplace")},
+        {"n_resamples": 99, "rng": 1, "aggregation": "fuse", "kernels": ("gaussian", "laplace")},
         (0.02, 0.01),
         {
             "mmd": (6.439977547471678, 0.01),
@@ -372,7 +372,7 @@ PINNED = {
     ),
     "sum": (
         (70, 70, 4, 0.3),
-        {"n_permutations": 150, "rng": 2, "aggregation": "sum"},
+        {"n_resamples": 150, "rng": 2, "aggregation": "sum"},
         (0.033112582781456956, 0.013245033112582781),
         {
             "mmd": (0.03809215045673575, 0.033112582781456956),
@@ -383,7 +383,7 @@ PINNED = {
     ),
     "auto_float32": (
         (1030, 1030, 7, 0.05),
-        {"n_permutations": 60, "rng": 5},
+        {"n_resamples": 60, "rng": 5},
         (0.04918032786885246, 0.01639344262295082),
         {
             "mmd": (1.785329835010767, 0.03278688524590164),
@@ -399,7 +399,7 @@ PINNED = {
     ),
     "several_blocks": (
         (80, 90, 2, 0.3),
-        {"n_permutations": 300, "rng": 4, "block_size": 64},
+        {"n_resamples": 300, "rng": 4, "block_size": 64},
         (0.009966777408637873, 0.0033222591362126247),
         {
             "mmd": (2.4785664955938436, 0.006644518272425249),

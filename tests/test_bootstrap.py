@@ -454,3 +454,12 @@ def test_per_sample_strata_errors():
         bootstrap_ci((x, y), _diff_of_means, strata=[[0] * 5, [0] * 6, [0]])
     with pytest.raises(ParityInputError, match="`strata` must be one 1-D array of labels; got 2"):
         bootstrap_ci((x, x), _diff_of_means, paired=True, strata=[[0] * 5, [0] * 5])
+
+
+@pytest.mark.parametrize("spelling", ["bca", "BCa", "BCA"])
+def test_method_spellings_give_one_result(spelling):
+    data = np.random.default_rng(2).normal(size=30)
+    res = bootstrap_ci(data, np.mean, method=spelling, n_resamples=199, rng=0)
+    canonical = bootstrap_ci(data, np.mean, n_resamples=199, rng=0)
+    assert res.method == "bootstrap BCa"
+    assert res.confidence_interval == canonical.confidence_interval

@@ -129,7 +129,7 @@ def suite_report(folder: Path) -> Path:
         elif key.system == "candidate" and key.task == "reacher":
             run = RunRecord(key, "ok", {**run.metrics, "return": 0.9 * run.metrics["return"]})
         runs.append(run)
-    record = judge(manifest, runs, seed=0, load_arrays=arrays).to_dict()
+    record = judge(manifest, runs, rng=0, load_arrays=arrays).to_dict()
     return write_suite_html(record, folder, tasks=manifest.tasks, seeds=manifest.seeds)
 
 

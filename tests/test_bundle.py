@@ -253,7 +253,7 @@ def test_compare_bundle_verify_and_show(tmp_path, samples, keys):
     inputs = json.loads(entries["inputs.json"])
     assert set(inputs) == {str(samples / "ref.npy"), str(samples / "cand.npy")}
     args = json.loads(entries["arguments.json"])
-    assert args["options"]["n_permutations"] == 99 and args["options"]["seed"] == 0
+    assert args["options"]["n_resamples"] == 99 and args["options"]["rng"] == 0
     # the same inputs again: the same bytes
     again = compare(samples, tmp_path / "2", "--bundle", tmp_path / "b2.zip")
     assert again.exit_code == res.exit_code

@@ -390,7 +390,7 @@ def test_json_to_stdout_equals_verdict_json(files, tmp_path):
     assert result.stdout == (out / "verdict.json").read_text(encoding="utf-8")
     assert record["version"] == parity.__version__
     assert record["seed"] == 0
-    assert record["settings"]["n_permutations"] == 199
+    assert record["settings"]["n_resamples"] == 199
     for role, key in (("reference", "ref"), ("candidate", "shift")):
         info = record["inputs"][role]
         assert info["path"] == files[key]

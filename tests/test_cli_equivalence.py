@@ -72,7 +72,7 @@ def test_too_few_runs_exits_3_and_says_so(files):
     assert "would be needed" in result.stderr and "would give 80% power" in result.stderr
     payload = strict_loads(result.stdout)
     assert payload["result"]["attainable"] is False
-    assert payload["detectability"]["attainable"] is False
+    assert payload["attainability"]["attainable"] is False
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "equivalence"
@@ -89,7 +89,7 @@ def test_noninferiority_on_the_shipped_example_is_not_shown_not_inconclusive(tmp
     assert "whatever the observed means" not in result.stderr
     payload = strict_loads(result.stdout)
     assert payload["verdict"] == "non-inferiority not shown"
-    assert payload["detectability"]["attainable"] is True
+    assert payload["attainability"]["attainable"] is True
     n = payload["result"]["n_for_power"]
     assert f"about {n} runs per system would give 80% power" in " ".join(result.stderr.split())
     table = np.genfromtxt(EXAMPLE / "reimplementation.csv", delimiter=",", names=True)
@@ -156,7 +156,7 @@ def test_json_stdout_matches_the_api(files):
     assert payload["test"] == "equivalence"
     assert payload["inputs"]["reference"]["n"] == 30
     assert len(payload["inputs"]["candidate"]["file_sha256"]) == 64
-    assert payload["detectability"]["attainable"] is True
+    assert payload["attainability"]["attainable"] is True
 
 
 def test_json_file_noninferiority(files, tmp_path):

@@ -43,7 +43,7 @@ def test_by_observation_catches_what_pooling_misses():
 
 def test_by_observation_equals_the_conditional_test():
     ref, cand = alternating(offset=0.3, seed=2)
-    verdict = compare(ref, cand, statistics=("energy",), by_observation=True, seed=4)
+    verdict = compare(ref, cand, statistics=("energy",), by_observation=True, rng=4)
     rng = np.random.default_rng(np.random.SeedSequence(4).spawn(3)[0])
     direct = conditional_two_sample_test(ref, cand, ("energy",), 1000, rng, standardize=True)
     assert verdict.family_pvalue == direct.pvalue
@@ -54,7 +54,7 @@ def test_auto_switches_to_random_features_and_says_so(monkeypatch):
     monkeypatch.setattr(parity.verdict, "EXACT_MAX_POOLED", 150)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(100, 3)), rng.normal(size=(100, 3))
-    verdict = compare(x, y, n_permutations=199, sensitivity=False)
+    verdict = compare(x, y, n_resamples=199, sensitivity=False)
     assert verdict.settings["engine"] == "rff"
     assert list(verdict.two_sample.results) == ["mmd"]
     assert "random Fourier features" in verdict.two_sample.results["mmd"].method
@@ -215,7 +215,7 @@ def test_compare_files_records_the_files_and_equals_compare(tmp_path):
     x, y = rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 0.2
     np.save(tmp_path / "x.npy", x)
     np.savez(tmp_path / "y.npz", actions=y)
-    options = {"statistics": ("energy",), "n_permutations": 199, "sensitivity": False}
+    options = {"statistics": ("energy",), "n_resamples": 199, "sensitivity": False}
     got = compare_files(str(tmp_path / "x.npy"), f"{tmp_path / 'y.npz'}:actions", **options)
     want = compare(x, y, **options)
     assert got.to_dict()["two_sample"] == want.to_dict()["two_sample"]
@@ -234,7 +234,7 @@ def test_compare_files_matches_observations_by_id(tmp_path):
     b = write_table(tmp_path / "b.csv", ids[::-1], cand[::-1])  # the other order
     matched = match_observations(a, b)
     np.testing.assert_array_equal(matched["candidate"], cand)
-    options = {"statistics": ("energy",), "n_permutations": 199, "sensitivity": False}
+    options = {"statistics": ("energy",), "n_resamples": 199, "sensitivity": False}
     got = compare_files(a, b, by_observation=True, **options)
     want = compare(ref, cand, by_observation=True, **options)
     assert got.family_pvalue == want.family_pvalue

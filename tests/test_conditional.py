@@ -105,7 +105,7 @@ def run(x, y, statistics=BOTH, **kwargs):
 def test_exact_enumeration_equals_brute_force(seed, n, k_ref, k_cand, d, estimator):
     x, y = heterogeneous(seed, n, k_ref, k_cand, d, offset=0.8, spread=2.0)
     total = math.comb(k_ref + k_cand, k_ref) ** n
-    res = run(x, y, n_permutations=total, rng=0, mmd_estimator=estimator)
+    res = run(x, y, n_resamples=total, rng=0, mmd_estimator=estimator)
     assert res.exact and res.n_resamples == total
     bws = brute_bandwidths(x, y)
     np.testing.assert_allclose(res.results["mmd"].parameters["bandwidths"], bws, rtol=1e-12)
@@ -128,7 +128,7 @@ def test_exact_hand_checkable_extreme_case():
     relabellings tie with the observed statistic: p = 4/36, also the smallest attainable."""
     x = np.array([[[0.0], [0.1]], [[50.0], [50.1]]])
     y = np.array([[[10.0], [10.1]], [[60.0], [60.1]]])
-    res = run(x, y, ("energy",), n_permutations=36)
+    res = run(x, y, ("energy",), n_resamples=36)
     assert res.exact and res.n_resamples == 36
     assert res.pvalue == pytest.approx(4 / 36)
     assert res.min_attainable_pvalue == pytest.approx(4 / 36)
@@ -140,7 +140,7 @@ def test_exact_hand_checkable_extreme_case():
 @pytest.mark.parametrize("estimator", ["unbiased", "biased"])
 def test_statistic_equals_per_observation_loop(estimator):
     x, y = heterogeneous(4, 30, 4, 6, 3, offset=0.3)
-    res = run(x, y, n_permutations=19, rng=0, mmd_estimator=estimator, top=30)
+    res = run(x, y, n_resamples=19, rng=0, mmd_estimator=estimator, top=30)
     assert not res.exact
     bws = res.results["mmd"].parameters["bandwidths"]
     np.testing.assert_allclose(bws, brute_bandwidths(x, y), rtol=1e-12)
@@ -160,7 +160,7 @@ def test_contributions_point_at_the_changed_observations():
     x, y = heterogeneous(5, 40, 8, 8, 2, spread=3.0)
     changed = [3, 17, 29]
     y[changed] += 3.0
-    res = run(x, y, n_permutations=99, rng=0, top=4)
+    res = run(x, y, n_resamples=99, rng=0, top=4)
     assert res.pvalue == pytest.approx(0.01)
     for name in BOTH:
         rows = res.details["contributions"][name]
@@ -174,8 +174,8 @@ def test_contributions_point_at_the_changed_observations():
 
 def test_two_dimensional_input_is_one_column():
     x, y = heterogeneous(6, 10, 3, 5, 1, offset=0.5)
-    a = run(x[..., 0], y[..., 0], n_permutations=99, rng=3)
-    b = run(x, y, n_permutations=99, rng=3)
+    a = run(x[..., 0], y[..., 0], n_resamples=99, rng=3)
+    b = run(x, y, n_resamples=99, rng=3)
     assert a.to_dict() == b.to_dict()
 
 
@@ -187,10 +187,10 @@ def test_random_pvalues_agree_with_exact(monkeypatch, part_rows):
     """Random splits drawn from 1, 2 (hypergeometric) or 3 (multivariate) parts of rows."""
     monkeypatch.setattr(conditional_module, "PART_ROWS", part_rows)
     x, y = heterogeneous(7, 4, 2, 3, 1, offset=0.6, spread=1.0)
-    exact = run(x, y, n_permutations=10**4, rng=0)
+    exact = run(x, y, n_resamples=10**4, rng=0)
     assert exact.exact and exact.n_resamples == 10**4
     b = 3000
-    res = run(x, y, n_permutations=b - 1, rng=1)
+    res = run(x, y, n_resamples=b - 1, rng=1)
     assert not res.exact
     for name in BOTH:
         p = exact.results[name].pvalue
@@ -221,8 +221,8 @@ def test_random_splits_are_uniform(monkeypatch, part_rows):
 
 def test_float32_and_float64_agree():
     x, y = heterogeneous(8, 50, 6, 6, 2, offset=0.2)
-    r64 = run(x, y, n_permutations=199, rng=2, precision="float64")
-    r32 = run(x, y, n_permutations=199, rng=2, precision="float32")
+    r64 = run(x, y, n_resamples=199, rng=2, precision="float64")
+    r32 = run(x, y, n_resamples=199, rng=2, precision="float32")
     assert r32.precision == "float32" and r32.tie_rtol == 1e-6
     assert "float32" in r32.results["mmd"].method
     for name in BOTH:
@@ -234,9 +234,9 @@ def test_float32_and_float64_agree():
 
 def test_same_seed_same_result_and_json_round_trip():
     x, y = heterogeneous(9, 20, 4, 4, 2)
-    a = run(x, y, n_permutations=99, rng=5)
-    b = run(x, y, n_permutations=99, rng=5)
-    c = run(x, y, n_permutations=99, rng=6)
+    a = run(x, y, n_resamples=99, rng=5)
+    b = run(x, y, n_resamples=99, rng=5)
+    c = run(x, y, n_resamples=99, rng=6)
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
     assert not np.array_equal(
         a.results["mmd"].null_distribution, c.results["mmd"].null_distribution
@@ -248,8 +248,8 @@ def test_same_seed_same_result_and_json_round_trip():
 def test_standardized_exact_pvalues_invariant_to_column_affine_maps():
     x, y = heterogeneous(10, 2, 2, 3, 2, offset=0.5, spread=1.0)
     a = np.array([3.0, 0.01])
-    base = run(x, y, n_permutations=100, standardize=True)
-    moved = run(x * a + 7.0, y * a + 7.0, n_permutations=100, standardize=True)
+    base = run(x, y, n_resamples=100, standardize=True)
+    moved = run(x * a + 7.0, y * a + 7.0, n_resamples=100, standardize=True)
     assert base.exact and moved.exact
     for name in BOTH:
         assert moved.results[name].pvalue == base.results[name].pvalue
@@ -257,8 +257,8 @@ def test_standardized_exact_pvalues_invariant_to_column_affine_maps():
 
 def test_labels_swapped_give_the_same_statistics_when_sizes_match():
     x, y = heterogeneous(11, 15, 5, 5, 2, offset=0.4)
-    a = run(x, y, n_permutations=99, rng=1)
-    b = run(y, x, n_permutations=99, rng=1)
+    a = run(x, y, n_resamples=99, rng=1)
+    b = run(y, x, n_resamples=99, rng=1)
     for name in BOTH:
         assert b.results[name].statistic == pytest.approx(a.results[name].statistic, rel=1e-12)
 
@@ -281,7 +281,7 @@ def test_type_one_error_is_calibrated():
         scale = g.uniform(0.2, 5.0, size=(12, 1, 1))
         x = scale * g.exponential(size=(12, 3, 1))
         y = scale * g.exponential(size=(12, 4, 1))
-        res = run(x, y, n_permutations=99, rng=seed)
+        res = run(x, y, n_resamples=99, rng=seed)
         pvalues = [res.results["mmd"].pvalue, res.results["energy"].pvalue, res.pvalue]
         rejections += np.array(pvalues) <= 0.05
     low, high = binomial_99(reps)
@@ -296,7 +296,7 @@ def test_more_powerful_than_pooled_on_an_alternating_offset():
     conditional = pooled = 0
     for seed in range(reps):
         x, y = heterogeneous(seed, 60, 8, 8, 2, offset=0.5)
-        conditional += run(x, y, n_permutations=99, rng=seed).pvalue <= 0.05
+        conditional += run(x, y, n_resamples=99, rng=seed).pvalue <= 0.05
         flat_x, flat_y = x.reshape(-1, 2), y.reshape(-1, 2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ParityWarning)
@@ -311,7 +311,7 @@ def test_more_powerful_than_pooled_on_an_alternating_offset():
 def test_coinciding_samples_warn_and_are_recorded():
     x = np.zeros((3, 2, 1))
     with pytest.warns(DegenerateDataWarning, match="coincide"):
-        res = conditional_two_sample_test(x, x, n_permutations=99)
+        res = conditional_two_sample_test(x, x, n_resamples=99)
     assert res.warnings and "coincide" in res.warnings[0]
     assert res.pvalue == 1.0
 
@@ -319,7 +319,7 @@ def test_coinciding_samples_warn_and_are_recorded():
 def test_few_samples_in_all_warn_and_are_recorded():
     x, y = heterogeneous(12, 2, 2, 3, 1)
     with pytest.warns(DegenerateDataWarning, match=r"fewer than 5 .* \(4 reference, 6 cand"):
-        res = conditional_two_sample_test(x, y, n_permutations=100)
+        res = conditional_two_sample_test(x, y, n_resamples=100)
     assert res.exact and len(res.warnings) == 1
 
 
@@ -327,7 +327,7 @@ def test_no_parity_warning_on_ordinary_data():
     x, y = heterogeneous(13, 10, 3, 3, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ParityWarning)
-        res = conditional_two_sample_test(x, y, n_permutations=99, rng=0)
+        res = conditional_two_sample_test(x, y, n_resamples=99, rng=0)
     assert res.warnings == ()
 
 
@@ -346,7 +346,7 @@ def test_no_parity_warning_on_ordinary_data():
         ((3, 2, 1), (3, 2, 1), {"tie_rtol": -1.0}, r"`tie_rtol` must be a non-negative"),
         ((3, 2, 1), (3, 2, 1), {"bandwidth_factors": ()}, r"`bandwidth_factors` must be"),
         ((3, 2, 1), (3, 2, 1), {"bandwidths": [-1.0]}, r"`bandwidths` must be positive"),
-        ((3, 2, 1), (3, 2, 1), {"n_permutations": 0}, r"`n_permutations` must be an integer"),
+        ((3, 2, 1), (3, 2, 1), {"n_resamples": 0}, r"`n_resamples` must be an integer"),
     ],
 )
 def test_bad_input_names_the_parameter(x_shape, y_shape, kwargs, match):

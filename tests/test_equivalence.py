@@ -1,5 +1,5 @@
 """Tests of parity.stats.equivalence: TOST, non-inferiority, superiority, the posterior
-probability of equivalence and the detectability helper.
+probability of equivalence and the attainability helper.
 
 Oracles: statsmodels' ``ttost_ind`` / ``ttost_paired`` (run here), TOSTER's documented example,
 direct computations of the contrast t statistics and a brute-force inversion for Fieller's
@@ -24,7 +24,7 @@ from scipy import stats
 from parity.errors import DegenerateDataWarning, ParityInputError
 from parity.stats import equivalence as eq
 from parity.stats.equivalence import (
-    min_detectable,
+    attainability,
     noninferiority,
     posterior_equivalence,
     superiority,
@@ -102,7 +102,7 @@ def test_paired_matches_statsmodels_ttost_paired(margin, seed):
     assert res.lower.df == df1 == res.upper.df == df2 == n - 1
     lo, hi = sm_ws.DescrStatsW(cand - ref).tconfint_mean(alpha=0.1)
     assert close(res.confidence_interval[0], lo) and close(res.confidence_interval[1], hi)
-    assert res.sd_difference == pytest.approx(np.std(cand - ref, ddof=1), rel=1e-12)
+    assert res.difference_sd == pytest.approx(np.std(cand - ref, ddof=1), rel=1e-12)
 
 
 def test_tosters_sleep_example():
@@ -199,7 +199,7 @@ def test_fieller_unbounded_when_reference_mean_is_unclear():
     cand = [1.1, 1.2, 0.9, 1.0, 1.3, 1.0]
     res = tost(ref, cand, margin=0.2, relative=True)
     assert res.confidence_interval == (-math.inf, math.inf)
-    assert any("unbounded" in n for n in res.notes)
+    assert any("unbounded" in n for n in res.warnings)
     assert not res.equivalent and not res.attainable
     # brute force: a huge ratio is not rejected by either contrast test
     t, df = contrast_t(ref, cand, 1e6, "welch")
@@ -207,7 +207,7 @@ def test_fieller_unbounded_when_reference_mean_is_unclear():
     # pooled (fixed df): the note describes the set exactly
     pooled = tost(ref, cand, margin=0.2, relative=True, equal_var=True)
     assert pooled.confidence_interval == (-math.inf, math.inf)
-    assert any("unbounded" in n for n in pooled.notes)
+    assert any("unbounded" in n for n in pooled.warnings)
     ni = noninferiority(ref, cand, margin=0.2, relative=True)
     assert ni.confidence_interval == (-math.inf, math.inf)
 
@@ -581,12 +581,12 @@ def test_posterior_exact_difference_is_a_point_mass():
 
 
 # --------------------------------------------------------------------------------------------
-# detectability
+# attainability
 
 
 def test_min_detectable_absolute_best_case():
     ref, cand = [1.0, 2.0, 3.0], [1.5, 2.5, 3.5]
-    det = min_detectable(ref, cand, margin=0.5)
+    det = attainability(ref, cand, margin=0.5)
     se = math.sqrt(1.0 / 3 + 1.0 / 3)
     assert det.best_case_pvalue == pytest.approx(stats.t.sf(0.5 / se, 4.0), rel=1e-12)
     assert det.best_case_estimate == 0.0 and not det.attainable
@@ -597,7 +597,7 @@ def test_min_detectable_absolute_best_case():
     ok = tost_from_summary(2.0, 1.0, n, 2.0, 1.0, n, margin=0.5)
     not_ok = tost_from_summary(2.0, 1.0, n - 1, 2.0, 1.0, n - 1, margin=0.5)
     assert ok.equivalent and not not_ok.equivalent
-    assert "runs per system" in det.notes[0]
+    assert "runs per system" in det.warnings[0]
 
 
 @quiet
@@ -606,9 +606,9 @@ def test_tost_records_unattainable():
     ref, cand = rng.normal(10, 1, 4), rng.normal(10, 1, 4)
     res = tost(ref, cand, margin=0.2)
     assert not res.attainable and not res.equivalent
-    assert any("cannot be shown" in n and "would be needed" in n for n in res.notes)
+    assert any("cannot be shown" in n and "would be needed" in n for n in res.warnings)
     # asymmetric bounds: the best case is the centre of the bounds
-    det = min_detectable(ref, cand, margin=(-0.1, 0.5))
+    det = attainability(ref, cand, margin=(-0.1, 0.5))
     assert det.best_case_estimate == pytest.approx(0.2)
 
 
@@ -618,7 +618,7 @@ def test_min_detectable_relative_is_reachable(kind):
     ref = rng.normal(10, 1, 12)
     cand = ref + rng.normal(0, 0.5, 12) if kind == "paired" else rng.normal(10, 2, 12)
     opts = {"paired": kind == "paired", "equal_var": kind == "pooled", "relative": True}
-    det = min_detectable(ref, cand, margin=(-0.04, 0.06), **opts)
+    det = attainability(ref, cand, margin=(-0.04, 0.06), **opts)
     # moving the candidate to the best-case ratio reaches exactly the best-case p
     shifted = cand - cand.mean() + det.best_case_estimate * ref.mean()
     res = tost(ref, shifted, margin=(-0.04, 0.06), **opts)
@@ -630,7 +630,7 @@ def test_min_detectable_relative_is_reachable(kind):
 def test_min_detectable_noninferiority_at_no_difference():
     rng = np.random.default_rng(4)
     ref, cand = rng.normal(10, 1, 8), rng.normal(9, 1, 8)
-    det = min_detectable(ref, cand, margin=0.5, test="non-inferiority")
+    det = attainability(ref, cand, margin=0.5, test="non-inferiority")
     same = cand - cand.mean() + ref.mean()
     assert noninferiority(ref, same, margin=0.5).pvalue == pytest.approx(det.best_case_pvalue)
     assert det.best_case_estimate == 0.0
@@ -647,15 +647,15 @@ def test_noninferiority_is_always_attainable_a_better_candidate_passes():
     cand = np.loadtxt("examples/equivalence/reimplementation.csv", delimiter=",", skiprows=1)[:, 1]
     res = noninferiority(ref, cand, margin=5)
     assert not res.noninferior and res.attainable
-    assert not any("cannot be shown" in n for n in res.notes)
-    (note,) = [n for n in res.notes if "would give 80% power" in n]
+    assert not any("cannot be shown" in n for n in res.warnings)
+    (note,) = [n for n in res.warnings if "would give 80% power" in n]
     assert f"about {res.n_for_power} runs per system" in note
     assert "a true difference of 0 (no difference)" in note
     better = noninferiority(ref, cand + 12, margin=5)
     assert better.noninferior and better.pvalue == pytest.approx(0.041, abs=5e-4)
     assert better.n_for_power == res.n_for_power  # the spread decides it, not the means
-    assert not any("power to show" in n for n in better.notes)
-    det = min_detectable(ref, cand, margin=5, test="non-inferiority")
+    assert not any("power to show" in n for n in better.warnings)
+    det = attainability(ref, cand, margin=5, test="non-inferiority")
     assert det.attainable and det.best_case_pvalue >= 0.05  # equal means would not pass
     assert (det.power, det.n_for_power) == (res.power, res.n_for_power)
 
@@ -684,14 +684,14 @@ def _power_at(k: int, sd: float, test: str) -> float:
     """The pooled power at ``k`` runs a side, from two samples with standard deviation ``sd``."""
     same = np.array([-1.0, 1.0] * (k // 2) + [0.0] * (k % 2))
     same = same / np.std(same, ddof=1) * sd
-    return min_detectable(same, same.copy(), margin=0.1, test=test, equal_var=True).power
+    return attainability(same, same.copy(), margin=0.1, test=test, equal_var=True).power
 
 
 def test_n_for_power_is_the_smallest_n_reaching_80_percent():
     rng = np.random.default_rng(6)
     ref, cand = rng.normal(1.0, 0.3, 10), rng.normal(1.0, 0.3, 10)
     for test in ("equivalence", "non-inferiority"):
-        det = min_detectable(ref, cand, margin=0.1, test=test, equal_var=True)
+        det = attainability(ref, cand, margin=0.1, test=test, equal_var=True)
         sd = math.sqrt((np.var(ref, ddof=1) + np.var(cand, ddof=1)) / 2)
         n = det.n_for_power
 
@@ -702,7 +702,7 @@ def test_tost_power_is_a_safe_lower_bound_by_simulation():
     # a pilot with standard deviation exactly 1 a side; then 4000 pooled TOSTs of fresh
     # N(0, 1) samples (true difference 0) at the n said to give 80% power
     pilot = np.tile([-1.0, 1.0], 10) * math.sqrt(19 / 20)
-    det = min_detectable(pilot, pilot.copy(), margin=0.6, equal_var=True)
+    det = attainability(pilot, pilot.copy(), margin=0.6, equal_var=True)
     n = det.n_for_power
     rng = np.random.default_rng(7)
     x, y = rng.normal(0, 1, (4000, n)), rng.normal(0, 1, (4000, n))
@@ -727,7 +727,7 @@ def test_tost_unattainable_only_when_the_interval_is_wider_than_the_band():
         assert not res.equivalent or expected
     far = tost(np.tile([-1.0, 1.0], 20), np.tile([-1.0, 1.0], 20) + 0.6, margin=0.5)
     assert far.attainable and not far.equivalent  # a better observed mean could pass: exit 1
-    assert any("would give 80% power to show equivalence" in n for n in far.notes)
+    assert any("would give 80% power to show equivalence" in n for n in far.warnings)
 
 
 def test_superiority_power_is_at_the_observed_effect():
@@ -736,10 +736,10 @@ def test_superiority_power_is_at_the_observed_effect():
     res = superiority(ref, cand)
     assert not res.superior and res.attainable and res.estimate > 0
     assert res.n_for_power is not None and res.n_for_power > 8
-    assert any("equal to the observed" in n for n in res.notes)
+    assert any("equal to the observed" in n for n in res.warnings)
     worse = superiority(ref, cand - 2.0)
     assert worse.n_for_power is None
-    assert any("unlikely to be shown at any n" in n for n in worse.notes)
+    assert any("unlikely to be shown at any n" in n for n in worse.warnings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -763,7 +763,7 @@ def test_identical_paired_results_are_exactly_equivalent():
     with pytest.warns(DegenerateDataWarning, match="every paired difference equals 0"):
         res = tost(ref, ref.copy(), margin=0.01, paired=True)
     assert res.equivalent and res.pvalue == 0.0 and res.estimate == 0.0
-    assert res.confidence_interval == (0.0, 0.0) and res.sd_difference == 0.0
+    assert res.confidence_interval == (0.0, 0.0) and res.difference_sd == 0.0
 
 
 @quiet
@@ -772,7 +772,7 @@ def test_constant_difference_on_the_margin_up_to_rounding_is_not_equivalent():
     cand = np.array([1.1, 2.1, 3.1, 4.1, 5.1])  # differences 0.1 ± rounding
     res = tost(ref, cand, margin=0.1, paired=True)
     assert not res.equivalent and res.pvalue == 1.0 and math.isnan(res.upper.statistic)
-    assert any("up to floating-point rounding" in n for n in res.notes)
+    assert any("up to floating-point rounding" in n for n in res.warnings)
     assert tost(ref, cand, margin=0.2, paired=True).equivalent
 
 
@@ -909,7 +909,7 @@ def test_error_paired_relative_posterior_needs_three_pairs():
 
 def test_error_min_detectable_test_name():
     with raises(r"`test` must be 'equivalence' or 'non-inferiority'"):
-        min_detectable([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], margin=0.1, test="superiority")
+        attainability([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], margin=0.1, test="superiority")
 
 
 def test_error_flag_not_bool():

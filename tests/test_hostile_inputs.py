@@ -180,8 +180,8 @@ def test_library_seeds_out_of_range_are_input_errors(good):
     from parity import compare
 
     x, y = (np.load(p) for p in good)
-    with pytest.raises(ParityInputError, match=r"`seed` must be an integer in \[0, "):
-        compare(x, y, seed=-1, sensitivity=False, n_permutations=99)
+    with pytest.raises(ParityInputError, match=r"`rng` must be an integer in \[0, "):
+        compare(x, y, rng=-1, sensitivity=False, n_resamples=99)
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_library_counts_beyond_the_limit_raise(good):
 
     x, y = (np.load(p) for p in good)
     with pytest.raises(ParityInputError, match="at most 10,000,000"):
-        compare(x, y, n_permutations=10**23, sensitivity=False)
+        compare(x, y, n_resamples=10**23, sensitivity=False)
     with pytest.raises(ParityInputError, match="at most 10,000,000"):
         bootstrap_ci(x[:, 0], np.mean, n_resamples=10**12)
     with pytest.raises(ParityInputError, match="at most 10,000,000"):

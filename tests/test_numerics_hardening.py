@@ -29,7 +29,7 @@ NEAR_MAX = np.array([1.0e308, 1.5e308, 1.2e308, 1.7e308, 0.9e308])
         lambda r, c: eq.tost(r, c, margin=1e307),
         lambda r, c: eq.tost(r, c, margin=0.1, relative=True),
         lambda r, c: eq.noninferiority(r, c, margin=0.1, relative=True),
-        lambda r, c: eq.min_detectable(r, c, margin=0.1, relative=True),
+        lambda r, c: eq.attainability(r, c, margin=0.1, relative=True),
     ],
 )
 def test_values_near_the_float_maximum_are_refused_not_searched_forever(call):
@@ -51,8 +51,8 @@ def test_values_near_the_float_maximum_exit_2_on_the_cli(tmp_path):
 def test_the_margin_search_on_large_but_legal_values_scales_with_the_data():
     rng = np.random.default_rng(0)
     ref, cand = rng.normal(size=20), rng.normal(size=20)
-    small = eq.min_detectable(ref, cand, margin=0.1).min_margin
-    large = eq.min_detectable(1e149 * ref, 1e149 * cand, margin=1e148).min_margin
+    small = eq.attainability(ref, cand, margin=0.1).min_margin
+    large = eq.attainability(1e149 * ref, 1e149 * cand, margin=1e148).min_margin
     assert large == pytest.approx(1e149 * small, rel=1e-9)
 
 
@@ -117,7 +117,7 @@ def test_sparse_chunked_kl_counts_equal_the_dense_one_hot():
     dense = binning.indicator()
     assert np.array_equal(binning.indicator_t().toarray(), dense.T)
     assert np.array_equal(binning.counts(slice(0, 30)), dense[:30].sum(axis=0))
-    res = two_sample_test(x, y, statistics=("kl",), n_permutations=99, rng=0, kl_bins=4,
+    res = two_sample_test(x, y, statistics=("kl",), n_resamples=99, rng=0, kl_bins=4,
                           standardize=False)  # fmt: skip
     assert res.results["kl"].statistic == pytest.approx(binned_kl(x, y, bins=4), rel=1e-12)
 

@@ -163,7 +163,7 @@ def test_exact_pvalues_equal_scipy_permutation_test(
     res = run(
         x,
         y,
-        n_permutations=n_splits,
+        n_resamples=n_splits,
         rng=seed,
         bandwidths=bandwidths,
         mmd_estimator=estimator,
@@ -205,7 +205,7 @@ def test_exact_pvalues_equal_scipy_permutation_test(
 def test_exact_pvalue_with_default_bandwidths_equals_scipy():
     # The median heuristic is computed once on the pooled sample, so the test stays exact.
     x, y = normal_pair(7, 5, 6, 2, shift=0.7)
-    res = run(x, y, ("mmd",), n_permutations=462, precision="float64")
+    res = run(x, y, ("mmd",), n_resamples=462, precision="float64")
     bws = res.results["mmd"].parameters["bandwidths"]
     assert len(bws) == 5 and "median" in res.results["mmd"].parameters["bandwidth_rule"]
     assert res.results["mmd"].statistic == pytest.approx(mmd2(x, y), rel=1e-12)
@@ -217,7 +217,7 @@ def test_exact_pvalue_hand_counted_extreme_split():
     # x = (0, 1, 2), y = (10, 11, 12): the observed split is the most extreme of the 20; its
     # mirror (x and y swapped) has the same energy distance → p = 2/20 for energy and MMD.
     x, y = np.array([0.0, 1.0, 2.0]), np.array([10.0, 11.0, 12.0])
-    res = run(x, y, ("energy", "mmd"), n_permutations=20, bandwidths=1.0)
+    res = run(x, y, ("energy", "mmd"), n_resamples=20, bandwidths=1.0)
     assert res.exact and res.n_resamples == 20
     assert res.results["energy"].pvalue == 0.1
     assert res.results["mmd"].pvalue == 0.1
@@ -291,10 +291,10 @@ def test_random_pvalues_agree_with_exact_within_monte_carlo_error():
     # n = m = 7: C(14, 7) = 3432 splits > B = 2000, so B = 2000 is random and 3432 is exact.
     x, y = normal_pair(8, 7, 7, 2, shift=0.9)
     options = {"bandwidths": [0.5, 1.5], "kl_bins": 3, "precision": "float64"}
-    exact = run(x, y, n_permutations=3432, **options)
+    exact = run(x, y, n_resamples=3432, **options)
     assert exact.exact and exact.n_resamples == 3432
     for seed in (0, 1):
-        rand = run(x, y, n_permutations=2000, rng=seed, **options)
+        rand = run(x, y, n_resamples=2000, rng=seed, **options)
         assert not rand.exact and rand.n_resamples == 2000
         for name in STATISTICS:
             p0, p = exact.results[name].pvalue, rand.results[name].pvalue
@@ -310,13 +310,13 @@ def test_random_pvalues_agree_with_exact_within_monte_carlo_error():
 
 
 @pytest.mark.parametrize(
-    ("seed", "n", "m", "d", "n_permutations", "shift"),
+    ("seed", "n", "m", "d", "n_resamples", "shift"),
     [(0, 5, 6, 2, 462, 0.6), (1, 40, 35, 3, 199, 0.3), (2, 60, 60, 5, 299, 0.0)],
 )
-def test_float32_and_float64_give_the_same_pvalues(seed, n, m, d, n_permutations, shift):
+def test_float32_and_float64_give_the_same_pvalues(seed, n, m, d, n_resamples, shift):
     x, y = normal_pair(seed, n, m, d, shift)
-    r32 = run(x, y, n_permutations=n_permutations, rng=seed, precision="float32", kl_bins=4)
-    r64 = run(x, y, n_permutations=n_permutations, rng=seed, precision="float64", kl_bins=4)
+    r32 = run(x, y, n_resamples=n_resamples, rng=seed, precision="float32", kl_bins=4)
+    r64 = run(x, y, n_resamples=n_resamples, rng=seed, precision="float64", kl_bins=4)
     assert (r32.precision, r32.tie_rtol) == ("float32", 1e-6)
     assert (r64.precision, r64.tie_rtol) == ("float64", 1e-10)
     assert "float32" in r32.results["mmd"].method
@@ -342,8 +342,8 @@ def test_float32_error_of_every_permutation_on_a_large_sample():
     # magnitude. The module docstring claims < 1e-8 (at N = 10 000); we require < 1e-7.
     n, d = 1500, 7
     x, y = normal_pair(2024, n, n, d)
-    r32 = run(x, y, ("mmd", "energy"), n_permutations=59, rng=3, precision="float32")
-    r64 = run(x, y, ("mmd", "energy"), n_permutations=59, rng=3, precision="float64")
+    r32 = run(x, y, ("mmd", "energy"), n_resamples=59, rng=3, precision="float32")
+    r64 = run(x, y, ("mmd", "energy"), n_resamples=59, rng=3, precision="float64")
     z = np.vstack([x, y])
     sq = scipy.spatial.distance.cdist(z, z, "sqeuclidean")
     bws = r64.results["mmd"].parameters["bandwidths"]
@@ -364,9 +364,9 @@ def test_float32_error_of_every_permutation_on_a_large_sample():
 
 def test_block_size_does_not_change_the_result():
     x, y = normal_pair(9, 20, 25, 2, shift=0.3)
-    a = run(x, y, n_permutations=300, rng=11)
-    b = run(x, y, n_permutations=300, rng=11, block_size=7)
-    c = run(x, y, n_permutations=300, rng=11, block_size=2)
+    a = run(x, y, n_resamples=300, rng=11)
+    b = run(x, y, n_resamples=300, rng=11, block_size=7)
+    c = run(x, y, n_resamples=300, rng=11, block_size=2)
     for other in (b, c):
         assert other.pvalue == a.pvalue
         for name in STATISTICS:
@@ -379,8 +379,8 @@ def test_block_size_does_not_change_the_result():
             )
     # exact mode as well
     xs, ys = x[:5], y[:5]
-    e1 = run(xs, ys, n_permutations=252)
-    e2 = run(xs, ys, n_permutations=252, block_size=7)
+    e1 = run(xs, ys, n_resamples=252)
+    e2 = run(xs, ys, n_resamples=252, block_size=7)
     assert e1.exact and e2.exact
     assert e1.to_dict()["pvalue"] == e2.to_dict()["pvalue"]
     for name in STATISTICS:
@@ -389,10 +389,10 @@ def test_block_size_does_not_change_the_result():
 
 def test_same_seed_same_result_different_seed_different_null():
     x, y = normal_pair(10, 15, 18, 3, shift=0.2)
-    a = run(x, y, n_permutations=199, rng=5)
-    b = run(x, y, n_permutations=199, rng=5)
-    c = run(x, y, n_permutations=199, rng=6)
-    d = run(x, y, n_permutations=199, rng=np.random.default_rng(5))
+    a = run(x, y, n_resamples=199, rng=5)
+    b = run(x, y, n_resamples=199, rng=5)
+    c = run(x, y, n_resamples=199, rng=6)
+    d = run(x, y, n_resamples=199, rng=np.random.default_rng(5))
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict()) == json.dumps(d.to_dict())
     for name in STATISTICS:
         assert not np.array_equal(
@@ -408,7 +408,7 @@ def test_same_seed_same_result_different_seed_different_null():
 def test_family_pvalue_of_one_statistic_is_its_pvalue():
     x, y = normal_pair(12, 20, 20, 2, shift=0.4)
     for name in STATISTICS:
-        res = run(x, y, (name,), n_permutations=199, rng=1)
+        res = run(x, y, (name,), n_resamples=199, rng=1)
         assert list(res.results) == [name]
         assert res.pvalue == res.results[name].pvalue == res.statistic
 
@@ -418,7 +418,7 @@ def test_family_pvalue_between_min_p_and_bonferroni(seed):
     shift = [0.0, 0.2, 0.4][seed % 3]
     x, y = normal_pair(100 + seed, 25, 30, 2, shift)
     for stats in (STATISTICS, ("mmd", "energy"), ("energy", "kl")):
-        res = run(x, y, stats, n_permutations=199, rng=seed)
+        res = run(x, y, stats, n_resamples=199, rng=seed)
         ps = [res.results[s].pvalue for s in stats]
         assert res.statistic == min(ps)
         assert min(ps) <= res.pvalue <= min(1.0, len(stats) * min(ps)) + 1e-12
@@ -445,7 +445,7 @@ def brute_force_min_p(res, oracle, n, m, with_observed_first):
 @pytest.mark.parametrize("seed", range(4))
 def test_family_pvalue_equals_brute_force_westfall_young_random_mode(seed):
     x, y = normal_pair(200 + seed, 12, 15, 2, shift=0.35 * seed)
-    res = run(x, y, n_permutations=299, rng=seed, bandwidths=[0.6, 1.8], kl_bins=3)
+    res = run(x, y, n_resamples=299, rng=seed, bandwidths=[0.6, 1.8], kl_bins=3)
     assert not res.exact
     oracle = Oracle(np.vstack([x, y]), [0.6, 1.8], 3, 0.5, "forward")
     family, per_stat, minp0 = brute_force_min_p(res, oracle, 12, 15, with_observed_first=False)
@@ -457,7 +457,7 @@ def test_family_pvalue_equals_brute_force_westfall_young_random_mode(seed):
 
 def test_family_pvalue_equals_brute_force_westfall_young_exact_mode():
     x, y = normal_pair(300, 5, 6, 2, shift=0.8)
-    res = run(x, y, n_permutations=462, bandwidths=[0.6, 1.8], kl_bins=3)
+    res = run(x, y, n_resamples=462, bandwidths=[0.6, 1.8], kl_bins=3)
     assert res.exact
     oracle = Oracle(np.vstack([x, y]), [0.6, 1.8], 3, 0.5, "forward")
     family, per_stat, _ = brute_force_min_p(res, oracle, 5, 6, with_observed_first=True)
@@ -469,14 +469,14 @@ def test_family_pvalue_equals_brute_force_westfall_young_exact_mode():
 def test_min_attainable_pvalue_exact_symmetric_statistic():
     # n = m = 4: the mirror split ties with the observed one → the smallest p is 2/70.
     x, y = normal_pair(13, 4, 4, 2)
-    res = run(x, y, ("energy",), n_permutations=70)
+    res = run(x, y, ("energy",), n_resamples=70)
     assert res.min_attainable_pvalue == pytest.approx(2 / 70, rel=1e-14)
     # n ≠ m, continuous data: every split is distinct → 1/C(9, 4) = 1/126 for one statistic;
     # with two, the splits maximizing each have min-p 1/126: 1/126 if they coincide, else 2/126.
     x, y = normal_pair(14, 4, 5, 2)
-    res = run(x, y, ("energy",), n_permutations=126)
+    res = run(x, y, ("energy",), n_resamples=126)
     assert res.min_attainable_pvalue == pytest.approx(1 / 126, rel=1e-14)
-    res = run(x, y, ("energy", "mmd"), n_permutations=126, bandwidths=1.0)
+    res = run(x, y, ("energy", "mmd"), n_resamples=126, bandwidths=1.0)
     top = {int(np.argmax(r.null_distribution)) for r in res.results.values()}
     assert res.min_attainable_pvalue == pytest.approx(len(top) / 126, rel=1e-14)
 
@@ -493,7 +493,7 @@ def test_type_one_error_is_calibrated():
     for child in np.random.SeedSequence(20240901).spawn(reps):
         g = np.random.default_rng(child)
         x, y = g.normal(size=(30, 2)), g.normal(size=(30, 2))
-        res = two_sample_test(x, y, n_permutations=199, rng=g)
+        res = two_sample_test(x, y, n_resamples=199, rng=g)
         rejections["family"] += res.pvalue <= alpha
         for name in STATISTICS:
             rejections[name] += res.results[name].pvalue <= alpha
@@ -515,7 +515,7 @@ def test_power_against_half_sigma_shift():
         g = np.random.default_rng(child)
         x = g.normal(size=(200, 2))
         y = g.normal(size=(200, 2)) + np.array([0.5, 0.0])
-        rejected += two_sample_test(x, y, n_permutations=199, rng=g).pvalue <= 0.05
+        rejected += two_sample_test(x, y, n_resamples=199, rng=g).pvalue <= 0.05
     print(f"power at 0.5 sigma shift: {rejected}/{reps}")
     assert rejected >= 57, rejected
 
@@ -549,7 +549,7 @@ def samples(max_rows=5, max_dim=3):
 @given(data=samples(), seed=st.integers(0, 2**32 - 1), b=st.integers(1, 60))
 def test_pvalues_in_unit_interval_and_json_round_trip(data, seed, b):
     x, y = data
-    res = run(x, y, n_permutations=b, rng=seed)
+    res = run(x, y, n_resamples=b, rng=seed)
     n_values = res.n_resamples if res.exact else res.n_resamples + 1
     for r in res.results.values():
         assert 0 < r.pvalue <= 1
@@ -575,7 +575,7 @@ def test_exact_pvalues_invariant_to_row_order_within_each_sample(data, seed):
     n, m = len(x), len(y)
     g = np.random.default_rng(seed)
     splits = math.comb(n + m, n)
-    options = {"n_permutations": splits, "precision": "float64"}
+    options = {"n_resamples": splits, "precision": "float64"}
     a = run(x, y, **options)
     b = run(x[g.permutation(n)], y[g.permutation(m)], **options)
     assert a.exact and b.exact
@@ -594,8 +594,8 @@ def test_quadratic_statistics_symmetric_in_x_and_y(data, seed):
     gross = 2 * scipy.spatial.distance.cdist(x, y).mean() + 1.0
     assert mmd2(x, y, bandwidths=bws) == pytest.approx(mmd2(y, x, bandwidths=bws), abs=1e-12)
     assert energy_distance(x, y) == pytest.approx(energy_distance(y, x), abs=1e-7 * gross)
-    a = run(x, y, ("mmd", "energy"), n_permutations=99, rng=seed, bandwidths=bws)
-    b = run(y, x, ("mmd", "energy"), n_permutations=99, rng=seed, bandwidths=bws)
+    a = run(x, y, ("mmd", "energy"), n_resamples=99, rng=seed, bandwidths=bws)
+    b = run(y, x, ("mmd", "energy"), n_resamples=99, rng=seed, bandwidths=bws)
     assert a.results["mmd"].statistic == pytest.approx(b.results["mmd"].statistic, abs=1e-12)
     assert a.results["energy"].statistic == pytest.approx(
         b.results["energy"].statistic, abs=1e-7 * gross
@@ -610,9 +610,9 @@ def test_quadratic_statistics_symmetric_in_x_and_y(data, seed):
 )
 def test_standardized_exact_pvalues_invariant_to_column_affine_maps(seed, scale, offset):
     x, y = normal_pair(seed % 1000, 5, 6, 2, shift=0.5)
-    a = run(x, y, n_permutations=462, standardize=True, kl_bins=3)
+    a = run(x, y, n_resamples=462, standardize=True, kl_bins=3)
     t = np.asarray(scale), np.asarray(offset)
-    b = run(x * t[0] + t[1], y * t[0] + t[1], n_permutations=462, standardize=True, kl_bins=3)
+    b = run(x * t[0] + t[1], y * t[0] + t[1], n_resamples=462, standardize=True, kl_bins=3)
     assert a.standardized and b.standardized
     for name in STATISTICS:
         assert a.results[name].pvalue == b.results[name].pvalue
@@ -629,9 +629,9 @@ def test_mmd_median_heuristic_survives_tiny_scales(case):
     else:
         x, y = np.zeros((2, 1)), np.ones((3, 1))
         c = 3e-162
-    expected = run(x, y, ("mmd",), n_permutations=2000)
+    expected = run(x, y, ("mmd",), n_resamples=2000)
     assert expected.exact
-    got = run(x * c, y * c, ("mmd",), n_permutations=2000)
+    got = run(x * c, y * c, ("mmd",), n_resamples=2000)
     assert math.isfinite(got.results["mmd"].statistic)
     assert got.results["mmd"].statistic == pytest.approx(expected.results["mmd"].statistic)
     assert got.pvalue == expected.pvalue
@@ -644,7 +644,7 @@ def test_mmd_median_heuristic_survives_tiny_scales(case):
 def test_constant_data_warns_and_is_recorded():
     x = np.full((6, 2), 1.5)
     with pytest.warns(DegenerateDataWarning, match="coincide"):
-        res = two_sample_test(x, x.copy(), n_permutations=99, rng=0)
+        res = two_sample_test(x, x.copy(), n_resamples=99, rng=0)
     assert any("coincide" in w for w in res.warnings)
     for name in STATISTICS:
         assert res.results[name].pvalue == 1.0
@@ -654,7 +654,7 @@ def test_constant_data_warns_and_is_recorded():
 def test_small_samples_warn_and_are_recorded():
     x, y = normal_pair(15, 4, 6, 1)
     with pytest.warns(DegenerateDataWarning, match="fewer than 5"):
-        res = two_sample_test(x, y, ("energy",), n_permutations=10)
+        res = two_sample_test(x, y, ("energy",), n_resamples=10)
     assert res.warnings == (
         "fewer than 5 samples on one side (n = 4, m = 6): the test has almost no power",
     )
@@ -662,7 +662,7 @@ def test_small_samples_warn_and_are_recorded():
 
 def test_no_warning_on_ordinary_data():
     x, y = normal_pair(16, 10, 10, 2)
-    res = two_sample_test(x, y, n_permutations=50, rng=0)  # ParityWarning is an error here
+    res = two_sample_test(x, y, n_resamples=50, rng=0)  # ParityWarning is an error here
     assert res.warnings == ()
 
 
@@ -680,9 +680,9 @@ X, Y = normal_pair(40, 8, 9, 2)
         ({"statistics": "ks"}, r"`statistics`.*'ks'"),
         ({"statistics": ("mmd", "energy", "mmd")}, r"`statistics`.*distinct"),
         ({"statistics": ()}, r"`statistics`"),
-        ({"n_permutations": 0}, r"`n_permutations`.*got 0"),
-        ({"n_permutations": -5}, r"`n_permutations`.*got -5"),
-        ({"n_permutations": 10.5}, r"`n_permutations`"),
+        ({"n_resamples": 0}, r"`n_resamples`.*got 0"),
+        ({"n_resamples": -5}, r"`n_resamples`.*got -5"),
+        ({"n_resamples": 10.5}, r"`n_resamples`"),
         ({"precision": "float16"}, r"`precision`.*'float16'"),
         ({"bandwidths": [1.0, -2.0]}, r"`bandwidths`.*-2"),
         ({"bandwidths": 0.0}, r"`bandwidths`"),
@@ -713,18 +713,18 @@ def test_bad_arrays_name_the_parameter_and_rows():
     bad = X.copy()
     bad[2, 0] = np.nan
     bad[6, 1] = np.nan
-    with pytest.raises(ParityInputError, match=r"`x` has 2 NaN.*rows 2, 6"):
+    with pytest.raises(ParityInputError, match=r"`reference` has 2 NaN.*rows 2, 6"):
         two_sample_test(bad, Y)
     bad_y = Y.copy()
     bad_y[4] = np.inf
-    with pytest.raises(ParityInputError, match=r"`y`.*rows 4"):
+    with pytest.raises(ParityInputError, match=r"`candidate`.*rows 4"):
         two_sample_test(X, bad_y)
     with pytest.raises(ParityInputError, match=r"same dimension.*2 and 3"):
         two_sample_test(X, np.ones((5, 3)))
-    with pytest.raises(ParityInputError, match=r"`x`.*at least 2.*got 1"):
+    with pytest.raises(ParityInputError, match=r"`reference`.*at least 2.*got 1"):
         two_sample_test(X[:1], Y)
-    with pytest.raises(ParityInputError, match=r"`y`.*at least 2.*got 1"):
+    with pytest.raises(ParityInputError, match=r"`candidate`.*at least 2.*got 1"):
         two_sample_test(X, [[0.0, 1.0]])
-    with pytest.raises(ParityInputError, match=r"`x`.*1-D or 2-D"):
+    with pytest.raises(ParityInputError, match=r"`reference`.*1-D or 2-D"):
         two_sample_test(np.zeros((3, 2, 2)), Y)
     assert issubclass(ParityInputError, ValueError)

@@ -86,7 +86,7 @@ def _badges(text: str) -> list[str]:
 def test_statistic_badges_follow_the_family_decision(family, pvalues, expected):
     rng = np.random.default_rng(0)
     record = parity.compare(
-        rng.normal(size=(40, 2)), rng.normal(size=(40, 2)), n_permutations=99
+        rng.normal(size=(40, 2)), rng.normal(size=(40, 2)), n_resamples=99
     ).to_dict()
     record["family_pvalue"] = record["two_sample"]["pvalue"] = family
     for r, p in zip(record["two_sample"]["results"].values(), pvalues, strict=True):
@@ -113,7 +113,7 @@ def comparison(episodes):
         cand,
         reference_episodes=episodes[0],
         candidate_episodes=episodes[1],
-        n_permutations=199,
+        n_resamples=199,
         n_bootstrap=499,
     )
     return verdict.to_dict(), ref, cand
@@ -132,7 +132,7 @@ def suite_record(seed: int = 1, components: bool = True) -> dict:
         elif run.key.system == "candidate" and run.key.task == "a":
             run = RunRecord(run.key, "ok", {**run.metrics, "return": 0.9 * run.metrics["return"]})
         runs.append(run)
-    return judge(m, runs, seed=seed, load_arrays=arrays).to_dict()
+    return judge(m, runs, rng=seed, load_arrays=arrays).to_dict()
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,11 +165,11 @@ def test_comparison_page_is_deterministic_self_contained_and_complete(comparison
         g.normal(size=(120, 3)) + SHIFT,
         reference_episodes=episodes[0],
         candidate_episodes=episodes[1],
-        n_permutations=199,
+        n_resamples=199,
         n_bootstrap=499,
     ).to_dict()
     assert comparison_html(again, ref, cand) == text
-    other = parity.compare(ref, cand, n_permutations=199, seed=1).to_dict()
+    other = parity.compare(ref, cand, n_resamples=199, rng=1).to_dict()
     assert comparison_html(other, ref, cand) != text
 
 
@@ -195,7 +195,7 @@ def test_missing_marginals_say_not_available(comparison):
 def test_no_episodes_and_many_dimensions():
     g = np.random.default_rng(1)
     ref, cand = g.normal(size=(40, 15)), g.normal(size=(40, 15))
-    record = parity.compare(ref, cand, statistics=("energy",), n_permutations=99).to_dict()
+    record = parity.compare(ref, cand, statistics=("energy",), n_resamples=99).to_dict()
     text = comparison_html(record, ref, cand)
     assert "Not computed: no rollouts were given" in text
     assert "dimension 11" in text and "dimension 12" not in text

@@ -270,9 +270,7 @@ def test_reported_shift_has_the_target_power_in_an_independent_simulation():
     for _ in range(checks):
         rows = rng.choice(40, n + m, replace=False)
         x, y = ref[rows[:n]], ref[rows[n:]] + delta * step
-        rejected += (
-            two_sample_test(x, y, n_permutations=999, rng=rng, standardize=True).pvalue < 0.05
-        )
+        rejected += two_sample_test(x, y, n_resamples=999, rng=rng, standardize=True).pvalue < 0.05
     # s.e. of the check ≈ 0.023, of the estimate's power ≈ 0.028
     assert abs(rejected / checks - 0.8) < 0.12, rejected / checks
 
@@ -300,7 +298,7 @@ def test_scale_is_detected_and_curves_are_recorded(small):
     assert small.scale > 1 and 0 < small.effects["bump"].value < 1
     assert 0 < small.effects["shift"].standard_error < small.shift
     assert small.n_tests > 0
-    assert small.n_permutations == 199 and small.n_simulations == 64
+    assert small.n_resamples == 199 and small.n_simulations == 64
     assert "disjoint" in small.method and "rescaled to 40 vs 40" in small.method
 
 
@@ -358,7 +356,7 @@ def test_same_seed_same_result_json_round_trip(small):
         ({"power": 1.0}, r"`power` must be in \(0, 1\); got 1\.0"),
         ({"n_candidate": 1}, r"`n_candidate` must be an integer >= 2; got 1"),
         ({"n_simulations": 1}, r"`n_simulations` must be an integer >= 2; got 1"),
-        ({"n_permutations": 0}, r"`n_permutations` must be an integer >= 1; got 0"),
+        ({"n_resamples": 0}, r"`n_resamples` must be an integer >= 1; got 0"),
         ({"max_rows": 1}, r"`max_rows` must be an integer >= 2; got 1"),
         ({"max_rows": 5000}, r"`max_rows` must be at most 1024; got 5000"),
         ({"max_shift": 0.0}, r"`max_shift` must be a finite number > 0; got 0\.0"),
@@ -383,7 +381,7 @@ def test_bad_parameters_raise_clear_errors(kwargs, pattern):
 
 def test_small_samples_pass_becomes_inconclusive_with_the_reason():
     ref, cand = gaussian(11, 40), gaussian(12, 40)
-    v = compare(ref, cand, n_permutations=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.two_sample.pvalue >= 0.05 and v.verdict == "inconclusive"
     assert v.sensitivity is not None and v.sensitivity.shift > 0.5
     matches = [r for r in v.reasons if REASON.match(r)]
@@ -392,22 +390,22 @@ def test_small_samples_pass_becomes_inconclusive_with_the_reason():
     assert v.reasons[-1].startswith("no statistic detects a difference")
     # the check off, or a looser threshold: a pass, with the sensitivity still reported
     for kwargs in ({"max_detectable_shift": None}, {"max_detectable_shift": 5.0}):
-        loose = compare(ref, cand, n_permutations=B, seed=0, **kwargs)
+        loose = compare(ref, cand, n_resamples=B, rng=0, **kwargs)
         assert loose.verdict == "pass" and loose.sensitivity == v.sensitivity
-    off = compare(ref, cand, n_permutations=B, seed=0, sensitivity=False)
+    off = compare(ref, cand, n_resamples=B, rng=0, sensitivity=False)
     assert off.verdict == "pass" and off.sensitivity is None
     assert off.settings["sensitivity"] is False
 
 
 def test_enough_samples_still_pass():
-    v = compare(gaussian(13, 300), gaussian(14, 300), n_permutations=B, seed=0)
+    v = compare(gaussian(13, 300), gaussian(14, 300), n_resamples=B, rng=0)
     assert v.verdict == "pass" and v.sensitivity.shift < 0.5
     assert v.settings["max_detectable_shift"] == 0.5
 
 
 def test_fail_stays_fail():
     ref = gaussian(15, 40)
-    v = compare(ref, gaussian(16, 40) + 3.0, n_permutations=B, seed=0)
+    v = compare(ref, gaussian(16, 40) + 3.0, n_resamples=B, rng=0)
     assert v.verdict == "fail" and v.sensitivity.shift > 0.5
     assert not any("could only detect" in r for r in v.reasons)
 
@@ -416,7 +414,7 @@ def test_sensitivity_keeps_the_test_and_bootstrap_draws():
     rng = np.random.default_rng(17)
     ref, cand = gaussian(18, 60), gaussian(19, 60)
     episodes = [np.cumsum(rng.normal(size=(12, 30, 2)), axis=1) for _ in range(2)]
-    kwargs = dict(n_permutations=B, seed=4, n_bootstrap=499)
+    kwargs = dict(n_resamples=B, rng=4, n_bootstrap=499)
     on = compare(
         ref, cand, reference_episodes=episodes[0], candidate_episodes=episodes[1], **kwargs
     )
@@ -439,14 +437,14 @@ def test_sensitivity_keeps_the_test_and_bootstrap_draws():
 
 def test_verdict_json_is_byte_identical_and_has_no_wall_time():
     ref, cand = gaussian(20, 40), gaussian(21, 40)
-    a = compare(ref, cand, n_permutations=B, seed=3).to_json()
-    b = compare(ref, cand, n_permutations=B, seed=3).to_json()
+    a = compare(ref, cand, n_resamples=B, rng=3).to_json()
+    b = compare(ref, cand, n_resamples=B, rng=3).to_json()
     assert a == b
     record = strict_loads(a)
     assert set(record["sensitivity"]) >= {"design", "effects", "method", "n_tests"}
     assert set(record["sensitivity"]["effects"]) == {"shift", "scale", "bump"}
     assert "seconds" not in record["sensitivity"]
-    other = strict_loads(compare(ref, cand, n_permutations=B, seed=4).to_json())
+    other = strict_loads(compare(ref, cand, n_resamples=B, rng=4).to_json())
     assert other["sensitivity"]["effects"] != record["sensitivity"]["effects"]
 
 
@@ -486,7 +484,7 @@ def test_decide_rule_and_sentences(small):
 @pytest.mark.parametrize("value", [0.0, -1.0, math.inf, math.nan, "x", True])
 def test_compare_refuses_bad_max_detectable_shift(value):
     with pytest.raises(ParityInputError, match="`max_detectable_shift` must be"):
-        compare(gaussian(0, 20), gaussian(1, 20), n_permutations=B, max_detectable_shift=value)
+        compare(gaussian(0, 20), gaussian(1, 20), n_resamples=B, max_detectable_shift=value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,9 +595,7 @@ def test_reported_bump_has_the_target_power_in_an_independent_simulation():
         inside = rng.random(m) < eps
         centre = ref[rng.integers(40)]
         y[inside] = centre + BUMP_WIDTH * sd * rng.normal(size=(int(inside.sum()), 2))
-        rejected += (
-            two_sample_test(x, y, n_permutations=999, rng=rng, standardize=True).pvalue < 0.05
-        )
+        rejected += two_sample_test(x, y, n_resamples=999, rng=rng, standardize=True).pvalue < 0.05
     assert abs(rejected / checks - 0.8) < 0.12, rejected / checks
 
 
@@ -652,7 +648,7 @@ def test_conditional_shift_errs_on_the_large_side_on_fresh_data():
         centres = rng.normal(scale=5.0, size=(48, 1, 2))
         x = centres + rng.normal(size=(48, 8, 2))
         y = centres + rng.normal(size=(48, 8, 2)) + step
-        test = conditional_two_sample_test(x, y, n_permutations=199, rng=rng, standardize=True)
+        test = conditional_two_sample_test(x, y, n_resamples=199, rng=rng, standardize=True)
         rejected += test.pvalue < 0.05
     assert 0.8 - 0.1 < rejected / checks < 0.99, rejected / checks
 
@@ -679,17 +675,17 @@ def test_conditional_degenerate_references_warn():
 
 def test_by_observation_compare_applies_the_threshold_in_within_observation_sigma():
     ref, cand = paired(45, 10, 4)
-    small_design = compare(ref, cand, by_observation=True, n_permutations=B, seed=0)
+    small_design = compare(ref, cand, by_observation=True, n_resamples=B, rng=0)
     assert small_design.two_sample.pvalue >= 0.05
     assert small_design.verdict == "inconclusive"
     assert small_design.sensitivity.design == "conditional"
     reason = next(r for r in small_design.reasons if "could only detect" in r)
     assert "σ within an observation (80% power at α = 0.05, 10 observations × 4 vs 4" in reason
     ref, cand = paired(47, 100, 8)  # 80 observations detect 0.52σ: just above the 0.5σ asked
-    big = compare(ref, cand, by_observation=True, n_permutations=B, seed=0)
+    big = compare(ref, cand, by_observation=True, n_resamples=B, rng=0)
     assert big.verdict in ("pass", "fail") and big.sensitivity.shift < 0.5
     assert big.settings["max_detectable_shift"] == 0.5
-    off = compare(ref, cand, by_observation=True, n_permutations=B, seed=0, sensitivity=False)
+    off = compare(ref, cand, by_observation=True, n_resamples=B, rng=0, sensitivity=False)
     assert off.sensitivity is None and off.two_sample.pvalue == big.two_sample.pvalue
 
 
@@ -748,7 +744,7 @@ def test_text_token_rate_has_the_target_power_on_fresh_data():
             y,
             reference_prompts=prompts,
             candidate_prompts=prompts,
-            n_permutations=199,
+            n_resamples=199,
             rng=rng,
         )
         rejected += test.pvalue < 0.05
@@ -764,14 +760,14 @@ def test_compare_text_reports_sensitivity_without_a_threshold(tmp_path):
         list(other),
         reference_prompts=prompts,
         candidate_prompts=prompts,
-        n_permutations=B,
+        n_resamples=B,
     )
     off = compare_text(
         list(seqs),
         list(other),
         reference_prompts=prompts,
         candidate_prompts=prompts,
-        n_permutations=B,
+        n_resamples=B,
         sensitivity=False,
     )
     assert v.verdict == off.verdict and v.family_pvalue == off.family_pvalue

@@ -237,7 +237,7 @@ def test_copied_result_files_beyond_chance_are_shortcuts():
     a = tests["a", "metrics.json"]
     assert (a.matches, a.min_pvalue, a.adjusted_pvalue, a.flagged) == (0, 1.0, None, False)
     assert b.adjusted_pvalue == pytest.approx(b.pvalue) and b.flagged and b.decidable
-    assert v.validity.notes == ()
+    assert v.validity.warnings == ()
     # quick mode does not run the shortcut checks (nor does shortcut_checks: false)
     for quick in (
         make_manifest(mode="quick", seeds=list(range(50))),
@@ -261,7 +261,7 @@ def test_one_copy_among_few_seeds_is_a_note_not_a_finding():
     # one coincidence among distinct results: no pairing could give p ≤ α, so not in the family
     assert (b.matches, b.pvalue, b.min_pvalue, b.adjusted_pvalue) == (1, 0.1, 0.1, None)
     assert not b.flagged and b.decidable  # a copy of all 10 would be: 1/10! ≤ α
-    (note,) = res.notes
+    (note,) = res.warnings
     assert note.startswith(
         "identical_file on b: 1 of 10 seeds have a candidate `metrics.json` byte-identical to "
         "the reference's, no more than chance explains:"
@@ -317,7 +317,7 @@ def test_chance_coincidences_of_small_integer_scores_are_notes_not_findings():
     )
     assert freeway.pvalue > 0.05 and not freeway.flagged and freeway.decidable
     assert alien.matches == alien.cross_matches == 0
-    notes = "\n".join(res.notes)
+    notes = "\n".join(res.warnings)
     assert "identical_file on zero: 50 of 50 seeds have a candidate `metrics.json`" in notes
     assert "in 2450 of 2450 cross-seed pairs (1)" in notes
     assert "identical_file: copies of `metrics.json` cannot be told from chance on zero:" in notes
@@ -400,7 +400,7 @@ def test_atari_disjoint_runs_have_no_copy_finding():
         391 / 2450
     )
     assert all(not c.flagged and c.decidable for c in res.file_coincidences)
-    assert len(res.notes) == 3
+    assert len(res.warnings) == 3
     # DrQ against DrQ(ε), runs 0–49 of each: each scores 0 on Freeway in 10 runs, and 6 of
     # those share the run index (the seed steers both agents to fail), 2 expected by chance.
     # Scores a system repeats are left out of the test: no finding.
@@ -710,7 +710,7 @@ def test_aggregate_joint_bootstrap_is_the_ratio_of_the_two_stratified_bootstraps
         ],
     )
     runs = make_runs(m, normal_value(sd=3.0))
-    (agg,) = check_equivalence(m, runs, seed=7).aggregates
+    (agg,) = check_equivalence(m, runs, rng=7).aggregates
 
     def matrix(system):
         return np.array(
@@ -728,10 +728,10 @@ def test_aggregate_joint_bootstrap_is_the_ratio_of_the_two_stratified_bootstraps
     assert agg.estimate == pytest.approx(cand.statistic / ref.statistic)
     # another seed: other draws; the same seed: the same numbers
     assert (
-        check_equivalence(m, runs, seed=8).aggregates[0].confidence_interval
+        check_equivalence(m, runs, rng=8).aggregates[0].confidence_interval
         != agg.confidence_interval
     )
-    assert check_equivalence(m, runs, seed=7).aggregates[0] == agg
+    assert check_equivalence(m, runs, rng=7).aggregates[0] == agg
 
 
 def test_aggregate_difference_margin_and_bonferroni_share():
@@ -875,7 +875,7 @@ def test_a_missing_rerun_is_insufficient_not_a_flip():
     assert v.missing_pairs == 40 and v.verdict == "fail"
     s = v.stability
     assert s.status == "insufficient" and not s.verdict_flip_detected and not s.decision_flips
-    assert "nothing could be computed on rerun 1" in s.notes[0]
+    assert "nothing could be computed on rerun 1" in s.warnings[0]
 
 
 def test_split_half_with_one_rerun_and_insufficient_seeds():
@@ -885,7 +885,7 @@ def test_split_half_with_one_rerun_and_insufficient_seeds():
     assert [g.seeds for g in s.groups] == [(0, 1, 2, 3, 4), (5, 6, 7, 8, 9)]
     few = make_manifest(seeds=[0, 1, 2])
     s3 = check_stability(few, make_runs(few, normal_value()))
-    assert s3.status == "insufficient" and not s3.groups and "at least 4 seeds" in s3.notes[0]
+    assert s3.status == "insufficient" and not s3.groups and "at least 4 seeds" in s3.warnings[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -972,15 +972,23 @@ def test_judge_is_deterministic_and_order_free():
         ],
     )
     runs = make_runs(m, normal_value())
-    a = judge(m, runs, seed=3)
-    b = judge(m, list(reversed(runs)), seed=3)
+    a = judge(m, runs, rng=3)
+    b = judge(m, list(reversed(runs)), rng=3)
     assert json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
+    assert a.seed == 3
+    g1 = judge(m, runs, rng=np.random.default_rng(3))
+    g2 = judge(m, runs, rng=np.random.default_rng(3))
+    assert g1.seed is None and g1.to_dict()["seed"] is None
+    assert json.dumps(g1.to_dict(), sort_keys=True) == json.dumps(g2.to_dict(), sort_keys=True)
 
 
 def test_bad_inputs():
     m = make_manifest()
-    with pytest.raises(ParityInputError, match="`seed` must be an integer ≥ 0; got -1"):
-        judge(m, [], seed=-1)
+    with pytest.raises(
+        ParityInputError,
+        match=r"`rng` must be None, an integer seed ≥ 0 .*; got -1",
+    ):
+        judge(m, [], rng=-1)
     with pytest.raises(ParityInputError, match="item 0 is dict"):
         judge(m, [{"key": 1}])
     with pytest.raises(ParityInputError, match="`manifest` must be a Manifest"):

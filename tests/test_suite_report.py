@@ -99,9 +99,9 @@ def arrays(run):
 def test_reports_are_byte_identical_and_strict_json(tmp_path):
     m = parse_manifest(manifest_dict())
     runs = runs_for(m)
-    paths_a = write_suite_reports(judge(m, runs, seed=1, load_arrays=arrays), tmp_path / "a")
+    paths_a = write_suite_reports(judge(m, runs, rng=1, load_arrays=arrays), tmp_path / "a")
     paths_b = write_suite_reports(
-        judge(m, list(reversed(runs)), seed=1, load_arrays=arrays), tmp_path / "b"
+        judge(m, list(reversed(runs)), rng=1, load_arrays=arrays), tmp_path / "b"
     )
     names = [p.name for p in paths_a]
     assert names == [
@@ -130,7 +130,7 @@ def test_reports_are_byte_identical_and_strict_json(tmp_path):
     stab = strict_loads((tmp_path / "a" / "stability_report.json").read_text(encoding="utf-8"))
     assert stab["method"] == "reruns" and len(stab["groups"]) == 2
     # another seed changes the bootstrap numbers, hence the bytes
-    write_suite_reports(judge(m, runs, seed=2, load_arrays=arrays), tmp_path / "c")
+    write_suite_reports(judge(m, runs, rng=2, load_arrays=arrays), tmp_path / "c")
     assert (tmp_path / "c" / "equivalence_report.json").read_bytes() != (
         tmp_path / "a" / "equivalence_report.json"
     ).read_bytes()

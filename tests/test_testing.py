@@ -32,7 +32,7 @@ from parity.trajectory import compare_embodied
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = {"n_permutations": 199, "statistics": ("energy",), "sensitivity": False}
+FAST = {"n_resamples": 199, "statistics": ("energy",), "sensitivity": False}
 
 
 def walks(seed: int, episodes: int, t: int = 40, scale: float = 1.0) -> np.ndarray:
@@ -81,7 +81,7 @@ def test_same_distribution_inconclusive_fails_unless_allowed():
 def test_same_distribution_reports_the_detectable_shift():
     rng = np.random.default_rng(3)
     ref, cand = rng.normal(size=(12, 2)), rng.normal(size=(12, 2))
-    options = {"n_permutations": 199, "statistics": ("energy",)}
+    options = {"n_resamples": 199, "statistics": ("energy",)}
     verdict = parity.compare(ref, cand, **options)
     shift = verdict.sensitivity.effects["shift"].value
     with pytest.raises(ParityAssertionError, match=f"80% power: {shift:.3g} σ"):

@@ -172,7 +172,7 @@ def test_pooled_statistic_and_exact_enumeration_equal_brute_force():
     ref = [[1, 2, 3], [1, 2], [2, 2, 2]]
     cand = [[3, 2, 1], [1, 1], [2, 3]]
     with pytest.warns(DegenerateDataWarning, match="fewer than 5 samples on one side"):
-        res = text_two_sample_test(ref, cand, n_permutations=20)
+        res = text_two_sample_test(ref, cand, n_resamples=20)
     assert res.exact and res.n_resamples == math.comb(6, 3)
     assert res.warnings == (
         "fewer than 5 samples on one side (3 reference, 3 candidate in all): "
@@ -208,7 +208,7 @@ def test_prompt_stratified_exact_enumeration_equals_brute_force(kernel):
         candidate_prompts=cand_prompts,
         kernel=kernel,
         ngram=2,
-        n_permutations=total,
+        n_resamples=total,
     )
     assert res.exact and res.n_resamples == total == 600
     fn = hamming_kernel if kernel == "hamming" else (lambda a, b: ngram_kernel(a, b, n=2))
@@ -226,8 +226,8 @@ def test_prompt_stratified_exact_enumeration_equals_brute_force(kernel):
 def test_two_dimensional_token_array_equals_list_of_lists():
     g = np.random.default_rng(3)
     ref, cand = g.integers(0, 5, size=(12, 4)), g.integers(0, 5, size=(12, 4))
-    a = text_two_sample_test(ref, cand, n_permutations=99, rng=0)
-    b = text_two_sample_test(ref.tolist(), cand.tolist(), n_permutations=99, rng=0)
+    a = text_two_sample_test(ref, cand, n_resamples=99, rng=0)
+    b = text_two_sample_test(ref.tolist(), cand.tolist(), n_resamples=99, rng=0)
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
     assert a.dim == 4 and (a.n_x, a.n_y) == (12, 12)
 
@@ -249,13 +249,13 @@ def test_type_one_error_is_calibrated():
             cand,
             reference_prompts=prompts_ref,
             candidate_prompts=prompts_cand,
-            n_permutations=99,
+            n_resamples=99,
             rng=seed,
         )
         stratified += res.pvalue <= 0.05
         t0, p0 = chains[0]
         x, y = markov(s, 6, 10, t0, p0), markov(s, 7, 10, t0, p0)
-        pooled += text_two_sample_test(x, y, n_permutations=99, rng=seed).pvalue <= 0.05
+        pooled += text_two_sample_test(x, y, n_resamples=99, rng=seed).pvalue <= 0.05
     low, high = scipy.stats.binom.interval(0.99, reps, 0.05)
     assert low <= stratified <= high
     assert low <= pooled <= high
@@ -280,7 +280,7 @@ def test_detects_a_temperature_change(kernel):
             candidate_prompts=prompts,
             kernel=kernel,
             ngram=2,
-            n_permutations=99,
+            n_resamples=99,
             rng=seed,
         )
         rejections += res.pvalue <= 0.05
@@ -304,7 +304,7 @@ def test_contributions_point_at_the_changed_prompts():
         cand,
         reference_prompts=prompts,
         candidate_prompts=prompts,
-        n_permutations=99,
+        n_resamples=99,
         rng=0,
         top=2,
     )
@@ -412,7 +412,7 @@ def test_loaded_samples_feed_the_test(tmp_path):
         data.samples,
         reference_prompts=data.prompts,
         candidate_prompts=data.prompts,
-        n_permutations=10**4,
+        n_resamples=10**4,
     )
     assert res.exact and res.pvalue > 0.5
 
@@ -469,12 +469,12 @@ def test_no_parity_warning_on_ordinary_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ParityWarning)
         res = text_two_sample_test(
-            ["ab", "ba", "aa", "b", "a"], ["bb", "ab", "ba", "a", "aa"], n_permutations=99, rng=0
+            ["ab", "ba", "aa", "b", "a"], ["bb", "ab", "ba", "a", "aa"], n_resamples=99, rng=0
         )
     assert res.warnings == ()
 
 
 def test_identical_completions_warn_and_are_recorded():
     with pytest.warns(DegenerateDataWarning, match="all completions are identical"):
-        res = text_two_sample_test(["same"] * 6, ["same"] * 6, n_permutations=99, rng=0)
+        res = text_two_sample_test(["same"] * 6, ["same"] * 6, n_resamples=99, rng=0)
     assert res.pvalue == 1.0 and "identical" in res.warnings[0]

@@ -458,13 +458,13 @@ def test_bad_arrays(fn):
     bad = X.copy()
     bad[3, 1] = np.nan
     bad[5, 0] = np.inf
-    _raises(r"`x`.*rows 3, 5", fn, bad, Y)
-    _raises(r"`y`.*NaN", fn, X, np.where(Y > 1e9, Y, np.nan))
+    _raises(r"`reference`.*rows 3, 5", fn, bad, Y)
+    _raises(r"`candidate`.*NaN", fn, X, np.where(Y > 1e9, Y, np.nan))
     _raises(r"same dimension.*2 and 3", fn, X, np.ones((4, 3)))
-    _raises(r"`x`.*at least 2", fn, X[:1], Y)
-    _raises(r"`y`.*at least 2", fn, X, Y[:1])
-    _raises(r"`x`.*1-D or 2-D", fn, np.ones((2, 2, 2)), Y)
-    _raises(r"`x`.*numeric", fn, ["a", "b"], Y)
+    _raises(r"`reference`.*at least 2", fn, X[:1], Y)
+    _raises(r"`candidate`.*at least 2", fn, X, Y[:1])
+    _raises(r"`reference`.*1-D or 2-D", fn, np.ones((2, 2, 2)), Y)
+    _raises(r"`reference`.*numeric", fn, ["a", "b"], Y)
 
 
 @pytest.mark.parametrize("bandwidths", [-1.0, [1.0, -0.5], [0.0], [], [np.nan], [np.inf]])

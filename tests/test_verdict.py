@@ -14,7 +14,7 @@ from parity._format import number
 from parity.errors import DegenerateDataWarning, ExitCode, ParityInputError
 from parity.io import round_floats
 from parity.report.markdown import verdict_markdown
-from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult
+from parity.stats.permutation import StatisticResult, TwoSampleTestResult
 from parity.trajectory.embodied import EmbodiedResult
 from parity.verdict import ParityVerdict, array_summary, compare, decide
 
@@ -69,7 +69,7 @@ def assert_plain_sentences(reasons) -> None:
 
 def test_pass_on_same_distribution():
     ref, cand = samples(0)
-    v = compare(ref, cand, n_permutations=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert isinstance(v, ParityVerdict)
     assert v.verdict == "pass"
     assert v.exit_code == ExitCode.PASS == 0
@@ -86,7 +86,7 @@ def test_pass_on_same_distribution():
 
 def test_fail_on_clear_shift():
     ref, cand = samples(0, shift=1.0)
-    v = compare(ref, cand, n_permutations=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.verdict == "fail"
     assert v.exit_code == ExitCode.FAIL == 1
     # B random permutations: the smallest p-value is 1 / (B + 1), never 0
@@ -106,18 +106,18 @@ def test_fail_on_clear_shift():
 
 def test_single_statistic_settings_and_record():
     ref, cand = samples(0, shift=1.0)
-    v = compare(ref, cand, statistics=("energy",), n_permutations=B, seed=0)
+    v = compare(ref, cand, statistics=("energy",), n_resamples=B, rng=0)
     assert v.verdict == "fail"
     assert list(v.two_sample.results) == ["energy"]
     assert v.settings["statistics"] == ["energy"]
-    assert v.settings["n_permutations"] == B
+    assert v.settings["n_resamples"] == B
     assert v.settings["min_samples"] == 20
     assert v.to_dict()["settings"]["standardize"] is True
 
 
 def test_inconclusive_below_min_samples():
     ref, cand = samples(100, n=10)
-    v = compare(ref, cand, n_permutations=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.two_sample.pvalue >= 0.05
     # the permutations could have rejected: only the sample size is the problem
     assert v.two_sample.min_attainable_pvalue <= 0.05
@@ -136,14 +136,14 @@ def test_min_samples_parameter_moves_the_threshold():
     ref, cand = samples(100, n=10)
     # 10 vs 10 samples cannot detect a 0.5σ shift: the sensitivity check is off to isolate
     # min_samples (with it on, this pass is inconclusive; see tests/test_sensitivity.py).
-    kwargs = {"n_permutations": B, "seed": 0, "max_detectable_shift": None}
+    kwargs = {"n_resamples": B, "rng": 0, "max_detectable_shift": None}
     assert compare(ref, cand, **kwargs, min_samples=10).verdict == "pass"
     assert compare(ref, cand, **kwargs, min_samples=11).verdict == "inconclusive"
 
 
 def test_rejection_beats_small_sample():
     ref, cand = samples(100, n=10, shift=3.0)
-    v = compare(ref, cand, n_permutations=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     assert v.verdict == "fail"
     assert v.exit_code == 1
 
@@ -153,7 +153,7 @@ def test_inconclusive_when_smallest_attainable_pvalue_exceeds_alpha():
     # twice (swapping the two groups), so the smallest p-value is 2/20 = 0.1 > 0.05, even for
     # samples that could not be further apart.
     with pytest.warns(DegenerateDataWarning, match="fewer than 5 samples"):
-        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], n_permutations=B, seed=0, min_samples=2)
+        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], n_resamples=B, rng=0, min_samples=2)
     t = v.two_sample
     assert t.exact is True
     assert t.n_resamples == 20
@@ -173,14 +173,14 @@ def test_inconclusive_when_smallest_attainable_pvalue_exceeds_alpha():
 
 def test_min_attainable_equal_to_alpha_is_inconclusive_random_splits():
     ref, cand = samples(1, shift=2.0)
-    v = compare(ref, cand, n_permutations=19, seed=0)
+    v = compare(ref, cand, n_resamples=19, rng=0)
     assert v.two_sample.min_attainable_pvalue == pytest.approx(0.05)
     assert v.verdict == "inconclusive"
 
 
 def test_min_attainable_equal_to_alpha_is_inconclusive_exact():
     with pytest.warns(DegenerateDataWarning):
-        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], alpha=0.1, n_permutations=B, min_samples=2)
+        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], alpha=0.1, n_resamples=B, min_samples=2)
     assert v.two_sample.min_attainable_pvalue == pytest.approx(0.1)
     assert v.verdict == "inconclusive"
 
@@ -198,10 +198,10 @@ def test_fail_when_jerk_regresses_although_actions_match():
         cand,
         reference_episodes=ref_eps,
         candidate_episodes=cand_eps,
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
         dt=0.1,
-        seed=0,
+        rng=0,
     )
     assert v.family_pvalue >= 0.05, "the action distributions match"
     assert v.verdict == "fail"
@@ -230,7 +230,7 @@ def test_only_the_requested_embodied_metric_is_checked():
         reference_episodes=walks(rng, 20),
         candidate_episodes=2.0 * walks(rng, 20),
         embodied_metrics=["jerk_rms"],
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
     )
     assert list(v.embodied) == ["jerk_rms"]
@@ -249,10 +249,10 @@ def test_inconclusive_when_embodied_ci_straddles_the_band():
         reference_episodes=ref_eps,
         candidate_episodes=cand_eps,
         embodied_metrics=("jerk_rms",),
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
         dt=0.1,
-        seed=0,
+        rng=0,
     )
     jerk = v.embodied["jerk_rms"]
     lo, hi = jerk.confidence_interval
@@ -275,9 +275,9 @@ def test_pass_with_matching_embodied_metrics():
         cand,
         reference_episodes=walks(rng, 30),
         candidate_episodes=walks(rng, 30),
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
-        seed=0,
+        rng=0,
     )
     assert {r.status for r in v.embodied.values()} == {"ok"}
     assert v.verdict == "pass"
@@ -297,10 +297,10 @@ def test_lower_motion_is_a_pass_under_regression_and_unsure_under_equivalence():
     options = dict(
         reference_episodes=ref_eps,
         candidate_episodes=cand_eps,
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
         dt=0.1,
-        seed=0,
+        rng=0,
         sensitivity=False,
     )
     gate = compare(ref, cand, **options)
@@ -323,7 +323,7 @@ def test_lower_motion_is_a_pass_under_regression_and_unsure_under_equivalence():
 def test_unknown_embodied_rule_is_refused():
     ref, cand = samples(10)
     with pytest.raises(ParityInputError, match=r"`embodied` rule must be one of"):
-        compare(ref, cand, n_permutations=B, embodied="two-sided")
+        compare(ref, cand, n_resamples=B, embodied="two-sided")
 
 
 def test_ragged_episode_lists_are_recorded_with_lengths():
@@ -336,7 +336,7 @@ def test_ragged_episode_lists_are_recorded_with_lengths():
         cand,
         reference_episodes=ref_eps,
         candidate_episodes=cand_eps,
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
     )
     rec = v.inputs["reference_episodes"]
@@ -358,9 +358,9 @@ def _embodied_verdict(seed: int = 0) -> ParityVerdict:
         cand,
         reference_episodes=walks(rng, 12),
         candidate_episodes=walks(rng, 12),
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
-        seed=seed,
+        rng=seed,
     )
 
 
@@ -389,7 +389,7 @@ def test_to_json_strict_with_degenerate_data():
             cand,
             reference_episodes=flat,
             candidate_episodes=flat + 1.0,
-            n_permutations=B,
+            n_resamples=B,
             n_bootstrap=NB,
         )
     data = strict_loads(v.to_json())
@@ -403,8 +403,8 @@ def test_same_inputs_and_seed_give_byte_identical_json():
     assert a == b
     # and the input's dtype / container does not change the record
     ref, cand = samples(0)
-    x = compare(ref, cand, n_permutations=B, seed=5).to_json()
-    y = compare(ref.tolist(), cand.tolist(), n_permutations=B, seed=5).to_json()
+    x = compare(ref, cand, n_resamples=B, rng=5).to_json()
+    y = compare(ref.tolist(), cand.tolist(), n_resamples=B, rng=5).to_json()
     assert x == y
 
 
@@ -426,13 +426,13 @@ def test_different_seed_gives_different_json_and_draws():
 
 def test_seed_none_is_recorded_as_null():
     ref, cand = samples(0)
-    data = strict_loads(compare(ref, cand, n_permutations=B, seed=None).to_json())
+    data = strict_loads(compare(ref, cand, n_resamples=B, rng=None).to_json())
     assert data["seed"] is None
 
 
 def test_inputs_carry_shapes_and_sha256():
     ref, cand = samples(0, n=50, d=3)
-    v = compare(ref, cand, n_permutations=B, inputs={"reference": {"path": "ref.npy"}})
+    v = compare(ref, cand, n_resamples=B, inputs={"reference": {"path": "ref.npy"}})
     for key, arr in (("reference", ref), ("candidate", cand)):
         rec = v.inputs[key]
         assert rec["shape"] == [50, 3]
@@ -444,15 +444,15 @@ def test_inputs_carry_shapes_and_sha256():
     # extra provenance is merged, not replacing the hash
     assert v.inputs["reference"]["path"] == "ref.npy"
     # a 1-D input is recorded as n × 1, and its hash changes with the data
-    one = compare(ref[:, 0], cand[:, 0], n_permutations=B)
+    one = compare(ref[:, 0], cand[:, 0], n_resamples=B)
     assert one.inputs["reference"]["shape"] == [50, 1]
-    other = compare(ref[:, 0] + 1e-9, cand[:, 0], n_permutations=B)
+    other = compare(ref[:, 0] + 1e-9, cand[:, 0], n_resamples=B)
     assert other.inputs["reference"]["sha256"] != one.inputs["reference"]["sha256"]
 
 
 def test_version_field():
     ref, cand = samples(0, n=30)
-    v = compare(ref, cand, n_permutations=B)
+    v = compare(ref, cand, n_resamples=B)
     assert v.version == parity.__version__
     assert strict_loads(v.to_json())["version"] == parity.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", parity.__version__)
@@ -460,7 +460,7 @@ def test_version_field():
 
 def test_verdict_is_frozen():
     ref, cand = samples(0, n=30)
-    v = compare(ref, cand, n_permutations=B)
+    v = compare(ref, cand, n_resamples=B)
     with pytest.raises((AttributeError, TypeError)):
         v.verdict = "fail"  # type: ignore[misc]
 
@@ -494,7 +494,7 @@ def _episodes():
         ({"embodied_metrics": ["jerk_rms", "wobble"]}, r"`embodied_metrics`.*'wobble'"),
         ({"embodied_metrics": "wobble"}, r"`embodied_metrics`.*'wobble'"),
         ({"min_samples": 1}, r"`min_samples`.*got 1"),
-        ({"n_permutations": 0}, r"`n_permutations`.*got 0"),
+        ({"n_resamples": 0}, r"`n_resamples`.*got 0"),
         ({"statistics": ("energy", "t")}, r"statistic"),
         ({"reference": np.array([[0.0, np.nan]] * 3 + [[1.0, 2.0]] * 5)}, r"`reference`.*rows"),
         ({"reference": np.zeros((1, 2))}, r"`reference`.*at least 2"),
@@ -502,7 +502,7 @@ def _episodes():
 )
 def test_bad_input_raises_parity_input_error_naming_the_parameter(kwargs, pattern):
     ref, cand = samples(0, n=50)
-    args = {"reference": ref, "candidate": cand, "n_permutations": B}
+    args = {"reference": ref, "candidate": cand, "n_resamples": B}
     for key, value in kwargs.items():
         args[key] = _episodes() if isinstance(value, str) and value == "EPS" else value
     with pytest.raises(ParityInputError, match=pattern) as info:
@@ -520,7 +520,7 @@ def test_embodied_episodes_with_other_dimension_are_refused():
             cand,
             reference_episodes=walks(rng, 5, d=2),
             candidate_episodes=walks(rng, 5, d=3),
-            n_permutations=B,
+            n_resamples=B,
         )
 
 
@@ -539,7 +539,7 @@ def two_sample_result(
     exact: bool = False,
 ) -> TwoSampleTestResult:
     results = {
-        name: TwoSampleResult(
+        name: StatisticResult(
             name=name,
             statistic=0.1,
             pvalue=p,
@@ -716,7 +716,7 @@ def test_decide_embodied_regression_with_small_samples_is_fail():
 )
 def test_markdown_header_table_and_hashes(shift, n, header):
     ref, cand = samples(100 if n == 10 else 0, n=n, shift=shift)
-    v = compare(ref, cand, n_permutations=B, seed=0)
+    v = compare(ref, cand, n_resamples=B, rng=0)
     text = verdict_markdown(v.to_dict())
     lines = text.splitlines()
     assert lines[0] == f"# Parity comparison: {header}"
@@ -742,7 +742,7 @@ def test_markdown_embodied_section_and_paths():
         cand,
         reference_episodes=walks(rng, 20),
         candidate_episodes=2.0 * walks(rng, 20),
-        n_permutations=B,
+        n_resamples=B,
         n_bootstrap=NB,
         inputs={"reference": {"path": "ref.npy"}},
     )
@@ -760,8 +760,32 @@ def test_markdown_embodied_section_and_paths():
 
 def test_markdown_lists_warnings():
     with pytest.warns(DegenerateDataWarning):
-        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], n_permutations=B, min_samples=2)
+        v = compare([0.0, 1.0, 2.0], [10.0, 11.0, 12.0], n_resamples=B, min_samples=2)
     text = verdict_markdown(v.to_dict())
     assert text.startswith("# Parity comparison: INCONCLUSIVE\n")
     assert "## Warnings" in text
     assert "fewer than 5 samples" in text
+
+
+def test_method_names_are_case_insensitive():
+    rng = np.random.default_rng(3)
+    ref, cand = rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 0.3
+    opts = {"statistics": ("energy",), "n_resamples": 99, "sensitivity": False}
+    lower = compare(ref, cand, method="exact", **opts).to_dict()
+    upper = compare(ref, cand, method="EXACT", **opts).to_dict()
+    assert upper == lower and lower["settings"]["method"] == "exact"
+    with pytest.raises(ParityInputError, match=r"`method` must be one of .*got 'fast'"):
+        compare(ref, cand, method="fast", **opts)
+
+
+def test_rng_takes_an_int_seed_or_a_generator():
+    ref, cand = samples(0, n=40)
+    opts = {"statistics": ("energy",), "n_resamples": 99, "sensitivity": False}
+    by_int = compare(ref, cand, rng=5, **opts)
+    assert by_int.seed == 5 and by_int.to_dict()["seed"] == 5
+    first = compare(ref, cand, rng=np.random.default_rng(5), **opts)
+    again = compare(ref, cand, rng=np.random.default_rng(5), **opts)
+    assert first.seed is None and first.to_dict()["seed"] is None
+    assert first.to_json() == again.to_json()
+    with pytest.raises(ParityInputError, match=r"`rng` must be None, an int seed or a"):
+        compare(ref, cand, rng="5", **opts)

@@ -73,16 +73,16 @@ def check_positive_int(
     """Return ``value`` as an int if it is an integer in ``[minimum, maximum]``; else raise.
 
     ``maximum`` defaults to the bound :func:`parity.limits.limit_for` gives ``name`` (10
-    million draws for ``n_permutations``/``n_resamples``/…, a billion for other counts).
+    million draws for ``n_resamples``/``n_bootstrap``/…, a billion for other counts).
 
     Examples
     --------
-    >>> check_positive_int("n_permutations", 1000)
+    >>> check_positive_int("n_resamples", 1000)
     1000
-    >>> check_positive_int("n_permutations", 10**9)
+    >>> check_positive_int("n_resamples", 10**9)
     Traceback (most recent call last):
     ...
-    parity.errors.ParityInputError: `n_permutations` must be at most 10,000,000; got 1000000000
+    parity.errors.ParityInputError: `n_resamples` must be at most 10,000,000; got 1000000000
     """
     from parity.limits import limit_for
 

@@ -25,7 +25,7 @@ hostile value ends in one ``error:`` line instead of hours of work or a MemoryEr
 
 Examples
 --------
->>> limit_for("n_permutations") == MAX_RESAMPLES, limit_for("bins") == MAX_COUNT
+>>> limit_for("n_resamples") == MAX_RESAMPLES, limit_for("bins") == MAX_COUNT
 (True, True)
 """
 
@@ -42,7 +42,6 @@ MAX_KL_BINS = 2_000_000
 #: Parameter names (library and CLI) whose bound is :data:`MAX_RESAMPLES`.
 RESAMPLE_NAMES = frozenset(
     {
-        "n_permutations",
         "n_resamples",
         "n_bootstrap",
         "n_simulations",

@@ -51,9 +51,16 @@ from parity.errors import (
     ParityInputError,
     check_positive_int,
     check_probability,
-    check_seed,
 )
-from parity.stats._common import ResultMixin, as_samples, check_same_dim
+from parity.stats._common import (
+    ResultMixin,
+    RngLike,
+    as_samples,
+    check_rng,
+    check_same_dim,
+    recorded_seed,
+    spawn_generators,
+)
 from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTIC_LABELS, STATISTICS, TwoSampleTestResult
 from parity.stats.sensitivity import SensitivityResult
@@ -138,8 +145,8 @@ def compare(
     candidate_episodes=None,
     alpha: float = 0.05,
     statistics: Sequence[str] = STATISTICS,
-    n_permutations: int = N_PERMUTATIONS,
-    seed: int | None = 0,
+    n_resamples: int = N_PERMUTATIONS,
+    rng: RngLike = 0,
     tolerance: float = 0.10,
     dt: float = 1.0,
     embodied_metrics: Sequence[str] = tuple(EMBODIED_METRICS),
@@ -169,10 +176,11 @@ def compare(
         Level of the family test and of the embodied checks (their CIs are at 1 − 2α).
     statistics : sequence of {"mmd", "energy", "kl"}
         Two-sample statistics, all tested on the same permutations.
-    n_permutations : int
+    n_resamples : int
         Random permutations (exact enumeration when there are fewer distinct splits).
-    seed : int or None
-        Seed of every random draw; the same seed gives a byte-identical ``to_json()``.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of every random draw; the same int seed gives a byte-identical ``to_json()``
+        (the verdict's ``seed`` records it; ``None`` for a Generator).
     tolerance : float
         Embodied tolerance: a ratio CI above 1 + tol is a regression (see ``embodied``).
     dt : float
@@ -197,7 +205,7 @@ def compare(
         within-observation σ, :func:`parity.stats.sensitivity.conditional_min_detectable_effect`)
         exceeds this is ``inconclusive``, not ``pass``; None disables the check (as does
         ``sensitivity=False``).
-    method : {"auto", "exact", "rff"}
+    method : {"auto", "exact", "rff"} (case-insensitive)
         Engine of the pooled test: the exact permutation engine, or the random-feature MMD
         (:func:`parity.stats.rff.rff_two_sample_test`, MMD only) for millions of samples.
         ``auto`` takes the exact engine up to ``n + m = 20000`` (``EXACT_MAX_POOLED``) and says
@@ -228,16 +236,16 @@ def compare(
     --------
     >>> rng = np.random.default_rng(0)
     >>> ref, cand = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 0.5
-    >>> compare(ref, cand, statistics=("energy",), n_permutations=199).verdict
+    >>> compare(ref, cand, statistics=("energy",), n_resamples=199).verdict
     'fail'
     """
-    alpha, rule, min_samples, seed, max_detectable_shift, metrics = _check_options(
+    alpha, rule, min_samples, rng, max_detectable_shift, metrics, method = _check_options(
         alpha,
         embodied,
         tolerance,
         dt,
         min_samples,
-        seed,
+        rng,
         max_detectable_shift,
         embodied_metrics,
         method,
@@ -245,13 +253,13 @@ def compare(
     ref, cand = _action_samples(reference, candidate, by_observation)
     _check_episodes(reference_episodes, candidate_episodes)
     # spawn(3)'s first two children are spawn(2)'s: the test and bootstrap draws are unchanged.
-    test_rng, boot_rng, sensitivity_rng = _streams(seed, 3)
+    test_rng, boot_rng, sensitivity_rng = spawn_generators(rng, 3)
     engine, statistics, switch_note = choose_engine(
         method, ref.shape[0] + cand.shape[0], statistics, by_observation
     )
     test_options = _engine_options(engine, device, aggregation, test_options)
     test = ENGINES[engine]()(
-        ref, cand, statistics, n_permutations, test_rng, standardize=standardize, **test_options
+        ref, cand, statistics, n_resamples, test_rng, standardize=standardize, **test_options
     )
     record = {"reference": array_summary(ref), "candidate": array_summary(cand)}
     motion: dict[str, EmbodiedResult] = {}
@@ -276,7 +284,7 @@ def compare(
             cand,
             test,
             alpha,
-            n_permutations,
+            n_resamples,
             sensitivity_rng,
             standardize,
             test_options,
@@ -294,7 +302,7 @@ def compare(
         reasons += (switch_note,)
     settings = _array_settings(
         test,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         tolerance=tolerance,
         embodied=rule,
         dt=dt,
@@ -309,7 +317,15 @@ def compare(
         test_options=test_options,
     )
     return _verdict(
-        verdict, reasons, test, motion, _provenance(record, inputs), settings, seed, sens, alpha
+        verdict,
+        reasons,
+        test,
+        motion,
+        _provenance(record, inputs),
+        settings,
+        recorded_seed(rng),
+        sens,
+        alpha,
     )
 
 
@@ -318,11 +334,11 @@ def compare(
 
 
 def _check_options(
-    alpha, embodied, tolerance, dt, min_samples, seed, max_detectable_shift, metrics, method
-) -> tuple[float, str, int, int | None, float | None, tuple[str, ...]]:
+    alpha, embodied, tolerance, dt, min_samples, rng, max_detectable_shift, metrics, method
+) -> tuple[float, str, int, RngLike, float | None, tuple[str, ...], str]:
     """:func:`compare`'s settings checked, in the order their errors are reported: the level,
-    the embodied rule, tolerance and dt, ``min_samples``, the seed, the shift, the metrics and
-    the method."""
+    the embodied rule, tolerance and dt, ``min_samples``, the rng, the shift, the metrics and
+    the method (case-insensitive; returned in lower case)."""
     from parity.trajectory.embodied import check_rule
 
     alpha = check_probability("alpha", alpha)
@@ -333,16 +349,13 @@ def _check_options(
         if not np.isfinite(value) or value <= 0:
             raise ParityInputError(f"`{name}` must be a positive number; got {value!r}")
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    seed = _check_seed(seed)
+    rng = check_rng(rng)
     max_shift = _check_max_shift(max_detectable_shift)
     metrics = _check_metrics(metrics)
-    if method not in METHODS:
+    key = method.lower() if isinstance(method, str) else None
+    if key not in METHODS:
         raise ParityInputError(f"`method` must be one of {METHODS}; got {method!r}")
-    return alpha, rule, min_samples, seed, max_shift, metrics
-
-
-def _check_seed(seed: int | None) -> int | None:
-    return None if seed is None else check_seed("seed", seed)
+    return alpha, rule, min_samples, rng, max_shift, metrics, key
 
 
 def _action_samples(reference, candidate, by_observation: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -362,12 +375,6 @@ def _check_episodes(reference_episodes, candidate_episodes) -> None:
             "`reference_episodes` and `candidate_episodes` go together; got only "
             + ("reference_episodes" if candidate_episodes is None else "candidate_episodes")
         )
-
-
-def _streams(seed: int | None, k: int) -> tuple[np.random.Generator, ...]:
-    """``k`` independent generators from ``seed``: spawn(k)'s first children are spawn(k − 1)'s,
-    so adding a stream at the end leaves the earlier draws unchanged."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(k))
 
 
 def _engine_options(
@@ -392,7 +399,7 @@ def _motion(reference_episodes, candidate_episodes, **options) -> dict[str, Embo
 
 
 def _array_sensitivity(
-    ref, cand, test, alpha, n_permutations, rng, standardize, test_options, by_observation
+    ref, cand, test, alpha, n_resamples, rng, standardize, test_options, by_observation
 ) -> SensitivityResult:
     """The sensitivity of the action test: its options but the pooled engine's device and
     random-feature ones (by observation, all of them)."""
@@ -401,13 +408,13 @@ def _array_sensitivity(
     options.update({k: v for k, v in test_options.items() if k in shared})
     size = cand.shape[1] if by_observation else cand.shape[0]
     design = "conditional" if by_observation else "pooled"
-    return _sensitivity(design, ref, size, test, alpha, n_permutations, rng, options)
+    return _sensitivity(design, ref, size, test, alpha, n_resamples, rng, options)
 
 
 def _array_settings(
     test: TwoSampleTestResult,
     *,
-    n_permutations: int,
+    n_resamples: int,
     tolerance: float,
     embodied: str,
     dt: float,
@@ -424,7 +431,7 @@ def _array_settings(
     """The settings record of :func:`compare` (in this key order), the test's options last."""
     return {
         "statistics": list(test.results),
-        "n_permutations": int(n_permutations),
+        "n_resamples": int(n_resamples),
         "tolerance": float(tolerance),
         "embodied": embodied,
         "dt": float(dt),
@@ -443,7 +450,7 @@ def _array_settings(
 def _text_settings(
     test: TwoSampleTestResult,
     *,
-    n_permutations: int,
+    n_resamples: int,
     kernel: str,
     aggregation: str,
     ngram: int,
@@ -453,7 +460,7 @@ def _text_settings(
     """The settings record of :func:`compare_text` (in this key order)."""
     return {
         "statistics": list(test.results),
-        "n_permutations": int(n_permutations),
+        "n_resamples": int(n_resamples),
         "kernel": kernel,
         "aggregation": check_aggregation(aggregation),
         "ngram": int(ngram),
@@ -511,8 +518,8 @@ def compare_text(
     aggregation: str = DEFAULT_AGGREGATION,
     ngram: int = 3,
     alpha: float = 0.05,
-    n_permutations: int = N_PERMUTATIONS,
-    seed: int | None = 0,
+    n_resamples: int = N_PERMUTATIONS,
+    rng: RngLike = 0,
     min_samples: int = MIN_SAMPLES,
     inputs: Mapping[str, Any] | None = None,
     sensitivity: bool = True,
@@ -533,16 +540,16 @@ def compare_text(
     --------
     >>> ref = ["the cat sat", "a dog ran", "the cat ran"] * 10
     >>> cand = ["THE CAT SAT", "A DOG RAN", "THE CAT RAN"] * 10
-    >>> compare_text(ref, cand, kernel="ngram", n_permutations=199).verdict
+    >>> compare_text(ref, cand, kernel="ngram", n_resamples=199).verdict
     'fail'
     """
     from parity.stats.text import text_two_sample_test
 
     alpha = check_probability("alpha", alpha)
     min_samples = check_positive_int("min_samples", min_samples, minimum=2)
-    seed = _check_seed(seed)
+    rng = check_rng(rng)
     # spawn(2)'s first child is spawn(1)'s: the test's draws do not depend on the sensitivity.
-    rng, sensitivity_rng = _streams(seed, 2)
+    test_rng, sensitivity_rng = spawn_generators(rng, 2)
     test = text_two_sample_test(
         reference,
         candidate,
@@ -551,8 +558,8 @@ def compare_text(
         kernel=kernel,
         aggregation=aggregation,
         ngram=ngram,
-        n_permutations=n_permutations,
-        rng=rng,
+        n_resamples=n_resamples,
+        rng=test_rng,
     )
     record = {
         "reference": _text_summary(reference, reference_prompts),
@@ -567,14 +574,14 @@ def compare_text(
             len(candidate),
             test,
             alpha,
-            n_permutations,
+            n_resamples,
             sensitivity_rng,
             {"kernel": kernel, "ngram": ngram},
             prompts=(reference_prompts, candidate_prompts),
         )
     settings = _text_settings(
         test,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         kernel=kernel,
         aggregation=aggregation,
         ngram=ngram,
@@ -582,7 +589,15 @@ def compare_text(
         sensitivity=sensitivity,
     )
     return _verdict(
-        verdict, reasons, test, {}, _provenance(record, inputs), settings, seed, sens, alpha
+        verdict,
+        reasons,
+        test,
+        {},
+        _provenance(record, inputs),
+        settings,
+        recorded_seed(rng),
+        sens,
+        alpha,
     )
 
 
@@ -652,8 +667,8 @@ def _exact_engine():
 def _rff_engine():
     from parity.stats.rff import rff_two_sample_test
 
-    def run(x, y, statistics, n_permutations, rng, **options):
-        return rff_two_sample_test(x, y, n_permutations, rng, **options)
+    def run(x, y, statistics, n_resamples, rng, **options):
+        return rff_two_sample_test(x, y, n_resamples, rng, **options)
 
     return run
 
@@ -683,7 +698,8 @@ def exact_engine_options() -> frozenset[str]:
     from parity.stats.permutation import two_sample_test
 
     keywords = inspect.signature(two_sample_test).parameters
-    return frozenset(keywords) - {"x", "y", "statistics", "n_permutations", "rng", "device"}
+    positional = {"reference", "candidate", "statistics", "n_resamples", "rng"}
+    return frozenset(keywords) - positional - {"device"}
 
 
 def _check_max_shift(value: float | None) -> float | None:
@@ -699,7 +715,7 @@ def _check_max_shift(value: float | None) -> float | None:
 
 
 def _sensitivity(
-    design, ref, m, test, alpha, n_permutations, rng, options, prompts=(None, None)
+    design, ref, m, test, alpha, n_resamples, rng, options, prompts=(None, None)
 ) -> SensitivityResult:
     """The test's minimum detectable effects, simulated with its own design, statistics and
     options: ``pooled`` (``m`` candidate rows), ``conditional`` (``m`` candidate samples per
@@ -713,8 +729,8 @@ def _sensitivity(
     from parity.errors import ParityWarning
     from parity.stats import sensitivity as sim
 
-    splits = min(int(n_permutations), math.ceil(sim.MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
-    common = {"alpha": alpha, "n_permutations": splits, "rng": rng}
+    splits = min(int(n_resamples), math.ceil(sim.MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1)
+    common = {"alpha": alpha, "n_resamples": splits, "rng": rng}
     with _warnings.catch_warnings():  # recorded in the result's warnings
         _warnings.simplefilter("ignore", ParityWarning)
         if design == "text":
@@ -912,7 +928,7 @@ def compare_files(
     ...     np.save(f"{d}/ref.npy", rng.normal(size=(100, 2)))
     ...     np.save(f"{d}/cand.npy", rng.normal(size=(100, 2)) + 1)
     ...     v = compare_files(f"{d}/ref.npy", f"{d}/cand.npy", statistics=("energy",),
-    ...                       n_permutations=99, sensitivity=False)
+    ...                       n_resamples=99, sensitivity=False)
     >>> v.verdict, sorted(v.inputs["candidate"])
     ('fail', ['file_sha256', 'path', 'sha256', 'shape'])
     """
@@ -969,7 +985,7 @@ def load_and_compare(
 
 
 #: Options of :func:`load_and_compare` that completions files pass on to :func:`compare_text`.
-TEXT_OPTIONS = ("aggregation", "alpha", "n_permutations", "seed", "sensitivity")
+TEXT_OPTIONS = ("aggregation", "alpha", "n_resamples", "rng", "sensitivity")
 
 
 def _compare_completions(

@@ -27,7 +27,7 @@ from parity.agents.reweighting import (
     weighted_estimates,
 )
 from parity.errors import ParityInputError, check_positive_int
-from parity.stats._common import ResultMixin, to_jsonable
+from parity.stats._common import ResultMixin, RngLike, check_rng, recorded_seed, to_jsonable
 from parity.trajectory.dynamics import (
     DEFAULT_THRESHOLD,
     DIVERGENCE_EPSILON,
@@ -95,7 +95,7 @@ class AgentAnalysis(ResultMixin):
     pass_k: dict[str, float | None]
     weighting: Weighting
     estimates: tuple[Estimate, ...]
-    seed: int
+    seed: int | None
     n_resamples: int
     confidence_level: float
     embeddings: StepEmbeddings | None = dataclasses.field(default=None, repr=False, compare=False)
@@ -139,7 +139,7 @@ def analyze_runs(
     min_similarity: float = MIN_SIMILARITY,
     n_resamples: int = 2000,
     confidence_level: float = 0.95,
-    seed: int = 0,
+    rng: RngLike = 0,
     embeddings: StepEmbeddings | None = None,
 ) -> AgentAnalysis:
     """Dynamics of every run and task, and the estimates under the target usage.
@@ -166,8 +166,9 @@ def analyze_runs(
         Task-level bootstrap resamples.
     confidence_level : float, default 0.95
         Coverage of the percentile intervals.
-    seed : int, default 0
-        Seed of k-means and of the bootstrap.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of the k-means initialisation and of the bootstrap (the result's ``seed``
+        records an int seed, ``None`` otherwise).
     embeddings : StepEmbeddings, optional
         Precomputed step embeddings of these runs (e.g. fitted on two agents together).
 
@@ -185,6 +186,7 @@ def analyze_runs(
     """
     label, fmt, runs, skipped = _as_runs(data)
     n_resamples = check_positive_int("n_resamples", n_resamples)
+    rng = check_rng(rng)
     step_embedder = None
     if embeddings is None:
         step_embedder = make_embedder(embedder, embedder_model)
@@ -201,7 +203,7 @@ def analyze_runs(
         k=clusters,
         clip=clip,
         min_similarity=min_similarity,
-        rng=seed,
+        rng=rng,
         label=label,
     )
     groups = task_groups(runs)
@@ -222,7 +224,7 @@ def analyze_runs(
         task_of_run,
         n_resamples=n_resamples,
         confidence_level=confidence_level,
-        rng=seed,
+        rng=rng,
     )
     return AgentAnalysis(
         label=label,
@@ -238,7 +240,7 @@ def analyze_runs(
         pass_k=set_pass_hat_k(tasks),
         weighting=weighting,
         estimates=estimates,
-        seed=seed,
+        seed=recorded_seed(rng),
         n_resamples=n_resamples,
         confidence_level=confidence_level,
         embeddings=embeddings,

@@ -36,9 +36,16 @@ from parity.errors import (
     ParityWarning,
     check_positive_int,
     check_probability,
-    check_seed,
 )
-from parity.stats._common import Interval, ResultMixin, to_jsonable
+from parity.stats._common import (
+    Interval,
+    ResultMixin,
+    RngLike,
+    check_rng,
+    recorded_seed,
+    spawn_generators,
+    to_jsonable,
+)
 from parity.trajectory.dynamics import DEFAULT_THRESHOLD
 
 __all__ = ["AgentComparison", "MetricComparison", "compare_agents"]
@@ -87,8 +94,8 @@ class AgentComparison(ResultMixin):
     n_old_runs: int
     n_new_runs: int
     alpha: float
-    n_permutations: int
-    seed: int
+    n_resamples: int
+    seed: int | None
     embedder: dict[str, Any]
     metrics: tuple[MetricComparison, ...]
     changed: tuple[str, ...]
@@ -138,11 +145,11 @@ def _rate_test(x: np.ndarray, y: np.ndarray) -> tuple[float, str, tuple, tuple]:
     )
 
 
-def _value_test(x: np.ndarray, y: np.ndarray, n_permutations: int, rng) -> tuple[float, str, float]:
+def _value_test(x: np.ndarray, y: np.ndarray, n_resamples: int, rng) -> tuple[float, str, float]:
     from parity.stats.permutation import two_sample_test
     from parity.stats.ranking import auc
 
-    res = two_sample_test(x, y, ("energy",), n_permutations=n_permutations, rng=rng)
+    res = two_sample_test(x, y, ("energy",), n_resamples=n_resamples, rng=rng)
     scores = np.concatenate([x, y])
     labels = np.concatenate([np.zeros(x.size, dtype=int), np.ones(y.size, dtype=int)])
     effect = auc(scores, labels).statistic
@@ -170,12 +177,12 @@ def compare_agents(
     new: LoadedRuns,
     *,
     alpha: float = 0.05,
-    n_permutations: int = 1999,
-    seed: int = 0,
+    n_resamples: int = 1999,
+    rng: RngLike = 0,
     embedder: str = "hashing",
     embedder_model: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    n_resamples: int = 2000,
+    n_bootstrap: int = 2000,
 ) -> AgentComparison:
     """Test every run-level metric between the ``old`` and ``new`` agent (module docstring).
 
@@ -185,14 +192,16 @@ def compare_agents(
         The two agents' runs.
     alpha : float, default 0.05
         Family-wise level (Holm over the tested metrics).
-    n_permutations : int, default 1999
+    n_resamples : int, default 1999
         Random splits of each permutation test.
-    seed : int, default 0
-        Seed of the permutations (metric ``j`` uses ``default_rng([seed, j])``) and of the
-        bootstrap of each side's summary.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of the permutations (with an int seed, metric ``j`` uses
+        ``default_rng([seed, j])``; a Generator spawns one child per metric) and of the
+        bootstrap of each side's summary. The result's ``seed`` records an int seed, ``None``
+        otherwise.
     embedder, embedder_model, threshold
         As in :func:`parity.agents.analyze_runs`.
-    n_resamples : int, default 2000
+    n_bootstrap : int, default 2000
         Bootstrap resamples of each side's summary estimates.
 
     Returns
@@ -204,13 +213,13 @@ def compare_agents(
     >>> from parity.agents.loading import runs_from_records
     >>> from parity.examples.agent_runs import generate_runs
     >>> a = runs_from_records(generate_runs("baseline"))
-    >>> res = compare_agents(a, a, n_permutations=99, n_resamples=100)
+    >>> res = compare_agents(a, a, n_resamples=99, n_bootstrap=100)
     >>> res.verdict, res.changed
     ('unchanged', ())
     """
     alpha = check_probability("alpha", alpha)
-    n_permutations = check_positive_int("n_permutations", n_permutations)
-    seed = None if seed is None else check_seed("seed", seed)
+    n_resamples = check_positive_int("n_resamples", n_resamples)
+    rng = check_rng(rng)
     step_embedder = make_embedder(embedder, embedder_model)
     texts = [[s.text for s in r.steps] for r in (*old.runs, *new.runs)]
     pooled = embed_steps(texts, step_embedder)
@@ -218,17 +227,17 @@ def compare_agents(
     common = {
         "embedder": embedder,
         "threshold": threshold,
-        "n_resamples": n_resamples,
-        "seed": seed,
+        "n_resamples": n_bootstrap,
+        "rng": rng,
     }
     old_an = analyze_runs(old, embeddings=pooled.select(0, n_old), **common)
     new_an = analyze_runs(new, embeddings=pooled.select(n_old, len(texts)), **common)
     rows = []
-    for j, metric in enumerate(RUN_METRICS):
+    for metric, metric_rng in zip(RUN_METRICS, _metric_generators(rng), strict=True):
         x = metric_values(old_an.runs, metric)
         y = metric_values(new_an.runs, metric)
         x, y = x[np.isfinite(x)], y[np.isfinite(y)]
-        rows.append(_compare_metric(metric, x, y, n_permutations, [seed, j]))
+        rows.append(_compare_metric(metric, x, y, n_resamples, metric_rng))
     tested = [i for i, r in enumerate(rows) if r["pvalue"] is not None]
     if tested:
         from parity.stats.multiple import holm
@@ -246,8 +255,8 @@ def compare_agents(
         n_old_runs=n_old,
         n_new_runs=len(new.runs),
         alpha=alpha,
-        n_permutations=n_permutations,
-        seed=seed,
+        n_resamples=n_resamples,
+        seed=recorded_seed(rng),
         embedder=pooled.embedder,
         metrics=metrics,
         changed=changed,
@@ -260,8 +269,16 @@ def compare_agents(
     )
 
 
+def _metric_generators(rng: RngLike) -> list[np.random.Generator]:
+    """One generator per run metric: ``default_rng([seed, j])`` for an int seed (so a metric's
+    draws do not depend on the others), a Generator's spawned children otherwise."""
+    if isinstance(rng, int | np.integer):
+        return [np.random.default_rng([int(rng), j]) for j in range(len(RUN_METRICS))]
+    return list(spawn_generators(rng, len(RUN_METRICS)))
+
+
 def _compare_metric(
-    metric: str, x: np.ndarray, y: np.ndarray, n_permutations: int, seed: list[int]
+    metric: str, x: np.ndarray, y: np.ndarray, n_resamples: int, rng: np.random.Generator
 ) -> dict[str, Any]:
     kind = "rate" if metric in RATE_METRICS else "value"
     row: dict[str, Any] = {
@@ -291,8 +308,7 @@ def _compare_metric(
             p, test, ci_old, ci_new = _rate_test(x, y)
             row.update(pvalue=p, test=test, old_ci=ci_old, new_ci=ci_new)
         else:
-            rng = np.random.default_rng(seed)
-            p, test, effect = _value_test(x, y, n_permutations, rng)
+            p, test, effect = _value_test(x, y, n_resamples, rng)
             row.update(pvalue=p, test=test, effect=effect)
     if not math.isfinite(row["pvalue"]):
         row.update(pvalue=None, note="not tested: the p-value is undefined")

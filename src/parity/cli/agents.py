@@ -274,7 +274,7 @@ def analyze_command(
             min_similarity=min_similarity,
             n_resamples=bootstrap,
             confidence_level=confidence,
-            seed=seed,
+            rng=seed,
         )
     inputs: dict[str, Any] = {"runs": provenance(runs)}
     if target:
@@ -381,12 +381,12 @@ def compare_command(
             old_runs,
             new_runs,
             alpha=alpha,
-            n_permutations=permutations,
-            seed=seed,
+            n_resamples=permutations,
+            rng=seed,
             embedder=embedder.lower(),
             embedder_model=embedder_model,
             threshold=threshold,
-            n_resamples=bootstrap,
+            n_bootstrap=bootstrap,
         )
     inputs = {"old": provenance(old), "new": provenance(new)}
     payloads = comparison_payloads(result, inputs)

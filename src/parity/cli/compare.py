@@ -405,8 +405,8 @@ def compare_command(
     options = dict(
         alpha=alpha,
         statistics=statistics or STATISTICS,
-        n_permutations=permutations,
-        seed=seed,
+        n_resamples=permutations,
+        rng=seed,
         tolerance=tolerance,
         embodied=embodied_rule,
         dt=dt,

@@ -69,7 +69,7 @@ def demo_command(ctx: click.Context, out_dir: str, seed: int, quiet: bool, force
             f"{data_dir / 'reference_rollouts.npz'}:actions",
             f"{data_dir / f'{name}_rollouts.npz'}:actions",
         )
-        verdict, loaded = load_and_compare(*(str(s) for s in specs), dt=DT, seed=seed)
+        verdict, loaded = load_and_compare(*(str(s) for s in specs), dt=DT, rng=seed)
         write_reports(verdict, out / name, None, None)
         outcomes[name] = verdict.verdict
         results[name] = (verdict, loaded, [str(s) for s in specs])

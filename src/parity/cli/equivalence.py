@@ -126,7 +126,7 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
         table.add_row("TOST (max p)", "", "", fmt(result.pvalue), "", style="bold")
     console.print(table)
     console.print(f"  α = {result.alpha:g}; n = {result.n_reference} / {result.n_candidate}")
-    for note in result.notes:
+    for note in result.warnings:
         console.print(f"  [yellow]note[/yellow]: {term(note)}", soft_wrap=True)
     if payload.get("degenerate"):
         console.print(f"  [yellow]inconclusive[/yellow]: {payload['degenerate']}", soft_wrap=True)
@@ -228,7 +228,7 @@ def equivalence_command(
             f"got {len(data['reference'])} and {len(data['candidate'])} values"
         )
     options = {"relative": relative, "paired": paired, "equal_var": equal_var, "alpha": alpha}
-    with warnings.catch_warnings():  # recorded in the result's notes and printed below
+    with warnings.catch_warnings():  # recorded in the result's warnings and printed below
         warnings.simplefilter("ignore", ParityWarning)
         if noninferiority:
             result = eq.noninferiority(
@@ -240,7 +240,7 @@ def equivalence_command(
             result = eq.tost(data["reference"], data["candidate"], margin=value, **options)
             shown, test = result.equivalent, "equivalence"
             words = ("equivalent", "not equivalent")
-        det = eq.min_detectable(
+        det = eq.attainability(
             data["reference"],
             data["candidate"],
             margin=value,
@@ -264,7 +264,7 @@ def equivalence_command(
         "exit_code": int(code),
         "inputs": _inputs(reference, candidate, data),
         "result": result.to_dict(),
-        "detectability": det.to_dict(),
+        "attainability": det.to_dict(),
     }
     if degenerate:
         payload["degenerate"] = ZERO_VARIANCE

@@ -3,7 +3,7 @@
 Attached to the ``parity suite`` group as ``report``. Exit codes: 0 when ``parity_pass_final``;
 3 (inconclusive) when every run is present and valid, the components match, and the only
 failures are per-task tests that could not succeed with this many seeds whatever the results
-(:func:`parity.stats.min_detectable`; their intervals still overlap the margin); 1 otherwise;
+(:func:`parity.stats.attainability`; their intervals still overlap the margin); 1 otherwise;
 2 for a bad manifest, a missing store or bad options.
 """
 
@@ -51,7 +51,7 @@ def judge_suite(manifest_path: str | Path, store_path: str | Path | None = None,
         runs = st.runs()
         recorded = st.manifest_sha256
     stale = recorded is not None and recorded != manifest_digest(manifest)
-    verdict = judge(manifest, runs, seed=seed, root=manifest_path.parent)
+    verdict = judge(manifest, runs, rng=seed, root=manifest_path.parent)
     return manifest, verdict, store, stale
 
 

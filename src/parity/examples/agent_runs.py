@@ -369,15 +369,18 @@ def _run(
     }
 
 
-def generate_runs(agent: str = "baseline", seed: int = 0) -> list[dict[str, Any]]:
+def generate_runs(
+    agent: str = "baseline", rng: int | np.random.Generator | None = 0
+) -> list[dict[str, Any]]:
     """The 36 runs (12 tasks × 3 trials) of ``agent`` (``"baseline"`` or ``"regressed"``).
 
-    The random variations come from ``numpy.random.default_rng(seed)``, drawn in the same
-    order for every agent, so the two agents differ only where their behaviours differ.
+    The random variations come from ``numpy.random.default_rng(rng)``, drawn in the same
+    order for every agent, so with the same int seed the two agents differ only where their
+    behaviours differ.
     """
     if agent not in AGENTS:
         raise ValueError(f"`agent` must be one of {', '.join(AGENTS)}; got {agent!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng)
     runs = []
     for task in TASKS:
         for trial in range(3):
@@ -424,8 +427,12 @@ def _json_runs(runs: list[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(lines) + "\n]\n"
 
 
-def write_examples(directory: str | os.PathLike[str], seed: int = 0) -> dict[str, Path]:
+def write_examples(
+    directory: str | os.PathLike[str], rng: int | np.random.Generator | None = 0
+) -> dict[str, Path]:
     """Write the example files (see :data:`EXAMPLE_FILES`) to ``directory``; return their paths.
+
+    Both agents' runs use one seed: ``rng`` when it is an int, else one drawn from it.
 
     Examples
     --------
@@ -436,6 +443,7 @@ def write_examples(directory: str | os.PathLike[str], seed: int = 0) -> dict[str
     >>> sorted(paths), same
     (['runs', 'runs_new', 'target'], True)
     """
+    seed = rng if isinstance(rng, int) else int(np.random.default_rng(rng).integers(2**63 - 1))
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     texts = {

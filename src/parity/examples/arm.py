@@ -70,24 +70,31 @@ def action_samples(policy: ArmPolicy, n: int, rng: np.random.Generator) -> np.nd
     return episodes[np.arange(n), steps]
 
 
-def simulate(seed: int = 0, n_actions: int = 400, n_episodes: int = 200) -> dict[str, np.ndarray]:
+def simulate(
+    rng: int | np.random.Generator | None = 0, n_actions: int = 400, n_episodes: int = 200
+) -> dict[str, np.ndarray]:
     """Action samples and rollouts of the reference policy and of each variant.
 
     Returns arrays named ``{name}_actions`` (n_actions × 2) and ``{name}_rollouts``
     (n_episodes × HORIZON × 2) for ``reference`` and each name in :data:`VARIANTS`; every policy
-    draws from its own stream of ``seed``.
+    draws from its own stream of ``rng`` (an int seed's ``SeedSequence`` children, or a
+    Generator's spawned children).
 
     Examples
     --------
-    >>> data = simulate(seed=0, n_actions=10, n_episodes=3)
+    >>> data = simulate(rng=0, n_actions=10, n_episodes=3)
     >>> data["broken_rollouts"].shape
     (3, 60, 2)
     """
     policies = {"reference": REFERENCE, **VARIANTS}
-    streams = np.random.SeedSequence(seed).spawn(len(policies))
+    if isinstance(rng, np.random.Generator):
+        streams = rng.spawn(len(policies))
+    else:
+        streams = [
+            np.random.default_rng(s) for s in np.random.SeedSequence(rng).spawn(len(policies))
+        ]
     data = {}
-    for (name, policy), stream in zip(policies.items(), streams, strict=True):
-        rng = np.random.default_rng(stream)
-        data[f"{name}_actions"] = action_samples(policy, n_actions, rng)
-        data[f"{name}_rollouts"] = rollouts(policy, n_episodes, rng)
+    for (name, policy), gen in zip(policies.items(), streams, strict=True):
+        data[f"{name}_actions"] = action_samples(policy, n_actions, gen)
+        data[f"{name}_rollouts"] = rollouts(policy, n_episodes, gen)
     return data

@@ -12,7 +12,7 @@ Examples
 >>> import numpy as np, parity
 >>> rng = np.random.default_rng(0)
 >>> ref, cand = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
->>> record = parity.compare(ref, cand, n_permutations=99).to_dict()
+>>> record = parity.compare(ref, cand, n_resamples=99).to_dict()
 >>> text = comparison_html(record, ref, cand)
 >>> text.startswith("<!DOCTYPE html>") and "Null distributions" in text
 True
@@ -589,7 +589,7 @@ def _sensitivity_section(sens: Mapping[str, Any], level: int) -> str:
         ("simulated tests", sens["n_tests"]),
         ("replicates", sens["n_simulations"]),
         ("samples per replicate", f"{sens['n_x_simulated']} vs {sens['n_y_simulated']}"),
-        ("splits per test", sens["n_permutations"]),
+        ("splits per test", sens["n_resamples"]),
         ("statistics", ", ".join(sens["statistics"])),
         *((e["effect"], e["label"]) for e in effects.values()),
     ]

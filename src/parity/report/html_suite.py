@@ -261,14 +261,14 @@ def _tests_section(record: Mapping[str, Any]) -> str:
         kind = {"equivalence": "TOST", "noninferiority": "non-inferiority"}.get(
             t["test"], t["test"]
         )
-        note = t.get("error") or "; ".join(t.get("notes") or [])
+        note = t.get("error") or "; ".join(t.get("warnings") or [])
         rows.append(
             [
                 t["task"],
                 t["metric"],
                 kind + (" (paired)" if t["paired"] else ""),
-                number(t["mean_reference"]),
-                number(t["mean_candidate"]),
+                number(t["reference_mean"]),
+                number(t["candidate_mean"]),
                 number(t["estimate"]),
                 interval(t["confidence_interval"]),
                 interval(t["bounds"]),
@@ -307,7 +307,7 @@ def _tests_section(record: Mapping[str, Any]) -> str:
         keys,
         grid(*figures, min_width=440),
         table(headers, rows, (3, 4, 5, 6, 7, 8, 9)),
-        bullets(eq.get("notes") or []),
+        bullets(eq.get("warnings") or []),
     )
 
 
@@ -349,7 +349,7 @@ def _aggregates_section(record: Mapping[str, Any]) -> str:
         for a in aggs
     ]
     headers = ("aggregate", "of", "reference", "candidate", "estimate", "CI", "bounds", "p")
-    notes = [f"{a['name']}: {n}" for a in aggs for n in a.get("notes") or []]
+    notes = [f"{a['name']}: {n}" for a in aggs for n in a.get("warnings") or []]
     return section(
         "Aggregates",
         *parts,
@@ -467,9 +467,9 @@ def _validity_section(record: Mapping[str, Any]) -> str:
         if findings
         else paragraph("No findings: every run reports its metrics and meets the bounds.", True),
         paragraph("Notes (coincidences that chance explains; not findings):")
-        if val.get("notes")
+        if val.get("warnings")
         else "",
-        bullets(val.get("notes", ())),
+        bullets(val.get("warnings", ())),
         bullets(rules),
     )
 
@@ -508,7 +508,7 @@ def _stability_section(record: Mapping[str, Any]) -> str:
     detail = {k: stab[k] for k in ("decision_flips", "sign_flips", "mismatches") if stab.get(k)}
     if detail:
         parts.append(key_values(detail))
-    parts.append(bullets(stab.get("notes") or []))
+    parts.append(bullets(stab.get("warnings") or []))
     return section("Stability", *parts)
 
 
@@ -566,7 +566,7 @@ def _components_section(record: Mapping[str, Any]) -> str:
                 level=3,
             )
         )
-    notes = [f"{c['name']}: {n}" for c in comps["components"] for n in c.get("notes") or []]
+    notes = [f"{c['name']}: {n}" for c in comps["components"] for n in c.get("warnings") or []]
     return section("Components", *parts, bullets(notes))
 
 

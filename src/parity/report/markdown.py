@@ -107,7 +107,7 @@ def verdict_markdown(record: dict[str, Any], title: str = "Parity comparison") -
     --------
     >>> import numpy as np, parity
     >>> rng = np.random.default_rng(0)
-    >>> v = parity.compare(rng.normal(size=(200, 2)), rng.normal(size=(200, 2)), n_permutations=99)
+    >>> v = parity.compare(rng.normal(size=(200, 2)), rng.normal(size=(200, 2)), n_resamples=99)
     >>> verdict_markdown(v.to_dict()).splitlines()[0]
     '# Parity comparison: PASS'
     """

@@ -192,7 +192,7 @@ def suite_markdown(record: dict[str, Any]) -> str:
         f"| validity | {_ok(val['validity_pass'])} | {len(val['findings'])} findings in "
         f"{val['runs_checked']} runs; shortcut checks "
         f"{'on' if val['shortcut_checks'] else 'off'}"
-        + (f"; {len(val.get('notes', ()))} notes below" if val.get("notes") else "")
+        + (f"; {len(val.get('warnings', ()))} notes below" if val.get("warnings") else "")
         + " |",
         f"| metrics (decide on: {eq['decision_basis']}) | {_ok(eq['parity_pass_all_metrics'])} "
         f"| {sum(t['passed'] for t in eq['tests'])} of {len(eq['tests'])} per-task tests, "
@@ -232,8 +232,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
         f"(exit code {record['exit_code']}). {eq['multiple_testing']}.",
     ]
 
-    if val.get("notes"):
-        lines += ["", "## Validity notes", "", *[f"- {note}" for note in val["notes"]]]
+    if val.get("warnings"):
+        lines += ["", "## Validity notes", "", *[f"- {note}" for note in val["warnings"]]]
     tests = eq["tests"]
     if tests:
         failing = [t for t in tests if not t["passed"]]

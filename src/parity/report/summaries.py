@@ -43,8 +43,8 @@ def equivalence_markdown(payload: dict[str, Any], title: str) -> str:
         f"{r['n_reference']} / {r['n_candidate']} |",
         "",
         f"Estimate: {scale}.",
-        *([""] if r["notes"] else []),
-        *_bullets(dict.fromkeys(r["notes"]), "note: "),
+        *([""] if r["warnings"] else []),
+        *_bullets(dict.fromkeys(r["warnings"]), "note: "),
     ]
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,7 @@
   permuted within each), :func:`text_two_sample_test` (completions, Hamming or n-gram kernel,
   prompt-stratified);
 * equivalence: :func:`tost`, :func:`tost_from_summary`, :func:`noninferiority`,
-  :func:`superiority`, :func:`posterior_equivalence`, :func:`min_detectable`;
+  :func:`superiority`, :func:`posterior_equivalence`, :func:`attainability`;
 * multiple testing: :func:`holm`, :func:`bonferroni`, :func:`benjamini_hochberg`;
 * paired differences: :func:`sign_flip_test` (exact for up to 20 non-zero differences);
 * coincidences against chance: :func:`same_seed_matches_test` (same-seed matches against a
@@ -48,12 +48,12 @@ from parity.stats.coincidence import (
 )
 from parity.stats.conditional import conditional_two_sample_test
 from parity.stats.equivalence import (
-    DetectabilityResult,
+    AttainabilityResult,
     OneSidedResult,
     OneSidedTest,
     PosteriorResult,
     TOSTResult,
-    min_detectable,
+    attainability,
     noninferiority,
     posterior_equivalence,
     superiority,
@@ -62,7 +62,7 @@ from parity.stats.equivalence import (
 )
 from parity.stats.intervals import ProportionInterval, clopper_pearson, wilson
 from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
-from parity.stats.permutation import TwoSampleResult, TwoSampleTestResult, two_sample_test
+from parity.stats.permutation import StatisticResult, TwoSampleTestResult, two_sample_test
 from parity.stats.ranking import AUCResult, auc
 from parity.stats.rff import rff_two_sample_test
 from parity.stats.sensitivity import (
@@ -78,8 +78,8 @@ from parity.stats.two_sample import binned_kl, energy_distance, mmd2
 
 __all__ = [
     "AUCResult",
+    "AttainabilityResult",
     "BootstrapResult",
-    "DetectabilityResult",
     "DetectableEffect",
     "IdenticalRunsResult",
     "Interval",
@@ -92,11 +92,12 @@ __all__ = [
     "SameSeedMatchesResult",
     "SensitivityResult",
     "SignFlipResult",
+    "StatisticResult",
     "TOSTResult",
     "ThresholdResult",
-    "TwoSampleResult",
     "TwoSampleTestResult",
     "aggregate_ci",
+    "attainability",
     "auc",
     "benjamini_hochberg",
     "binned_kl",
@@ -109,7 +110,6 @@ __all__ = [
     "holm",
     "identical_runs_test",
     "iqm",
-    "min_detectable",
     "min_detectable_effect",
     "mmd2",
     "noninferiority",

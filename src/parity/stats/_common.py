@@ -93,6 +93,56 @@ def as_generator(rng: RngLike) -> np.random.Generator:
     )
 
 
+def check_rng(rng: RngLike, name: str = "rng") -> RngLike:
+    """Return ``rng`` checked: None, an int seed (validated) or a ``numpy.random.Generator``.
+
+    Examples
+    --------
+    >>> check_rng(7), check_rng(None)
+    (7, None)
+    >>> check_rng("7")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: `rng` must be None, an int seed or a ...; got str
+    """
+    if rng is None or isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        return check_seed(name, rng)
+    raise ParityInputError(
+        f"`{name}` must be None, an int seed or a numpy.random.Generator; got {type(rng).__name__}"
+    )
+
+
+def recorded_seed(rng: RngLike) -> int | None:
+    """The seed a result records for reproducibility: the int when an int was given, else None.
+
+    Examples
+    --------
+    >>> recorded_seed(3), recorded_seed(np.random.default_rng(3)), recorded_seed(None)
+    (3, None, None)
+    """
+    return int(rng) if isinstance(rng, int | np.integer) and not isinstance(rng, bool) else None
+
+
+def spawn_generators(rng: RngLike, k: int) -> tuple[np.random.Generator, ...]:
+    """``k`` independent generators from ``rng``: an int seed's (or None's) ``SeedSequence``
+    children, or a Generator's :meth:`~numpy.random.Generator.spawn` children. ``spawn(k)``'s
+    first children are ``spawn(k − 1)``'s, so a stream added at the end leaves the others.
+
+    Examples
+    --------
+    >>> a, b = spawn_generators(0, 2)
+    >>> (c,) = spawn_generators(0, 1)
+    >>> bool(a.integers(10**9) == c.integers(10**9))
+    True
+    """
+    if isinstance(rng, np.random.Generator):
+        return tuple(rng.spawn(k))
+    seq = np.random.SeedSequence(None if rng is None else check_seed("rng", rng))
+    return tuple(np.random.default_rng(s) for s in seq.spawn(k))
+
+
 def as_samples(name: str, a: Any, *, min_rows: int = 2) -> np.ndarray:
     """Return ``a`` as a finite float64 array of shape (n, d); 1-D input means d = 1.
 

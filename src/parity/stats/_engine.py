@@ -46,7 +46,7 @@ _MINP_RTOL = 1e-12  # min-p values are ratios of counts: equal up to rounding me
 
 
 @dataclass(frozen=True, slots=True)
-class TwoSampleResult(ResultMixin):
+class StatisticResult(ResultMixin):
     """One statistic's permutation test.
 
     ``statistic`` is the float64 value on the observed split; ``null_distribution`` holds the
@@ -77,7 +77,7 @@ class TwoSampleTestResult(ResultMixin):
     conditional test, the feature count of a random-feature MMD).
     """
 
-    results: dict[str, TwoSampleResult]
+    results: dict[str, StatisticResult]
     statistic: float
     pvalue: float
     n_resamples: int
@@ -249,7 +249,7 @@ def assemble(
     stats: Sequence[Statistic],
     *,
     exact: bool,
-    n_permutations: int,
+    n_resamples: int,
     method: str,
     family_method: str,
     precision: str,
@@ -275,12 +275,12 @@ def assemble(
         if len(stat.columns) > 1:
             parameters["aggregation"] = stat.aggregation
             parameters["kernels"] = kernel_table(null, tolerances, stat)
-        results[stat.name] = TwoSampleResult(
+        results[stat.name] = StatisticResult(
             name=stat.name,
             statistic=float(values[0]),
             pvalue=float(pvalues[0]),
             null_distribution=values if exact else values[1:],
-            n_resamples=n_values if exact else n_permutations,
+            n_resamples=n_values if exact else n_resamples,
             method=method,
             parameters=parameters,
         )
@@ -289,7 +289,7 @@ def assemble(
         results=results,
         statistic=observed_min_p,
         pvalue=family_p,
-        n_resamples=n_values if exact else n_permutations,
+        n_resamples=n_values if exact else n_resamples,
         exact=exact,
         min_attainable_pvalue=attainable,
         n_x=counts[0],

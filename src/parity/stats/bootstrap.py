@@ -142,7 +142,7 @@ def bootstrap_ci(
     data: Any,
     statistic: Callable[..., Any],
     *,
-    method: str = "bca",
+    method: str = "BCa",
     n_resamples: int = 9999,
     paired: bool = False,
     strata: Any = None,
@@ -198,8 +198,9 @@ def bootstrap_ci(
         ``(x, y)``. A flat sequence of numbers is taken as one sample.
     statistic : callable
         ``statistic(*samples, axis=-1)``, vectorized as above (``np.mean`` works).
-    method : {"bca", "percentile", "basic"}, default "bca"
-        Interval construction (case-insensitive).
+    method : {"BCa", "percentile", "basic"}, default "BCa"
+        Interval construction (case-insensitive: "bca", "BCa" and "BCA" are the same; the
+        result's ``method`` spells it "bootstrap BCa").
     n_resamples : int, default 9999
         Number of bootstrap resamples, ≥ 1.
     paired : bool, default False

@@ -43,7 +43,7 @@ from parity.stats._common import RngLike, as_generator
 from parity.stats._engine import (
     DEFAULT_AGGREGATION,
     Statistic,
-    TwoSampleResult,
+    StatisticResult,
     TwoSampleTestResult,
     assemble,
     check_aggregation,
@@ -339,10 +339,10 @@ def _random_rows(rng, group: StratumGroup, b: int, first: bool) -> np.ndarray:
     return rows
 
 
-def _random_null(groups, n_strata, stats, n_permutations, rng) -> StratifiedNull:
-    """The observed relabelling and ``n_permutations`` random ones, in blocks."""
+def _random_null(groups, n_strata, stats, n_resamples, rng) -> StratifiedNull:
+    """The observed relabelling and ``n_resamples`` random ones, in blocks."""
     s = len(stats)
-    n_values = n_permutations + 1
+    n_values = n_resamples + 1
     # Bytes per relabelling of all strata: the uint8 rows and random_splits' int64 temporaries.
     rows_per_split = sum(g.grams.shape[0] * (g.size + 64) for g in groups)
     largest = max(g.size for g in groups)
@@ -368,27 +368,27 @@ def _random_null(groups, n_strata, stats, n_permutations, rng) -> StratifiedNull
 def stratified_null(
     groups: Sequence[StratumGroup],
     stats: Sequence[Component],
-    n_permutations: int,
+    n_resamples: int,
     rng: np.random.Generator,
 ) -> StratifiedNull:
     """Statistics ``Σ_strata D`` on relabellings within every stratum, shared by all statistics.
 
-    Exact enumeration when the number of distinct relabellings is at most ``n_permutations``,
-    else the observed relabelling and ``n_permutations`` uniformly random ones.
+    Exact enumeration when the number of distinct relabellings is at most ``n_resamples``,
+    else the observed relabelling and ``n_resamples`` uniformly random ones.
     """
     n_strata = sum(g.grams.shape[0] for g in groups)
-    if _count_relabellings(groups, n_permutations) <= n_permutations:
+    if _count_relabellings(groups, n_resamples) <= n_resamples:
         return _exact_null(groups, n_strata, stats)
-    return _random_null(groups, n_strata, stats, n_permutations, rng)
+    return _random_null(groups, n_strata, stats, n_resamples, rng)
 
 
-def _method(outcome: StratifiedNull, unit: str | None, n_permutations: int, precision: str) -> str:
+def _method(outcome: StratifiedNull, unit: str | None, n_resamples: int, precision: str) -> str:
     where = f"within-{unit} " if unit else ""
     what = "relabellings" if unit else "splits"
     if outcome.exact:
         base = f"exact {where}permutation test (all {outcome.n_relabellings} {what})"
     else:
-        base = f"{where}permutation test ({n_permutations} random {what})"
+        base = f"{where}permutation test ({n_resamples} random {what})"
     if precision == "float32":
         base += ", float32 Gram products with float64 accumulation"
     return base
@@ -399,7 +399,7 @@ def assemble_result(
     statistics: Sequence[Statistic],
     *,
     unit: str | None,
-    n_permutations: int,
+    n_resamples: int,
     precision: str,
     tie_rtol: float,
     counts: tuple[int, int, int],
@@ -418,8 +418,8 @@ def assemble_result(
         outcome.scale,
         statistics,
         exact=outcome.exact,
-        n_permutations=n_permutations,
-        method=_method(outcome, unit, n_permutations, precision),
+        n_resamples=n_resamples,
+        method=_method(outcome, unit, n_resamples, precision),
         family_method=family_method(statistics, where),
         precision=precision,
         tie_rtol=tie_rtol,
@@ -430,7 +430,7 @@ def assemble_result(
     )
 
 
-def strongest_column(result: TwoSampleResult, stat: Statistic) -> int:
+def strongest_column(result: StatisticResult, stat: Statistic) -> int:
     """The null column of ``stat`` whose component has the smallest p-value (its only one when
     it is not aggregated): the one whose per-stratum terms are worth showing."""
     kernels = result.parameters.get("kernels")
@@ -687,7 +687,7 @@ def conditional_two_sample_test(
     reference,
     candidate,
     statistics: Sequence[str] | str = CONDITIONAL_STATISTICS,
-    n_permutations: int = 1000,
+    n_resamples: int = 1000,
     rng: RngLike = None,
     *,
     aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
@@ -713,7 +713,7 @@ def conditional_two_sample_test(
         k_ref and k_cand may differ, both must be at least 2.
     statistics : sequence of {"mmd", "energy"}
         Statistics to test on the same relabellings ("kl" is not supported here).
-    n_permutations : int
+    n_resamples : int
         Number B of random relabellings; when the number of distinct within-observation
         relabellings ``C(k_ref + k_cand, k_ref) ** n`` is at most B, all are enumerated.
     rng : None, int or numpy.random.Generator
@@ -751,12 +751,12 @@ def conditional_two_sample_test(
     >>> x = centres + rng.normal(size=(100, 8, 2))
     >>> sign = np.where(np.arange(100) % 2 == 0, 1.0, -1.0)[:, None, None]
     >>> y = centres + rng.normal(size=(100, 8, 2)) + 0.7 * sign
-    >>> res = conditional_two_sample_test(x, y, n_permutations=199, rng=1)
+    >>> res = conditional_two_sample_test(x, y, n_resamples=199, rng=1)
     >>> res.pvalue
     0.01
     """
     statistics = _check_statistics(statistics)
-    n_permutations = check_positive_int("n_permutations", n_permutations)
+    n_resamples = check_positive_int("n_resamples", n_resamples)
     top = check_positive_int("top", top, minimum=0)
     if mmd_estimator not in MMD_ESTIMATORS:
         raise ParityInputError(
@@ -793,7 +793,7 @@ def conditional_two_sample_test(
         warn_few_samples_in_all(n * k_ref, n * k_cand)
         group, components, stats = _conditional_plans(z, k_ref, statistics, dtype, options)
 
-    outcome = stratified_null([group], components, n_permutations, generator)
+    outcome = stratified_null([group], components, n_resamples, generator)
     details = {
         "design": "conditional",
         "n_observations": n,
@@ -804,7 +804,7 @@ def conditional_two_sample_test(
         outcome,
         stats,
         unit="observation",
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         precision=precision,
         tie_rtol=tie_rtol,
         counts=(n * k_ref, n * k_cand, d),

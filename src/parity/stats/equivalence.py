@@ -28,7 +28,7 @@ clearly above 0. So ``equivalent`` holds exactly when the interval lies inside t
 (for Welch with a relative margin, whenever ``|T(θ)| − t_{1−α,ν(θ)}`` changes sign once on
 each side of the estimate, which is every case short of contrived ones).
 
-:func:`min_detectable` says whether a test can succeed at all with the sample sizes and
+:func:`attainability` says whether a test can succeed at all with the sample sizes and
 standard deviations at hand (the CLI's "inconclusive"): for TOST only when the ``(1 − 2α)``
 interval is at least as wide as the margin band whatever the observed means; a one-sided test
 (non-inferiority, superiority) can always succeed, since a candidate observed better by enough
@@ -46,7 +46,7 @@ not (``p = 1``, ``t = nan`` on the bound) otherwise, and the interval is the poi
 differ only by floating-point rounding (a spread of at most 4 machine epsilons of the largest
 magnitude, as in ``1.1 − 1.0`` vs ``2.1 − 2.0``) count as equal, and "beyond" means by more than
 such rounding. This is flagged with a :class:`~parity.errors.DegenerateDataWarning` and recorded
-in ``notes``. A single constant sample is legal (Welch uses the other sample's variance) and is
+in ``warnings``. A single constant sample is legal (Welch uses the other sample's variance) and is
 noted the same way.
 """
 
@@ -66,12 +66,12 @@ from parity.stats._common import Interval, ResultMixin, as_values
 
 __all__ = [
     "TARGET_POWER",
-    "DetectabilityResult",
+    "AttainabilityResult",
     "OneSidedResult",
     "OneSidedTest",
     "PosteriorResult",
     "TOSTResult",
-    "min_detectable",
+    "attainability",
     "noninferiority",
     "posterior_equivalence",
     "superiority",
@@ -81,7 +81,7 @@ __all__ = [
 
 #: Below this many values a sample is flagged (the t-tests lean on normality of the mean).
 _MIN_RELIABLE_N = 5
-#: Largest sample size the ``n_required`` search of :func:`min_detectable` tries.
+#: Largest sample size the ``n_required`` search of :func:`attainability` tries.
 _MAX_N = 2**31
 #: Power at which ``n_for_power`` makes a success likely.
 TARGET_POWER = 0.8
@@ -141,7 +141,7 @@ class TOSTResult(ResultMixin):
         ``max(lower.pvalue, upper.pvalue)``.
     confidence_interval : Interval
         ``(1 − 2α)`` interval of the difference (absolute) or Fieller interval of the ratio
-        (relative); ``(-inf, inf)`` when the Fieller set is unbounded (see ``notes``).
+        (relative); ``(-inf, inf)`` when the Fieller set is unbounded (see ``warnings``).
     confidence_level : float
         ``1 − 2α``.
     alternative : str
@@ -168,9 +168,9 @@ class TOSTResult(ResultMixin):
     lower, upper : OneSidedTest
         H0 ``effect ≤ bounds[0]`` (alternative ``"greater"``) and H0 ``effect ≥ bounds[1]``
         (alternative ``"less"``).
-    mean_reference, mean_candidate, sd_reference, sd_candidate : float
+    reference_mean, candidate_mean, reference_sd, candidate_sd : float
         Sample means and standard deviations (``ddof=1``).
-    sd_difference : float or None
+    difference_sd : float or None
         Standard deviation of the paired differences ``candidate − reference`` (paired only).
     n_reference, n_candidate : int
         Sample sizes.
@@ -181,14 +181,14 @@ class TOSTResult(ResultMixin):
     attainable : bool
         Whether equivalence could be shown at all with these sample sizes and standard
         deviations at this α and margin, whatever the observed means (see
-        :func:`min_detectable`): ``False`` exactly when the ``(1 − 2α)`` interval at these
+        :func:`attainability`): ``False`` exactly when the ``(1 − 2α)`` interval at these
         standard deviations is at least as wide as the margin band.
-    notes : tuple of str
+    warnings : tuple of str
         Degenerate data, an unbounded interval, an unattainable test, and (when equivalence
         is not shown) how many runs would make it likely; one sentence each.
     power : float
         Probability of showing equivalence at this n with the observed standard deviations
-        when the true effect is "no difference" (a lower bound, see :func:`min_detectable`).
+        when the true effect is "no difference" (a lower bound, see :func:`attainability`).
     n_for_power : int or None
         Smallest common n (runs per system, or pairs) at which ``power`` reaches
         :data:`TARGET_POWER`; ``None`` above 2**31.
@@ -209,11 +209,11 @@ class TOSTResult(ResultMixin):
     equivalent: bool
     lower: OneSidedTest
     upper: OneSidedTest
-    mean_reference: float
-    mean_candidate: float
-    sd_reference: float
-    sd_candidate: float
-    sd_difference: float | None
+    reference_mean: float
+    candidate_mean: float
+    reference_sd: float
+    candidate_sd: float
+    difference_sd: float | None
     n_reference: int
     n_candidate: int
     paired: bool
@@ -221,7 +221,7 @@ class TOSTResult(ResultMixin):
     equal_var: bool
     alpha: float
     attainable: bool
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     power: float = math.nan
     n_for_power: int | None = None
 
@@ -267,7 +267,7 @@ class OneSidedResult(ResultMixin):
         Direction of "better".
     test_result : OneSidedTest
         The one-sided test itself.
-    mean_reference, mean_candidate, sd_reference, sd_candidate, sd_difference : float
+    reference_mean, candidate_mean, reference_sd, candidate_sd, difference_sd : float
         As in :class:`TOSTResult`.
     n_reference, n_candidate : int
         Sample sizes.
@@ -278,7 +278,7 @@ class OneSidedResult(ResultMixin):
     attainable : bool
         Always ``True``: a candidate observed better by enough shows a one-sided test at any
         n ≥ 2, so the test can never be impossible to pass.
-    notes : tuple of str
+    warnings : tuple of str
         One sentence per degenerate feature or caveat, and (when H0 is not rejected) how many
         runs would make a rejection likely.
     power : float
@@ -309,11 +309,11 @@ class OneSidedResult(ResultMixin):
     superior: bool | None
     higher_is_better: bool
     test_result: OneSidedTest
-    mean_reference: float
-    mean_candidate: float
-    sd_reference: float
-    sd_candidate: float
-    sd_difference: float | None
+    reference_mean: float
+    candidate_mean: float
+    reference_sd: float
+    candidate_sd: float
+    difference_sd: float | None
     n_reference: int
     n_candidate: int
     paired: bool
@@ -321,7 +321,7 @@ class OneSidedResult(ResultMixin):
     equal_var: bool
     alpha: float
     attainable: bool
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     power: float = math.nan
     n_for_power: int | None = None
 
@@ -347,7 +347,7 @@ class PosteriorResult(ResultMixin):
         Sample sizes.
     paired, relative, equal_var : bool
         The model and margin form.
-    notes : tuple of str
+    warnings : tuple of str
         One sentence per degenerate feature or caveat.
     """
 
@@ -363,11 +363,11 @@ class PosteriorResult(ResultMixin):
     paired: bool
     relative: bool
     equal_var: bool
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DetectabilityResult(ResultMixin):
+class AttainabilityResult(ResultMixin):
     """Whether the test can succeed at all with these sample sizes and standard deviations.
 
     Attributes
@@ -409,7 +409,7 @@ class DetectabilityResult(ResultMixin):
         The design and margin form.
     alpha : float
         Test level.
-    notes : tuple of str
+    warnings : tuple of str
         One sentence saying whether and why the test is attainable.
     """
 
@@ -426,7 +426,7 @@ class DetectabilityResult(ResultMixin):
     relative: bool
     equal_var: bool
     alpha: float
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     power: float = math.nan
     n_for_power: int | None = None
 
@@ -486,7 +486,7 @@ def tost(
     -----
     DegenerateDataWarning
         A sample with fewer than 5 values, a constant sample, or an effect known exactly
-        (zero standard error). Also recorded in ``notes``.
+        (zero standard error). Also recorded in ``warnings``.
 
     Examples
     --------
@@ -728,7 +728,7 @@ def posterior_equivalence(
     return _posterior_core(design, low, high, bool(relative), _warn(notes))
 
 
-def min_detectable(
+def attainability(
     reference: Any,
     candidate: Any,
     *,
@@ -739,7 +739,7 @@ def min_detectable(
     alpha: float = 0.05,
     test: str = "equivalence",
     higher_is_better: bool = True,
-) -> DetectabilityResult:
+) -> AttainabilityResult:
     """Whether the sample sizes allow the test to succeed at all at this α and margin.
 
     The observed standard deviations (and, for a relative margin, the reference mean) are
@@ -766,14 +766,14 @@ def min_detectable(
 
     Returns
     -------
-    DetectabilityResult
+    AttainabilityResult
 
     Examples
     --------
-    >>> res = min_detectable([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5)
+    >>> res = attainability([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5)
     >>> res.attainable, res.n_required, res.n_for_power
     (False, 23, 70)
-    >>> ni = min_detectable([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5, test="non-inferiority")
+    >>> ni = attainability([1.0, 2.0, 3.0], [1.5, 2.5, 3.5], margin=0.5, test="non-inferiority")
     >>> ni.attainable, ni.n_for_power
     (True, 51)
     """
@@ -1334,7 +1334,7 @@ def _tost_core(
     notes = [*notes, *ci_notes]
     det = _detectability(design, "equivalence", low, high, relative, alpha, full=False)
     if not det.attainable:
-        notes.extend(det.notes)
+        notes.extend(det.warnings)
     if not pvalue < alpha:
         notes.append(_power_note(design, "equivalence", relative, det.power, det.n_for_power))
     return TOSTResult(
@@ -1361,7 +1361,7 @@ def _tost_core(
         equal_var=design.kind == "pooled",
         alpha=alpha,
         attainable=det.attainable,
-        notes=tuple(notes),
+        warnings=tuple(notes),
         power=det.power,
         n_for_power=det.n_for_power,
     )
@@ -1370,11 +1370,11 @@ def _tost_core(
 def _descriptives(design: _Design) -> dict[str, Any]:
     paired = design.kind == "paired"
     return {
-        "mean_reference": float(design.mean_r),
-        "mean_candidate": float(design.mean_c),
-        "sd_reference": math.sqrt(design.var_r),
-        "sd_candidate": math.sqrt(design.var_c),
-        "sd_difference": math.sqrt(design.var_d) if paired else None,
+        "reference_mean": float(design.mean_r),
+        "candidate_mean": float(design.mean_c),
+        "reference_sd": math.sqrt(design.var_r),
+        "candidate_sd": math.sqrt(design.var_c),
+        "difference_sd": math.sqrt(design.var_d) if paired else None,
         "n_reference": design.n_r,
         "n_candidate": design.n_c,
     }
@@ -1453,14 +1453,14 @@ def _one_sided_core(
         equal_var=design.kind == "pooled",
         alpha=alpha,
         attainable=True,
-        notes=tuple(notes),
+        warnings=tuple(notes),
         power=power,
         n_for_power=n_power,
     )
 
 
 # --------------------------------------------------------------------------------------------
-# detectability: can the test succeed at all?
+# attainability: can the test succeed at all?
 
 
 def _best_case(
@@ -1522,7 +1522,7 @@ def _detectability(
     alpha: float,
     *,
     full: bool,
-) -> DetectabilityResult:
+) -> AttainabilityResult:
     """Attainability of the test; ``full`` also searches ``min_margin`` and ``n_required``."""
     p, at = _best_case(design, test, low, high, relative)
     reached = bool(p < alpha)
@@ -1565,7 +1565,7 @@ def _detectability(
             f"non-inferior at any n), but at n = {design.n_r}/{design.n_c} one observed equal "
             f"to the reference would not be (p = {p:.3g} ≥ α = {alpha:g}){need}"
         )
-    return DetectabilityResult(
+    return AttainabilityResult(
         test=test,
         attainable=attainable,
         best_case_pvalue=p,
@@ -1579,7 +1579,7 @@ def _detectability(
         relative=relative,
         equal_var=design.kind == "pooled",
         alpha=alpha,
-        notes=(note, _power_note(design, test, relative, power, n_power)),
+        warnings=(note, _power_note(design, test, relative, power, n_power)),
         power=power,
         n_for_power=n_power,
     )
@@ -1808,7 +1808,7 @@ def _posterior_core(
         paired=design.kind == "paired",
         relative=relative,
         equal_var=design.kind == "pooled",
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 

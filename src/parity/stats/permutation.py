@@ -42,7 +42,7 @@ from parity.stats._engine import (
     DEFAULT_AGGREGATION,
     TIE_RTOL,
     Statistic,
-    TwoSampleResult,
+    StatisticResult,
     TwoSampleTestResult,
     assemble,
     check_aggregation,
@@ -357,7 +357,7 @@ def _n_splits(n_total: int, n: int) -> int:
 def split_blocks(
     n_total: int,
     n: int,
-    n_permutations: int,
+    n_resamples: int,
     *,
     exact: bool,
     rng: np.random.Generator,
@@ -368,7 +368,7 @@ def split_blocks(
 
     Exact mode yields every one of the C(N, n) splits once (the observed split comes first, as
     ``itertools.combinations`` starts with rows 0..n-1); random mode yields the observed split
-    and then ``n_permutations`` uniformly random splits. The random splits do not depend on
+    and then ``n_resamples`` uniformly random splits. The random splits do not depend on
     ``block_size``.
 
     Examples
@@ -386,7 +386,7 @@ def split_blocks(
         return
     base = np.zeros(n_total, dtype=np.uint8)
     base[:n] = 1
-    remaining, first = n_permutations, True
+    remaining, first = n_resamples, True
     while remaining > 0 or first:
         b = min(block_size - first, remaining)
         rows = rng.permuted(np.tile(base, (b, 1)), axis=1)
@@ -444,10 +444,11 @@ def standardize_pooled(z: np.ndarray) -> np.ndarray:
 
 
 def pooled_samples(x, y, standardize: bool, precision: str) -> tuple[np.ndarray, int, int, str]:
-    """Check ``x`` and ``y``; return them stacked (standardized on request), n, m and the
-    precision with ``auto`` resolved (float32 from a pooled size of 2048)."""
-    x = as_samples("x", x)
-    y = as_samples("y", y)
+    """Check the reference ``x`` and candidate ``y``; return them stacked (standardized on
+    request), n, m and the precision with ``auto`` resolved (float32 from a pooled size of
+    2048)."""
+    x = as_samples("reference", x)
+    y = as_samples("candidate", y)
     check_same_dim(x, y)
     z = np.vstack([x, y])
     if standardize:
@@ -470,10 +471,10 @@ def warn_few_samples(n: int, m: int, counts: str | None = None) -> None:
 
 
 def two_sample_test(
-    x,
-    y,
+    reference,
+    candidate,
     statistics: Sequence[str] | str = STATISTICS,
-    n_permutations: int = 1000,
+    n_resamples: int = 1000,
     rng: RngLike = None,
     *,
     aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
@@ -490,15 +491,15 @@ def two_sample_test(
     block_size: int | None = None,
     device: str | None = None,
 ) -> TwoSampleTestResult:
-    """Permutation two-sample test of ``x`` vs ``y`` with several statistics on the same splits.
+    """Permutation two-sample test of ``reference`` vs ``candidate``, statistics on one split set.
 
     Parameters
     ----------
-    x, y : array_like, shape (n, d) and (m, d)
+    reference, candidate : array_like, shape (n, d) and (m, d)
         Reference and candidate samples (1-D means d = 1).
     statistics : sequence of {"mmd", "energy", "kl"}
         Statistics to test; large values mean the samples differ.
-    n_permutations : int
+    n_resamples : int
         Number B of random splits; when ``C(n+m, n) <= B`` all splits are enumerated instead.
     rng : None, int or numpy.random.Generator
         Source of the random splits.
@@ -545,7 +546,7 @@ def two_sample_test(
     --------
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) + 1.0
-    >>> res = two_sample_test(x, y, ("mmd", "energy"), n_permutations=199, rng=1)
+    >>> res = two_sample_test(x, y, ("mmd", "energy"), n_resamples=199, rng=1)
     >>> res.pvalue  # one min-p over 7 columns: another split tops one of them
     0.01
     """
@@ -560,8 +561,8 @@ def two_sample_test(
         "kl_direction": kl_direction,
     }
     statistics = _check_options(statistics, precision, options)
-    n_permutations = check_positive_int("n_permutations", n_permutations)
-    z, n, m, precision = pooled_samples(x, y, standardize, precision)
+    n_resamples = check_positive_int("n_resamples", n_resamples)
+    z, n, m, precision = pooled_samples(reference, candidate, standardize, precision)
     generator = as_generator(rng)
     n_total = n + m
     dtype = np.float32 if precision == "float32" else np.float64
@@ -577,11 +578,11 @@ def two_sample_test(
         details = {"engine": "exact", "device": backend.device, "backend": backend.name}
 
     n_splits = _n_splits(n_total, n)
-    exact = n_splits <= n_permutations
+    exact = n_splits <= n_resamples
     if block_size is None:
         block_size = max(16, BLOCK_BYTES // (8 * n_total * 3))
     block_size = check_positive_int("block_size", block_size, minimum=2)
-    n_values = n_splits if exact else n_permutations + 1
+    n_values = n_splits if exact else n_resamples + 1
     several = n_values > block_size
     fits = len(quadratic) * n_total**2 * np.dtype(dtype).itemsize <= GRAM_CACHE_BYTES
     grams = (
@@ -589,7 +590,7 @@ def two_sample_test(
     )
     columns, scales = [], None
     for block in split_blocks(
-        n_total, n, n_permutations, exact=exact, rng=generator, block_size=block_size, dtype=dtype
+        n_total, n, n_resamples, exact=exact, rng=generator, block_size=block_size, dtype=dtype
     ):
         parts = []
         if quadratic:
@@ -603,8 +604,8 @@ def two_sample_test(
         scales,
         stats,
         exact=exact,
-        n_permutations=n_permutations,
-        method=_method(exact, n_splits, n_permutations, precision),
+        n_resamples=n_resamples,
+        method=_method(exact, n_splits, n_resamples, precision),
         family_method=family_method(stats),
         precision=precision,
         tie_rtol=tie_rtol,
@@ -615,11 +616,11 @@ def two_sample_test(
     )
 
 
-def _method(exact: bool, n_splits: int, n_permutations: int, precision: str) -> str:
+def _method(exact: bool, n_splits: int, n_resamples: int, precision: str) -> str:
     base = (
         f"exact permutation test (all {n_splits} splits)"
         if exact
-        else f"permutation test ({n_permutations} random splits)"
+        else f"permutation test ({n_resamples} random splits)"
     )
     if precision == "float32":
         base += ", float32 Gram products with float64 accumulation"
@@ -629,7 +630,7 @@ def _method(exact: bool, n_splits: int, n_permutations: int, precision: str) -> 
 __all__ = [
     "STATISTICS",
     "TIE_RTOL",
-    "TwoSampleResult",
+    "StatisticResult",
     "TwoSampleTestResult",
     "exceedance_counts",
     "split_blocks",

@@ -408,7 +408,7 @@ def rff_memory_bound(
     n_total: int,
     dim: int,
     n_features: int = DEFAULT_N_FEATURES,
-    n_permutations: int = 1000,
+    n_resamples: int = 1000,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     block_size: int = DEFAULT_BLOCK_SIZE,
     precision: Literal["float32", "float64"] = "float32",
@@ -430,14 +430,12 @@ def rff_memory_bound(
     """
     item = 4 if precision == "float32" else 8
     chunk = min(_round_up(chunk_size, UNIT_ROWS), n_total)
-    block = min(_round_up(min(block_size, n_permutations), PERM_TILE), n_permutations)
+    block = min(_round_up(min(block_size, n_resamples), PERM_TILE), n_resamples)
     pooled = n_total * dim * 8
     features = chunk * n_features * item
     jobs = workers * (FEATURE_ROWS * (8 * dim + 6 * n_features) + 2 * PERM_TILE * SPLIT_TILE)
-    splits = (
-        block * chunk * item + 2 * _round_up(chunk, SPLIT_TILE) // SPLIT_TILE * n_permutations * 8
-    )
-    sums = block * n_features * (item + 8) + 4 * (n_permutations + 1) * n_features * 8
+    splits = block * chunk * item + 2 * _round_up(chunk, SPLIT_TILE) // SPLIT_TILE * n_resamples * 8
+    sums = block * n_features * (item + 8) + 4 * (n_resamples + 1) * n_features * 8
     return int(pooled + features + jobs + splits + sums)
 
 
@@ -492,7 +490,7 @@ def _check_rff_options(estimator, precision, chunk_size, block_size, tie_rtol) -
         raise ParityInputError(f"`tie_rtol` must be a non-negative number; got {tie_rtol!r}")
 
 
-def _stream_random(z, n, fmap, backend, n_permutations, seed, chunk, block, pool):
+def _stream_random(z, n, fmap, backend, n_resamples, seed, chunk, block, pool):
     """x-sums of the observed split and of B random splits, and the total, streamed.
 
     Each unit of 16384 rows is centred on its own mean and multiplied on its own, and every
@@ -500,11 +498,11 @@ def _stream_random(z, n, fmap, backend, n_permutations, seed, chunk, block, pool
     ``block``.
     """
     n_total, d_feat = z.shape[0], fmap.n_features
-    sampler = SplitSampler(n_total, n, n_permutations, seed, pool=pool)
-    sums = backend.zeros((n_permutations, d_feat))
+    sampler = SplitSampler(n_total, n, n_resamples, seed, pool=pool)
+    sums = backend.zeros((n_resamples, d_feat))
     observed = backend.zeros(d_feat)
     total = backend.zeros(d_feat)
-    staging = backend.staging(min(block, n_permutations), min(chunk, n_total))
+    staging = backend.staging(min(block, n_resamples), min(chunk, n_total))
     per_unit = UNIT_ROWS // SPLIT_TILE
     for start in range(0, n_total, chunk):
         stop = min(start + chunk, n_total)
@@ -522,8 +520,8 @@ def _stream_random(z, n, fmap, backend, n_permutations, seed, chunk, block, pool
             backend.vector(counts[i : i + per_unit].sum(axis=0))
             for i in range(0, counts.shape[0], per_unit)
         ]
-        for p0 in range(0, n_permutations, block):
-            p1 = min(p0 + block, n_permutations)
+        for p0 in range(0, n_resamples, block):
+            p1 = min(p0 + block, n_resamples)
             view = staging[: p1 - p0, : stop - start]
             sampler.fill(view, counts, start, p0)
             for rows, mean, k in zip(units, means, unit_counts, strict=True):
@@ -565,9 +563,9 @@ def _n_splits_at_most(n_total: int, n: int, limit: int) -> int | None:
 
 
 def rff_two_sample_test(
-    x,
-    y,
-    n_permutations: int = 1000,
+    reference,
+    candidate,
+    n_resamples: int = 1000,
     rng: RngLike = None,
     *,
     n_features: int | None = None,
@@ -592,9 +590,9 @@ def rff_two_sample_test(
 
     Parameters
     ----------
-    x, y : array_like, shape (n, d) and (m, d)
+    reference, candidate : array_like, shape (n, d) and (m, d)
         Reference and candidate samples (1-D means d = 1).
-    n_permutations : int
+    n_resamples : int
         Number B of random splits.
     rng : None, int or numpy.random.Generator
         Source of the features and of the splits.
@@ -633,14 +631,14 @@ def rff_two_sample_test(
     --------
     >>> g = np.random.default_rng(0)
     >>> x, y = g.normal(size=(3000, 2)), g.normal(size=(3000, 2)) + [0.2, 0.0]
-    >>> res = rff_two_sample_test(x, y, n_permutations=99, rng=1, n_features=128)
+    >>> res = rff_two_sample_test(x, y, n_resamples=99, rng=1, n_features=128)
     >>> res.pvalue, res.details["engine"], res.details["n_features"]
     (0.02, 'rff', 128)
     """
     n_features = DEFAULT_N_FEATURES if n_features is None else n_features
     _check_rff_options(mmd_estimator, precision, chunk_size, block_size, tie_rtol)
-    n_permutations = check_positive_int("n_permutations", n_permutations)
-    z, n, m, precision = pooled_samples(x, y, standardize, precision)
+    n_resamples = check_positive_int("n_resamples", n_resamples)
+    z, n, m, precision = pooled_samples(reference, candidate, standardize, precision)
     generator = as_generator(rng)
     n_total = n + m
     dtype = np.float32 if precision == "float32" else np.float64
@@ -661,16 +659,16 @@ def rff_two_sample_test(
     fmap = fourier_features(z, bws, n_features, generator, equal=aggregation != "sum")
     seed = generator.integers(0, 2**63, size=2).tolist()
     chunk = _round_up(chunk_size, UNIT_ROWS)
-    block = _round_up(min(block_size, n_permutations), PERM_TILE)
+    block = _round_up(min(block_size, n_resamples), PERM_TILE)
     workers = min(os.cpu_count() or 1, MAX_WORKERS)
-    n_splits = _n_splits_at_most(n_total, n, n_permutations)
+    n_splits = _n_splits_at_most(n_total, n, n_resamples)
     exact = n_splits is not None
     if exact:
         sums_x, total = _stream_exact(z, n, fmap, backend, block)
     else:
         with ThreadPoolExecutor(workers) as pool:
             observed, null_sums, total = _stream_random(
-                z, n, fmap, backend, n_permutations, seed, chunk, block, pool
+                z, n, fmap, backend, n_resamples, seed, chunk, block, pool
             )
         sums_x = np.vstack([observed[None, :], null_sums])
     parameters: dict[str, Any] = {
@@ -717,7 +715,7 @@ def rff_two_sample_test(
     kind = (
         f"exact permutation test (all {n_splits} splits)"
         if exact
-        else f"permutation test ({n_permutations} random splits)"
+        else f"permutation test ({n_resamples} random splits)"
     )
     label = f"random Fourier features MMD² ({fmap.n_features} features)"
     method = f"{kind} of {label}" + (
@@ -728,7 +726,7 @@ def rff_two_sample_test(
         np.asarray(scales),
         [stat],
         exact=exact,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         method=method,
         family_method=f"{kind} of {label}, streamed in chunks of {chunk} rows"
         + (f" ({len(bws)} kernels, {aggregation})" if len(stat.columns) > 1 else ""),
@@ -751,7 +749,7 @@ def rff_two_sample_test(
                 n_total,
                 z.shape[1],
                 fmap.n_features,
-                n_permutations,
+                n_resamples,
                 chunk,
                 block,
                 precision,

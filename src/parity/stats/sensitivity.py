@@ -271,7 +271,7 @@ class SensitivityResult(ResultMixin):
     n_strata: int
     n_strata_simulated: int
     n_simulations: int
-    n_permutations: int
+    n_resamples: int
     statistics: tuple[str, ...]
     n_tests: int
     method: str
@@ -725,7 +725,7 @@ def _family_columns(values: np.ndarray, tols: np.ndarray, aggregation: str) -> l
 
 
 def draw_splits(
-    n_total: int, n: int, n_permutations: int, n_replicates: int, rng: np.random.Generator
+    n_total: int, n: int, n_resamples: int, n_replicates: int, rng: np.random.Generator
 ) -> np.ndarray:
     """0/1 split matrices (R × N × K) for R replicates: the observed split, then B random ones.
 
@@ -741,17 +741,17 @@ def draw_splits(
     """
     import itertools
 
-    if math.comb(n_total, n) <= n_permutations:
+    if math.comb(n_total, n) <= n_resamples:
         combos = np.asarray(list(itertools.combinations(range(n_total), n)))
         block = np.zeros((n_total, len(combos)), dtype=np.uint8)
         block[combos, np.arange(len(combos))[:, None]] = 1
         return np.broadcast_to(block, (n_replicates, *block.shape))
     base = np.zeros(n_total, dtype=np.uint8)
     base[:n] = 1
-    rows = rng.permuted(np.tile(base, (n_replicates * n_permutations, 1)), axis=1)
-    out = np.empty((n_replicates, n_total, n_permutations + 1), dtype=np.uint8)
+    rows = rng.permuted(np.tile(base, (n_replicates * n_resamples, 1)), axis=1)
+    out = np.empty((n_replicates, n_total, n_resamples + 1), dtype=np.uint8)
     out[:, :, 0] = base
-    out[:, :, 1:] = rows.reshape(n_replicates, n_permutations, n_total).transpose(0, 2, 1)
+    out[:, :, 1:] = rows.reshape(n_replicates, n_resamples, n_total).transpose(0, 2, 1)
     return out
 
 
@@ -984,7 +984,7 @@ def _test_spec(statistics, n, m, standardize, options, n_total) -> _TestSpec:
     )
 
 
-def _check_levels(alpha, power, n_permutations, n_simulations) -> tuple[float, float, int, int]:
+def _check_levels(alpha, power, n_resamples, n_simulations) -> tuple[float, float, int, int]:
     """(α, power, B, R) checked; B defaults to ⌈10/α⌉ − 1."""
     alpha = check_probability("alpha", alpha)
     if alpha >= 0.5:
@@ -993,10 +993,10 @@ def _check_levels(alpha, power, n_permutations, n_simulations) -> tuple[float, f
     if power <= alpha:
         raise ParityInputError(f"`power` must exceed `alpha` ({alpha:g}); got {power!r}")
     default_b = math.ceil(MIN_SPLITS_PER_LEVEL / alpha - 1e-9) - 1
-    n_permutations = default_b if n_permutations is None else n_permutations
-    n_permutations = check_positive_int("n_permutations", n_permutations)
+    n_resamples = default_b if n_resamples is None else n_resamples
+    n_resamples = check_positive_int("n_resamples", n_resamples)
     n_simulations = check_positive_int("n_simulations", n_simulations, minimum=2)
-    return alpha, power, n_permutations, n_simulations
+    return alpha, power, n_resamples, n_simulations
 
 
 def _check_range(name: str, value: float, low: float) -> float:
@@ -1179,7 +1179,7 @@ def min_detectable_effect(
     alpha: float = 0.05,
     power: float = 0.8,
     statistics: Sequence[str] | str = STATISTICS,
-    n_permutations: int | None = None,
+    n_resamples: int | None = None,
     n_simulations: int = DEFAULT_SIMULATIONS,
     rng: RngLike = None,
     standardize: bool = True,
@@ -1201,7 +1201,7 @@ def min_detectable_effect(
         Level of the test and the power asked for.
     statistics : sequence of {"mmd", "energy", "kl"}
         Statistics of the family test, as in :func:`parity.stats.two_sample_test`.
-    n_permutations : int, optional
+    n_resamples : int, optional
         Random splits per simulated test; default ``⌈10/α⌉ − 1`` (199 at α = 0.05).
     n_simulations : int
         Replicates R (the same replicates at every effect size).
@@ -1238,7 +1238,7 @@ def min_detectable_effect(
     ref = as_samples("reference", reference)
     m = ref.shape[0] if n_candidate is None else n_candidate
     m = check_positive_int("n_candidate", m, minimum=2)
-    alpha, power, b, r = _check_levels(alpha, power, n_permutations, n_simulations)
+    alpha, power, b, r = _check_levels(alpha, power, n_resamples, n_simulations)
     statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
     max_rows = check_positive_int("max_rows", max_rows, minimum=2)
     if max_rows > MAX_ROWS_LIMIT:
@@ -1336,7 +1336,7 @@ def min_detectable_effect(
         n_strata=1,
         n_strata_simulated=1,
         n_simulations=r,
-        n_permutations=math.comb(n_sim + m_sim, n_sim) if exact else b,
+        n_resamples=math.comb(n_sim + m_sim, n_sim) if exact else b,
         statistics=statistics,
         n_tests=n_tests,
         method=method,
@@ -1420,7 +1420,7 @@ def conditional_min_detectable_effect(
     alpha: float = 0.05,
     power: float = 0.8,
     statistics: Sequence[str] | str = ("mmd", "energy"),
-    n_permutations: int | None = None,
+    n_resamples: int | None = None,
     n_simulations: int = DEFAULT_SIMULATIONS,
     rng: RngLike = None,
     max_strata: int = MAX_STRATA,
@@ -1445,7 +1445,7 @@ def conditional_min_detectable_effect(
         The reference samples at each observation (2-D: d = 1); k_ref ≥ 4.
     k_candidate : int, optional
         Candidate samples per observation in the real comparison (default k_ref).
-    alpha, power, statistics, n_permutations, n_simulations, rng, max_shift, max_scale
+    alpha, power, statistics, n_resamples, n_simulations, rng, max_shift, max_scale
         As in :func:`min_detectable_effect` (``statistics`` of the conditional test).
     max_strata : int
         Observations per simulated test at most.
@@ -1471,7 +1471,7 @@ def conditional_min_detectable_effect(
     n_obs, k_ref, d = ref.shape
     k_cand = k_ref if k_candidate is None else k_candidate
     k_cand = check_positive_int("k_candidate", k_cand, minimum=2)
-    alpha, power, b, r = _check_levels(alpha, power, n_permutations, n_simulations)
+    alpha, power, b, r = _check_levels(alpha, power, n_resamples, n_simulations)
     statistics = (statistics,) if isinstance(statistics, str) else tuple(statistics)
     max_strata = check_positive_int("max_strata", max_strata)
     max_shift = _check_range("max_shift", max_shift, 0.0)
@@ -1549,7 +1549,7 @@ def conditional_min_detectable_effect(
         n_strata=n_obs,
         n_strata_simulated=s_sim,
         n_simulations=r,
-        n_permutations=b,
+        n_resamples=b,
         statistics=statistics,
         n_tests=n_tests,
         method=method,
@@ -1594,7 +1594,7 @@ def text_min_detectable_effect(
     candidate_prompts=None,
     alpha: float = 0.05,
     power: float = 0.8,
-    n_permutations: int | None = None,
+    n_resamples: int | None = None,
     n_simulations: int = DEFAULT_SIMULATIONS,
     rng: RngLike = None,
     max_rows: int = MAX_ROWS,
@@ -1628,7 +1628,7 @@ def text_min_detectable_effect(
         Candidate completions of the real comparison without prompts (default: as many).
     reference_prompts, candidate_prompts : sequence, optional
         The prompt of each completion of the real comparison; both or neither.
-    alpha, power, n_permutations, n_simulations, rng
+    alpha, power, n_resamples, n_simulations, rng
         As in :func:`min_detectable_effect`.
     max_rows, max_strata : int
         Completions per side and prompt, and prompts, per simulated test at most.
@@ -1653,7 +1653,7 @@ def text_min_detectable_effect(
     kind, ref = as_text_samples("reference", reference)
     n = len(ref)
     m = n if n_candidate is None else check_positive_int("n_candidate", n_candidate, minimum=2)
-    alpha, power, b, r = _check_levels(alpha, power, n_permutations, n_simulations)
+    alpha, power, b, r = _check_levels(alpha, power, n_resamples, n_simulations)
     max_rows = check_positive_int("max_rows", max_rows, minimum=2)
     max_strata = check_positive_int("max_strata", max_strata)
     strata, sizes = _text_strata(n, m, reference_prompts, candidate_prompts)
@@ -1741,7 +1741,7 @@ def text_min_detectable_effect(
             )
             x_completions = [ref[j] for j in x]
             options = {**stratified, **test_options}
-            return engine(x_completions, cand, n_permutations=b, rng=seed, **options).pvalue
+            return engine(x_completions, cand, n_resamples=b, rng=seed, **options).pvalue
 
         rejects_of = _engine_rejects(pvalue, alpha)
 
@@ -1782,7 +1782,7 @@ def text_min_detectable_effect(
         n_strata=len(sizes),
         n_strata_simulated=s_sim,
         n_simulations=r,
-        n_permutations=b,
+        n_resamples=b,
         statistics=(f"mmd_{test_options.get('kernel', 'hamming')}",),
         n_tests=n_tests,
         method=method,

@@ -409,7 +409,7 @@ def text_two_sample_test(
     kernel: Literal["hamming", "ngram"] = "hamming",
     aggregation: Literal["agg", "fuse", "sum"] = DEFAULT_AGGREGATION,
     ngram: int = 3,
-    n_permutations: int = 1000,
+    n_resamples: int = 1000,
     rng: RngLike = None,
     tie_rtol: float | None = None,
     top: int = 10,
@@ -438,7 +438,7 @@ def text_two_sample_test(
         kernel ``s`` alone (parity 0.1's test).
     ngram : int
         n of the n-gram kernel.
-    n_permutations : int
+    n_resamples : int
         Number B of random relabellings; all are enumerated when there are at most B.
     rng : None, int or numpy.random.Generator
         Source of the random relabellings.
@@ -463,14 +463,14 @@ def text_two_sample_test(
     >>> cand = rng.choice(4, size=(40, 6), p=[0.1, 0.2, 0.3, 0.4])
     >>> prompts = np.repeat(["p0", "p1", "p2", "p3"], 10)
     >>> res = text_two_sample_test(ref, cand, reference_prompts=prompts,
-    ...                            candidate_prompts=prompts, n_permutations=199, rng=1)
+    ...                            candidate_prompts=prompts, n_resamples=199, rng=1)
     >>> res.pvalue, res.details["n_prompts"]
     (0.005, 4)
     """
     if kernel not in KERNELS:
         raise ParityInputError(f"`kernel` must be one of {KERNELS}; got {kernel!r}")
     ngram = check_positive_int("ngram", ngram)
-    n_permutations = check_positive_int("n_permutations", n_permutations)
+    n_resamples = check_positive_int("n_resamples", n_resamples)
     top = check_positive_int("top", top, minimum=0)
     kind_ref, ref = as_text_samples("reference", reference)
     kind_cand, cand = as_text_samples("candidate", candidate)
@@ -536,7 +536,7 @@ def text_two_sample_test(
                 stacklevel=2,
             )
     groups = _groups(similarities, transforms, dtype)
-    outcome = stratified_null(groups, components, n_permutations, as_generator(rng))
+    outcome = stratified_null(groups, components, n_resamples, as_generator(rng))
 
     details: dict[str, Any] = {
         "design": "prompt-stratified" if stratified else "pooled",
@@ -546,7 +546,7 @@ def text_two_sample_test(
         outcome,
         stats,
         unit="prompt" if stratified else None,
-        n_permutations=n_permutations,
+        n_resamples=n_resamples,
         precision=precision,
         tie_rtol=tie_rtol,
         counts=(len(ref), len(cand), dim),

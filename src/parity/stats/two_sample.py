@@ -535,15 +535,15 @@ def _check_estimator(estimator: str) -> None:
 
 
 def _pooled(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x = as_samples("x", x)
-    y = as_samples("y", y)
+    x = as_samples("reference", x)
+    y = as_samples("candidate", y)
     check_same_dim(x, y)
     return x, y, np.vstack([x, y])
 
 
 def mmd2(
-    x,
-    y,
+    reference,
+    candidate,
     *,
     bandwidths: float | Sequence[float] | None = None,
     bandwidth_factors: Sequence[float] = DEFAULT_BANDWIDTH_FACTORS,
@@ -553,7 +553,7 @@ def mmd2(
 
     Parameters
     ----------
-    x, y : array_like, shape (n, d) and (m, d)
+    reference, candidate : array_like, shape (n, d) and (m, d)
         The two samples; 1-D input means d = 1.
     bandwidths : float or sequence of float, optional
         RBF bandwidths ``s`` of ``exp(-||a - b||² / (2 s²))``; the kernels are summed.
@@ -575,17 +575,17 @@ def mmd2(
     1.266
     """
     _check_estimator(estimator)
-    x, _, z = _pooled(x, y)
+    x, _, z = _pooled(reference, candidate)
     bws = resolve_bandwidths(z, bandwidths, bandwidth_factors)
     unit = unit_scale(z)
     gram, _ = gram_matrices(z / unit, [b / unit for b in bws])
     return float(mmd2_from_sums(split_sums(gram, x.shape[0]), estimator))
 
 
-def energy_distance(x, y) -> float:
+def energy_distance(reference, candidate) -> float:
     """Energy distance of Székely & Rizzo, ``2E||X-Y|| - E||X-X'|| - E||Y-Y'||`` (V-statistic).
 
-    In one dimension it equals ``scipy.stats.energy_distance(x, y) ** 2``.
+    In one dimension it equals ``scipy.stats.energy_distance(reference, candidate) ** 2``.
 
     Examples
     --------
@@ -594,7 +594,7 @@ def energy_distance(x, y) -> float:
     >>> energy_distance([0.0, 0.0], [3.0, 3.0])
     6.0
     """
-    x, _, z = _pooled(x, y)
+    x, _, z = _pooled(reference, candidate)
     unit = unit_scale(z)
     _, gram = gram_matrices(z / unit, euclidean=True)
     return unit * float(energy_from_sums(split_sums(gram, x.shape[0])))
@@ -729,18 +729,18 @@ def _check_kl_args(smoothing: float, direction: str) -> None:
 
 
 def binned_kl(
-    x,
-    y,
+    reference,
+    candidate,
     *,
     bins: int | str = "auto",
     smoothing: float = 0.5,
     direction: Direction = "forward",
 ) -> float:
-    """KL divergence between per-dimension histograms of x and y, summed over dimensions.
+    """KL divergence between per-dimension histograms of the two samples, summed over dimensions.
 
     Parameters
     ----------
-    x, y : array_like, shape (n, d) and (m, d)
+    reference, candidate : array_like, shape (n, d) and (m, d)
         Reference and candidate samples.
     bins : int or str
         Bins per dimension, or a ``numpy.histogram_bin_edges`` rule; edges come from the pooled
@@ -749,8 +749,9 @@ def binned_kl(
         Additive pseudo-count per bin (0.5 is the Krichevsky–Trofimov / Jeffreys choice):
         ``p_k = (count_k + smoothing) / (n + K * smoothing)``.
     direction : {"forward", "reverse", "symmetric"}
-        ``forward`` is KL(P_x ‖ P_y) (x = reference: how badly y's histogram codes x),
-        ``reverse`` is KL(P_y ‖ P_x), ``symmetric`` their sum (Jeffreys divergence).
+        ``forward`` is KL(P_reference ‖ P_candidate) (how badly the candidate's histogram codes
+        the reference), ``reverse`` is KL(P_candidate ‖ P_reference), ``symmetric`` their sum
+        (Jeffreys divergence).
 
     Examples
     --------
@@ -758,7 +759,7 @@ def binned_kl(
     0.0
     """
     _check_kl_args(smoothing, direction)
-    x, y, z = _pooled(x, y)
+    x, y, z = _pooled(reference, candidate)
     binning = shared_bins(z, bins)
     n, m = x.shape[0], y.shape[0]
     counts_x = binning.counts(slice(0, n))[:, None]

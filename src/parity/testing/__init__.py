@@ -10,8 +10,8 @@ reports it as a failed test) whose message holds the verdict's reasons and numbe
 *Inconclusive fails.* A test too small to show anything is a failure unless the call says
 ``allow_inconclusive=True``; then it passes with a :class:`~parity.errors.ParityWarning`, so a
 guard that cannot see never passes in silence. Every random draw has a fixed default seed (0),
-so a test gives the same answer on every run; pass ``seed=`` (``rng=`` for the embodied
-metrics) to change it.
+so a test gives the same answer on every run; pass ``rng=`` (an int seed or a
+``numpy.random.Generator``) to change it.
 
 Each assertion made is recorded; the pytest plugin (:mod:`parity.testing.plugin`, registered
 under the ``pytest11`` entry point ``parity``) lists them in a "parity" section of the terminal
@@ -202,8 +202,9 @@ def assert_same_distribution(
     name : str, optional
         A label for the message and the pytest summary.
     **options
-        Passed to :func:`parity.compare` (``alpha``, ``n_permutations``, ``reference_episodes``
-        and ``candidate_episodes``, ``max_detectable_shift``, ...). Its seed defaults to 0.
+        Passed to :func:`parity.compare` (``alpha``, ``n_resamples``, ``reference_episodes``
+        and ``candidate_episodes``, ``max_detectable_shift``, ``rng``, ...). Its ``rng``
+        defaults to 0.
 
     Returns
     -------
@@ -221,7 +222,7 @@ def assert_same_distribution(
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> reference = rng.normal(size=(60, 2))
-    >>> _ = assert_same_distribution(reference, reference + 1.0, n_permutations=199)
+    >>> _ = assert_same_distribution(reference, reference + 1.0, n_resamples=199)
     Traceback (most recent call last):
     ...
     parity.testing.ParityAssertionError: assert_same_distribution: FAIL (family p = 0.005...
@@ -268,10 +269,10 @@ def _test_lines(result: Any, what: str) -> list[str]:
     return [
         f"{scale} = {_num(result.estimate)}, {100 * result.confidence_level:.3g}% CI "
         f"[{_num(lo)}, {_num(hi)}]; {what} region ({_num(lo_b)}, {_num(hi_b)})",
-        f"means {_num(result.mean_reference)} / {_num(result.mean_candidate)}, "
-        f"sd {_num(result.sd_reference)} / {_num(result.sd_candidate)}, "
+        f"means {_num(result.reference_mean)} / {_num(result.candidate_mean)}, "
+        f"sd {_num(result.reference_sd)} / {_num(result.candidate_sd)}, "
         f"n = {result.n_reference} / {result.n_candidate}",
-        *(f"note: {note}" for note in dict.fromkeys(result.notes)),
+        *(f"note: {note}" for note in dict.fromkeys(result.warnings)),
     ]
 
 

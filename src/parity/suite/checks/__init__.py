@@ -33,7 +33,7 @@ by default every metric of ``metrics``) as a finite number and meet every bound
   drawn from both systems' runs on the task (:func:`~parity.stats.identical_runs_test`), one
   Holm family over systems, tasks and reruns.
 
-Coincidences that chance explains are ``notes`` of the validity result, not findings, and so
+Coincidences that chance explains are ``warnings`` of the validity result, not findings, and so
 are tasks where even a copy of every result could not be told from chance.
 * ``samples_unreadable``: ``samples.npz`` cannot be read, or its sha256 is no longer the one
   recorded with the run.
@@ -96,7 +96,7 @@ pair is shown to differ — absence of evidence, not proof of equivalence).
 pair, ``validity_pass`` and (for the required components) ``component_match_pass`` all hold.
 ``verdict`` is ``pass`` (exit 0), ``inconclusive`` (exit 3: everything is present and valid,
 and every failing hypothesis is a per-task test that could not succeed at this n —
-:func:`~parity.stats.min_detectable` — and whose interval still overlaps the margin) or
+:func:`~parity.stats.attainability` — and whose interval still overlaps the margin) or
 ``fail`` (exit 1).
 
 The rooms

@@ -71,11 +71,20 @@ def _replace(obj: Any, **changes: Any) -> Any:
     return dataclasses.replace(obj, **changes)
 
 
-def _check_seed(seed: Any) -> int:
-    """The judge's ``seed`` as an int ≥ 0, else :class:`ParityInputError`."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ParityInputError(f"`seed` must be an integer ≥ 0; got {seed!r}")
-    return int(seed)
+def _judge_seed(rng: Any) -> tuple[int, int | None]:
+    """The judge's ``rng`` as ``(seed, recorded)``: the int every draw derives from (an int seed
+    ≥ 0 as given; one drawn from a ``numpy.random.Generator``, or from fresh entropy for None)
+    and the seed the verdict records (the int when an int was given, else None); anything else
+    is a :class:`ParityInputError`."""
+    if rng is None or (type(rng).__name__ == "Generator" and hasattr(rng, "integers")):
+        import numpy as np
+
+        return int(np.random.default_rng(rng).integers(2**63 - 1)), None
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise ParityInputError(
+            f"`rng` must be None, an integer seed ≥ 0 or a numpy.random.Generator; got {rng!r}"
+        )
+    return int(rng), int(rng)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,7 @@ class AggregateResult(ResultMixin):
     n_seeds_reference: int
     n_seeds_candidate: int
     method: str
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     error: str | None = None
     n_for_power: int | None = None
 
@@ -194,7 +194,7 @@ def _untested(common: dict, notes: list[str], error: str) -> AggregateResult:
         pvalue=1.0,
         passed=False,
         method="not tested",
-        notes=tuple(notes),
+        warnings=tuple(notes),
         error=error,
     )
 
@@ -303,7 +303,7 @@ def _aggregate(
             f"interval (each system's seeds resampled within task, independently; "
             f"B = {est_b.size})"
         ),
-        notes=tuple(notes),
+        warnings=tuple(notes),
         error=error,
     )
     return result, (None if error is not None else est_b)

@@ -20,7 +20,7 @@ import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
 from parity.stats._common import ResultMixin
-from parity.suite.checks._common import _check_seed, _index, _replace, _Table
+from parity.suite.checks._common import _index, _judge_seed, _replace, _Table
 from parity.suite.checks.samples import ArrayLoader, _Arrays, _arrays
 from parity.suite.manifest import ComponentSpec, Manifest
 from parity.suite.records import RunKey, RunRecord
@@ -70,7 +70,7 @@ class ComponentResult(ResultMixin):
     max_abs_deviation: float | None
     max_rel_deviation: float | None
     pairs: tuple[ComponentPair, ...]
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +86,17 @@ def check_components(
     manifest: Manifest,
     runs: Sequence[RunRecord],
     *,
-    seed: int = 0,
+    rng: Any = 0,
     root: str | Path | None = None,
     load_arrays: ArrayLoader | None = None,
 ) -> ComponentMatchResult | None:
     """Compare each component's arrays between the systems, per task and seed (rerun 0).
 
-    Returns None when the manifest configures no component. ``root`` and ``load_arrays`` as
-    in :func:`judge`.
+    Returns None when the manifest configures no component. ``rng``, ``root`` and
+    ``load_arrays`` as in :func:`judge`.
     """
-    return _components(manifest, _index(runs), _arrays(root, load_arrays), _check_seed(seed))
+    seed = _judge_seed(rng)[0]
+    return _components(manifest, _index(runs), _arrays(root, load_arrays), seed)
 
 
 def _components(
@@ -188,7 +189,7 @@ def _component(
         max_abs_deviation=_nanmax(abs_dev),
         max_rel_deviation=_nanmax(rel_dev),
         pairs=tuple(pairs),
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 
@@ -258,7 +259,7 @@ def _two_sample(task: str, s: int, ref: Any, cand: Any, rng: np.random.Generator
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ParityWarning)
             res = two_sample_test(
-                ref, cand, ("mmd", "energy"), n_permutations=COMPONENT_PERMUTATIONS, rng=rng
+                ref, cand, ("mmd", "energy"), n_resamples=COMPONENT_PERMUTATIONS, rng=rng
             )
     except ParityInputError as exc:
         return ComponentPair(task, s, False, *shapes, detail=str(exc))

@@ -14,12 +14,13 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
 from parity.stats._common import Interval, ResultMixin
-from parity.suite.checks._common import _check_seed, _Group, _index, _main_group, _replace, _Table
+from parity.suite.checks._common import _Group, _index, _judge_seed, _main_group, _replace, _Table
 from parity.suite.checks.aggregates import AggregateResult, _aggregate
 from parity.suite.manifest import Manifest
 from parity.suite.records import RunRecord
@@ -52,8 +53,8 @@ class MetricTest(ResultMixin):
     bounds: Interval
     n_reference: int
     n_candidate: int
-    mean_reference: float
-    mean_candidate: float
+    reference_mean: float
+    candidate_mean: float
     estimate: float
     confidence_interval: Interval
     confidence_level: float
@@ -63,7 +64,7 @@ class MetricTest(ResultMixin):
     passed_unadjusted: bool
     attainable: bool
     method: str
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     error: str | None = None
     n_for_power: int | None = None
 
@@ -86,7 +87,7 @@ class EquivalenceResult(ResultMixin):
     aggregate_pass: bool | None
     parity_pass_all_metrics: bool
     multiple_testing: str
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def _values(
@@ -164,8 +165,8 @@ def _one_test(
         bounds=tuple(res.bounds),
         n_reference=res.n_reference,
         n_candidate=res.n_candidate,
-        mean_reference=res.mean_reference,
-        mean_candidate=res.mean_candidate,
+        reference_mean=res.reference_mean,
+        candidate_mean=res.candidate_mean,
         estimate=res.estimate,
         confidence_interval=tuple(res.confidence_interval),
         confidence_level=res.confidence_level,
@@ -175,7 +176,7 @@ def _one_test(
         passed_unadjusted=bool(pvalue < manifest.alpha),
         attainable=bool(res.attainable),
         method=res.method,
-        notes=tuple(res.notes),
+        warnings=tuple(res.warnings),
         n_for_power=res.n_for_power,
     )
 
@@ -202,7 +203,7 @@ def _run_test(
     paired: bool,
 ):
     """:func:`~parity.stats.tost` or :func:`~parity.stats.noninferiority`, warnings silenced
-    (what they warn of is in the result's notes); raises :class:`ParityInputError`."""
+    (what they warn of is in the result's warnings); raises :class:`ParityInputError`."""
     from parity.stats import noninferiority, tost
 
     spec = manifest.metrics[metric]
@@ -237,8 +238,8 @@ def _untested(
         bounds=bounds,
         n_reference=int(ref.size),
         n_candidate=int(cand.size),
-        mean_reference=float(np.mean(ref)) if ref.size else math.nan,
-        mean_candidate=float(np.mean(cand)) if cand.size else math.nan,
+        reference_mean=float(np.mean(ref)) if ref.size else math.nan,
+        candidate_mean=float(np.mean(cand)) if cand.size else math.nan,
         estimate=math.nan,
         confidence_interval=(math.nan, math.nan),
         confidence_level=level,
@@ -307,9 +308,12 @@ def _evaluate(manifest: Manifest, table: _Table, group: _Group, seed: int) -> _E
 
 
 def check_equivalence(
-    manifest: Manifest, runs: Sequence[RunRecord], *, seed: int = 0
+    manifest: Manifest, runs: Sequence[RunRecord], *, rng: Any = 0
 ) -> EquivalenceResult:
     """Per-task tests (Holm) and aggregates (Bonferroni share) on rerun 0 of both systems.
+
+    ``rng`` (None, an int seed or a ``numpy.random.Generator``) is the source of the
+    aggregates' bootstraps, as in :func:`parity.suite.checks.judge`.
 
     Examples
     --------
@@ -325,7 +329,7 @@ def check_equivalence(
     >>> res.parity_pass_all_metrics, res.tests[0].test
     (True, 'equivalence')
     """
-    return _equivalence(manifest, _index(runs), _check_seed(seed))[0]
+    return _equivalence(manifest, _index(runs), _judge_seed(rng)[0])[0]
 
 
 def _equivalence(
@@ -363,7 +367,7 @@ def _equivalence(
         aggregate_pass=ev.aggregate_pass,
         parity_pass_all_metrics=ev.pass_all,
         multiple_testing=text,
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
     return result, ev
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from parity.errors import ParityInputError
 from parity.stats._common import ResultMixin
-from parity.suite.checks._common import _check_seed, _index
+from parity.suite.checks._common import _index, _judge_seed
 from parity.suite.checks.components import ComponentMatchResult, _components
 from parity.suite.checks.coverage import CoverageResult, _coverage
 from parity.suite.checks.equivalence import EquivalenceResult, _decisive, _equivalence, _overlaps
@@ -39,7 +40,7 @@ class SuiteVerdict(ResultMixin):
     suite: str
     mode: str
     alpha: float
-    seed: int
+    seed: int | None
     manifest_digest: str
     decision_basis: str
     coverage: CoverageResult
@@ -68,7 +69,7 @@ def judge(
     manifest: Manifest,
     runs: Sequence[RunRecord],
     *,
-    seed: int = 0,
+    rng: Any = 0,
     root: str | Path | None = None,
     load_arrays: ArrayLoader | None = None,
 ) -> SuiteVerdict:
@@ -81,9 +82,11 @@ def judge(
     runs : sequence of RunRecord
         The recorded runs (``Store.runs()``), in any order. Runs the manifest does not ask for
         are ignored (and counted in ``coverage.unexpected_runs``).
-    seed : int, default 0
-        Seed of every random draw (aggregate bootstraps, component permutation tests): the
-        same inputs and seed give the same verdict, number for number.
+    rng : None, int or numpy.random.Generator, default 0
+        Source of every random draw (aggregate bootstraps, component permutation tests): the
+        same inputs and int seed give the same verdict, number for number (the verdict's
+        ``seed`` records it; a Generator or None gives one seed drawn from it, recorded as
+        ``None``).
     root : str or path, optional
         The folder that relative ``out_dir`` of the runs are relative to: the manifest's
         folder (the CLI passes it). Default: the current folder.
@@ -115,7 +118,7 @@ def judge(
     """
     if not isinstance(manifest, Manifest):
         raise ParityInputError(f"`manifest` must be a Manifest; got {type(manifest).__name__}")
-    seed = _check_seed(seed)
+    seed, recorded = _judge_seed(rng)
     table = _index(runs)
     arrays = _arrays(root, load_arrays)
     coverage = _coverage(manifest, table)
@@ -136,7 +139,7 @@ def judge(
         suite=manifest.name,
         mode=manifest.mode,
         alpha=manifest.alpha,
-        seed=seed,
+        seed=recorded,
         manifest_digest=_digest(manifest),
         decision_basis=manifest.decision_basis,
         coverage=coverage,

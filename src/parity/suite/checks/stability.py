@@ -12,13 +12,14 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from parity.errors import ParityInputError, ParityWarning
 from parity.stats._common import Interval, ResultMixin
 from parity.stats._resampled import percentile_interval
-from parity.suite.checks._common import _check_seed, _Group, _index, _main_group, _Table
+from parity.suite.checks._common import _Group, _index, _judge_seed, _main_group, _Table
 from parity.suite.checks.equivalence import _equivalence, _evaluate, _Evaluation
 from parity.suite.manifest import Manifest
 from parity.suite.records import RunRecord
@@ -104,15 +105,18 @@ class StabilityResult(ResultMixin):
     sign_flips: tuple[SignFlip, ...]
     mismatches: tuple[Mismatch, ...]
     posteriors_computed: int
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def check_stability(
-    manifest: Manifest, runs: Sequence[RunRecord], *, seed: int = 0
+    manifest: Manifest, runs: Sequence[RunRecord], *, rng: Any = 0
 ) -> StabilityResult:
-    """The verdict recomputed per rerun (or per half of the seeds) and the three flags."""
+    """The verdict recomputed per rerun (or per half of the seeds) and the three flags.
+
+    ``rng`` (None, an int seed or a ``numpy.random.Generator``) as in
+    :func:`parity.suite.checks.judge`."""
     table = _index(runs)
-    seed = _check_seed(seed)
+    seed = _judge_seed(rng)[0]
     _, main = _equivalence(manifest, table, seed)
     return _stability(manifest, table, main, seed)
 
@@ -192,7 +196,7 @@ def _stability(manifest: Manifest, table: _Table, main: _Evaluation, seed: int) 
         sign_flips=tuple(sign_flips),
         mismatches=tuple(mismatches),
         posteriors_computed=computed,
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 
@@ -255,7 +259,7 @@ def _insufficient(threshold: float, why: str) -> StabilityResult:
         sign_flips=(),
         mismatches=(),
         posteriors_computed=0,
-        notes=(why,),
+        warnings=(why,),
     )
 
 

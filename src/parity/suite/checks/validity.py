@@ -59,7 +59,7 @@ class ValidityResult(ResultMixin):
 
     ``file_coincidences`` and ``seed_coincidences`` hold the tests of the ``identical_file``
     and ``identical_across_seeds`` checks against chance (empty without shortcut checks);
-    ``notes`` says which coincidences chance explains and where copies cannot be told from
+    ``warnings`` says which coincidences chance explains and where copies cannot be told from
     chance. Notes never fail validity.
     """
 
@@ -72,7 +72,7 @@ class ValidityResult(ResultMixin):
     checks: tuple[str, ...]
     file_coincidences: tuple[FileCoincidence, ...] = ()
     seed_coincidences: tuple[SeedCoincidence, ...] = ()
-    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def check_validity(
@@ -154,7 +154,7 @@ def _validity(manifest: Manifest, table: _Table, arrays: _Arrays) -> ValidityRes
         checks=tuple(checks),
         file_coincidences=tuple(file_tests),
         seed_coincidences=tuple(seed_tests),
-        notes=tuple(notes),
+        warnings=tuple(notes),
     )
 
 
