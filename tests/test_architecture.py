@@ -320,3 +320,24 @@ def test_document_names_every_nested_subpackage():
     )
     missing = [name for name in nested if f"`{name}" not in text and f" {name}" not in text]
     assert not missing, f"{DOC.name} does not mention the subpackages {missing}"
+
+
+# --------------------------------------------------------------------------------------------
+# docstrings: every room says what it is for, every long function what it does
+
+LONG_FUNCTION = 30  # lines, signature included
+
+
+def test_every_module_and_every_long_function_has_a_docstring():
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = path.relative_to(PACKAGE.parent)
+        if not ast.get_docstring(tree):
+            missing.append(f"{where}: module")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                long = node.end_lineno - node.lineno + 1 > LONG_FUNCTION
+                if long and not ast.get_docstring(node):
+                    missing.append(f"{where}:{node.lineno} {node.name}")
+    assert not missing, "no docstring:\n" + "\n".join(missing)

@@ -661,6 +661,8 @@ def _csv_header(cells: list[str], label: str, line: int) -> tuple[str, ...]:
 
 
 def _read_csv(path: Path, label: str) -> _Table:
+    """The table of the CSV file ``path``: header, rows of numbers and their line numbers; a ragged
+    row or a cell that is not a number raises naming the file, line and column."""
     header: tuple[str, ...] | None = None
     rows: list[tuple[Any, ...]] = []
     positions: list[int] = []

@@ -280,6 +280,8 @@ def _metric_generators(rng: RngLike) -> list[np.random.Generator]:
 def _compare_metric(
     metric: str, x: np.ndarray, y: np.ndarray, n_resamples: int, rng: np.random.Generator
 ) -> dict[str, Any]:
+    """One run metric's row of the comparison: the two means (or rates), their difference and its
+    test, with the metric's description."""
     kind = "rate" if metric in RATE_METRICS else "value"
     row: dict[str, Any] = {
         "metric": metric,

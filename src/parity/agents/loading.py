@@ -444,6 +444,8 @@ def _event_runs(
 def _run_from_events(
     run_id: str, events: list[tuple[str, dict]], recorded: bool, threshold: float
 ) -> tuple[dict[str, Any], tuple[Step, ...]]:
+    """One run's record and steps from its step events (merged across sources), checked step by
+    step; a bad event raises naming its source, step and field."""
     steps: dict[int, Step] = {}
     values: dict[str, tuple[Any, str]] = {}
     for source, ev in events:

@@ -1,0 +1,2 @@
+"""The command-line interface: one module per command group, thin over the library (parse, call,
+print, write); nothing else imports it."""

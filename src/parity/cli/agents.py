@@ -62,6 +62,7 @@ def _embedder_options(f):
 
 
 def _common_options(f):
+    """The options ``agents analyze`` and ``agents compare`` share, applied to the command ``f``."""
     for option in reversed(
         [
             click.option(

@@ -172,6 +172,8 @@ class ProgressReporter:
             )
 
     def finish(self, result) -> None:
+        """Stop the progress bar and print the run's counts, what changed in the manifest, and the
+        runs that failed or are missing."""
         if self.progress is not None:
             self.progress.stop()
         if self.quiet:

@@ -332,6 +332,8 @@ def _messages(task_text: str, calls: list[Call], answer: str | None) -> list[dic
 def _run(
     task: dict[str, Any], trial: int, behaviour: tuple[str, dict[str, int]] | None, rng
 ) -> dict[str, Any]:
+    """One synthetic transcript of ``task`` at ``trial``: its tool calls and answer, with the
+    injected loop or stall of ``behaviour`` (if any) recorded in its metadata."""
     perturbed = trial == 2
     text = task["perturbed"] if perturbed else task["text"]
     calls, answer = PLANS[task["category"]](task["p"], rng, perturbed)

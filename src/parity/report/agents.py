@@ -104,6 +104,8 @@ def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:
 
 
 def _summary(analysis: AgentAnalysis, inputs: dict[str, Any], options: dict[str, Any]) -> dict:
+    """The ``summary.json`` record of an analysis: the weighting without its per-run arrays, the
+    degenerate-run counts, the inputs and the options."""
     record = analysis.to_dict()
     weighting = dict(record["weighting"])
     weighting.pop("weights")
@@ -202,6 +204,8 @@ def _estimates_table(analysis: AgentAnalysis) -> str:
 
 
 def _weighting_part(analysis: AgentAnalysis) -> str:
+    """The HTML of the weighting: no target profile, or the clusters, their shares and the effective
+    sample size."""
     from parity.report.html import paragraph, table
 
     w = analysis.weighting

@@ -266,6 +266,8 @@ def _banner(record: Mapping[str, Any]) -> str:
 
 
 def _tests_section(record: Mapping[str, Any], level: int) -> str:
+    """The HTML section of the family test: one row per statistic (value, p-value, differs or not),
+    the kernel table and the null-distribution figures."""
     from parity.verdict import differing_statistics
 
     test = record["two_sample"]
@@ -347,6 +349,8 @@ def _flat(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _marginals_section(
     record: Mapping[str, Any], reference: Any, candidate: Any, level: int
 ) -> str:
+    """The HTML section of the per-dimension action marginals, reference against candidate (only
+    when the arrays are given)."""
     title = "Action marginals: reference vs candidate"
     if reference is None or candidate is None:
         return section(
@@ -403,6 +407,8 @@ def _marginals_section(
 
 
 def _embodied_section(record: Mapping[str, Any], level: int) -> str:
+    """The HTML section of the embodied metrics: candidate / reference ratios with their intervals
+    and the rule's decision."""
     title = "Embodied metrics: candidate / reference"
     embodied = record.get("embodied") or {}
     if not embodied:
@@ -461,6 +467,7 @@ def _embodied_section(record: Mapping[str, Any], level: int) -> str:
 
 
 def _inputs_section(record: Mapping[str, Any], level: int) -> str:
+    """The HTML section of the inputs: each file's role, shape or episode lengths and sha256."""
     rows = []
     known = {"path", "shape", "lengths", "episodes", "sha256", "file_sha256"}
     for role, info in record["inputs"].items():
@@ -499,6 +506,8 @@ def _inputs_section(record: Mapping[str, Any], level: int) -> str:
 
 
 def _settings_section(record: Mapping[str, Any], level: int) -> str:
+    """The HTML section of the settings that decide the verdict: α, seed, engine, resamples and the
+    smallest attainable p."""
     test = record["two_sample"]
     facts = {
         "alpha": record["alpha"],
@@ -564,6 +573,9 @@ def sensitivity_figure(sens: Mapping[str, Any]):
 
 
 def _sensitivity_section(sens: Mapping[str, Any], level: int) -> str:
+    """The HTML section of the sensitivity: the smallest shift, scale change and local bump the test
+    detects, with their standard errors."""
+
     def size(e: Mapping[str, Any]) -> str:
         unit = e["unit"]
         if not e["detectable"]:

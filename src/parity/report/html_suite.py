@@ -189,6 +189,8 @@ def _banner(record: Mapping[str, Any]) -> str:
 
 
 def _keys_section(record: Mapping[str, Any]) -> str:
+    """The HTML table of the suite's keys: metrics, coverage, validity, stability and components,
+    each with its flag."""
     eq, cov, val = record["equivalence"], record["coverage"], record["validity"]
     stab, comps = record["stability"], record.get("components")
     tests, aggs = eq["tests"], eq["aggregates"]
@@ -238,6 +240,7 @@ def _keys_section(record: Mapping[str, Any]) -> str:
 
 
 def _tests_section(record: Mapping[str, Any]) -> str:
+    """The HTML section of the per-task tests: one table and one interval figure per metric."""
     eq = record["equivalence"]
     tests = eq["tests"]
     title = f"Per-task tests (rerun {eq['rerun']}, Holm over {len(tests)})"
@@ -312,6 +315,8 @@ def _tests_section(record: Mapping[str, Any]) -> str:
 
 
 def _aggregates_section(record: Mapping[str, Any]) -> str:
+    """The HTML section of the cross-task aggregates: their intervals against the margins, as a
+    table and a figure."""
     aggs = record["equivalence"]["aggregates"]
     if not aggs:
         return ""
@@ -384,6 +389,7 @@ def _cell_line(missing: Mapping[str, Any], with_reruns: bool) -> str:
 
 
 def _coverage_section(record: Mapping[str, Any], tasks, seeds) -> str:
+    """The HTML section of coverage: a task × seed grid marking the missing or failed runs."""
     cov = record["coverage"]
     tasks, seeds = _seeds_and_tasks(record, tasks, seeds)
     cells: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
@@ -475,6 +481,7 @@ def _validity_section(record: Mapping[str, Any]) -> str:
 
 
 def _stability_section(record: Mapping[str, Any]) -> str:
+    """The HTML section of stability: the three flags and the groups compared."""
     stab = record["stability"]
     flags = [
         [label, _flag(not stab[key], "no", "raised")]
@@ -513,6 +520,7 @@ def _stability_section(record: Mapping[str, Any]) -> str:
 
 
 def _components_section(record: Mapping[str, Any]) -> str:
+    """The HTML section of the component checks: each component's test, tolerances and result."""
     comps = record.get("components")
     if comps is None:
         return section("Components", paragraph("None configured in the manifest.", True))

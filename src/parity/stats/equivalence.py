@@ -1325,6 +1325,8 @@ def _fieller_welch(design: _Design, alpha: float) -> tuple[float, float, str | N
 def _tost_core(
     design: _Design, low: float, high: float, relative: bool, alpha: float, notes: list[str]
 ) -> TOSTResult:
+    """TOST of ``design`` against the region ``(low, high)``: both one-sided tests, the (1 − 2α)
+    interval, attainability and the result's warnings."""
     lower = _one_sided_test(design, low, "greater", relative, alpha)
     upper = _one_sided_test(design, high, "less", relative, alpha)
     binding = lower if lower.pvalue >= upper.pvalue else upper
@@ -1409,6 +1411,8 @@ def _one_sided_core(
     higher_is_better: bool,
     notes: list[str],
 ) -> OneSidedResult:
+    """The one-sided (non-inferiority or superiority) test of ``design`` at the bound of ``region``
+    on the side of ``higher_is_better``, with its one-sided interval."""
     alternative = "greater" if higher_is_better else "less"
     bound = region[0] if higher_is_better else region[1]
     t = _one_sided_test(design, bound, alternative, relative, alpha)
@@ -1747,6 +1751,8 @@ def _min_margin(
 def _posterior_core(
     design: _Design, low: float, high: float, relative: bool, notes: list[str]
 ) -> PosteriorResult:
+    """The posterior probability that the effect of ``design`` lies in ``(low, high)``: closed form
+    for a difference of equal-variance or paired means, by simulation otherwise."""
     from scipy import special
 
     estimate, _ = _estimate(design, relative)

@@ -320,6 +320,8 @@ class _Placements:
 
 
 def _brunner_munzel(pl: _Placements, level: float) -> AUCResult:
+    """The AUC with its Brunner–Munzel t interval (DeLong placement variance, Satterthwaite df);
+    degenerate variances fall back with a warning."""
     from scipy.special import stdtr, stdtrit
 
     notes = pl.small_sample_notes()
@@ -384,6 +386,8 @@ def _sample_variance(twice: np.ndarray, total: int) -> float:
 def _bootstrap(
     pl: _Placements, level: float, n_resamples: int, kind: str, gen: np.random.Generator
 ) -> AUCResult:
+    """The AUC with a stratified bootstrap interval (percentile or BCa, ``kind``) from
+    ``n_resamples`` draws of ``gen``."""
     from scipy.special import ndtr, ndtri
 
     notes = pl.small_sample_notes()

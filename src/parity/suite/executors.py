@@ -166,6 +166,8 @@ class DaskExecutor(_ExecutorBase):
     def __init__(
         self, scheduler: str | None = None, workers: int | None = None, *, timeout: float = 10.0
     ) -> None:
+        """Connect to the Dask ``scheduler`` (or start a local cluster of ``workers``) within
+        ``timeout`` seconds; a missing extra or an unreachable scheduler is an input error."""
         try:
             from distributed import Client, LocalCluster
         except ImportError:

@@ -979,6 +979,8 @@ def _drive(executor, jobs, stop, keep, notes, reporter) -> None:
 
 
 def _drive_loop(executor, jobs, stop, keep, notes, reporter, flag) -> None:
+    """Feed ``jobs`` to ``executor``, keeping twice its capacity in flight, hand each finished run
+    to ``keep`` and ``reporter``, and stop submitting once ``stop`` is set."""
     pending = deque(jobs)
     inflight: dict[Any, RunJob] = {}
     flagged = False

@@ -410,6 +410,8 @@ class Store:
             ) from None
 
     def _row(self, run: RunRecord, manifest_sha256: str | None) -> tuple:
+        """The SQLite row of ``run``; a seed or rerun outside SQLite's integer range is an input
+        error."""
         for name in ("seed", "rerun"):
             value = getattr(run.key, name)
             try:
