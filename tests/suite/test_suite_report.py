@@ -30,7 +30,7 @@ from processes import strict_loads
 
 invoke = partial(invoke_cli, "suite", "report")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "suite"
 DOCS = ROOT / "docs" / "suites.md"
 BIN = Path(sys.executable).parent

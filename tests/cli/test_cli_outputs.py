@@ -164,7 +164,7 @@ def test_a_closed_stdout_pipe_keeps_the_verdict_exit_code(data, tmp_path):
     code = "import sys; from parity.cli.main import run; sys.argv[0] = 'parity'; run()"
     args = [sys.executable, "-c", code, "compare", str(a), str(b), *FAST]
     args += ["--out", str(tmp_path / "o"), "--json", "-"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first byte: every write gets EPIPE
     proc = subprocess.run(args, stdout=write, stderr=subprocess.PIPE, env=env, timeout=120)

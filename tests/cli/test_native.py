@@ -19,7 +19,7 @@ import parity
 from parity.cli.main import cli
 from parity.examples.agent_runs import example_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("scipy.stats", "matplotlib", "pydantic", "torch", "sklearn", "sentence_transformers")
 
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from parity.cli.main import cli
 from parity.gate import GateAction, load_gate_log
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "gates"
 DOCS = ROOT / "docs" / "gates.md"
 PARITY = Path(sys.executable).parent / "parity"

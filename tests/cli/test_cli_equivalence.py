@@ -75,7 +75,7 @@ def test_too_few_runs_exits_3_and_says_so(files):
     assert payload["attainability"]["attainable"] is False
 
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "equivalence"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "equivalence"
 
 
 def test_noninferiority_on_the_shipped_example_is_not_shown_not_inconclusive(tmp_path):

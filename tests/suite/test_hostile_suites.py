@@ -437,7 +437,7 @@ def test_two_runners_with_different_stores_do_not_share_run_folders(tmp_path):
         **os.environ,
         "SLEEP": "4",
         "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+            [str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")]
         ),
     }
     first = subprocess.Popen(

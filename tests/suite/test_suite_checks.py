@@ -38,7 +38,7 @@ SYSTEMS = ("reference", "candidate")
 ATARI = Path(
     os.environ.get(
         "PARITY_ATARI100K",
-        Path(__file__).resolve().parents[2] / "shared" / "rliable_atari100k",
+        Path(__file__).resolve().parents[3] / "shared" / "rliable_atari100k",
     )
 )
 

@@ -25,7 +25,7 @@ from parity.cli.docs import cli_reference, walk
 from parity.cli.main import cli
 from parity.limits import MAX_RESAMPLES, MAX_SEED
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = [(words, cmd) for words, cmd, _ in walk() if not isinstance(cmd, click.Group)]
 IDS = [" ".join(words[1:]) for words, _ in COMMANDS]
 #: Options whose values are a fixed set: they must be click.Choice (shown as choices).
