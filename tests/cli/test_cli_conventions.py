@@ -40,13 +40,6 @@ ENUMERATED = {
     "--metric",
     "--statistic",
 }
-#: Deciding commands still without --html or --bundle (strict: fixing one fails this list).
-MISSING_REPORTS = {
-    "equivalence": "no HTML report or bundle for scalar results yet",
-    "gate": "gate.py's body is being moved into the library; --html/--bundle come after",
-    "agents compare": "writes report.html into --out only; no --html PATH|- or --bundle yet",
-    "suite report": "writes report.html and the bundle into --out (--bundle/--no-bundle)",
-}
 
 
 #: click's marker of an option without a default.
@@ -188,14 +181,7 @@ def test_alpha_outside_zero_one_half_is_exit_2(words, cmd, value):
 
 
 DECIDERS = [
-    pytest.param(
-        w,
-        c,
-        id=" ".join(w[1:]),
-        marks=[pytest.mark.xfail(strict=True, reason=MISSING_REPORTS[" ".join(w[1:])])]
-        if " ".join(w[1:]) in MISSING_REPORTS
-        else [],
-    )
+    pytest.param(w, c, id=" ".join(w[1:]))
     for w, c in COMMANDS
     if getattr(c, "exit_codes", None) == DECIDING
 ]

@@ -352,9 +352,9 @@ def test_suite_report_writes_a_bundle_that_verifies(tmp_path, keys):
 
     spec = manifest_dict(components={})
     path = write_store(tmp_path, spec, runs_for(parse_manifest(spec)))
-    res = invoke("suite", "report", path, "--out", tmp_path / "out", "--bundle", "--quiet")
+    res = invoke("suite", "report", path, "--out", tmp_path / "out", "--quiet")
     assert res.exit_code == 0, res.output
-    bundle = tmp_path / "out" / "evidence_bundle.zip"
+    bundle = tmp_path / "out" / "evidence_bundle.zip"  # into --out by default
     entries = read_bundle(bundle)
     reports = {p.name for p in (tmp_path / "out").iterdir()} - {bundle.name, MARKER}
     assert reports <= set(entries) and "equivalence_report.json" in reports
@@ -370,9 +370,11 @@ def test_suite_report_writes_a_bundle_that_verifies(tmp_path, keys):
     shown = json.loads(invoke("bundle", "show", bundle, "--json", "-").stdout)
     assert shown["kind"] == "suite" and shown["verdict"] == "pass" and shown["reasons"]
     # again: byte-identical; signed: verifies with the key
-    again = invoke("suite", "report", path, "--out", tmp_path / "out2", "--bundle", "--quiet")
+    elsewhere = tmp_path / "elsewhere" / "suite.zip"
+    again = invoke("suite", "report", path, "--out", tmp_path / "out2", "--bundle", elsewhere)
     assert again.exit_code == 0
-    assert (tmp_path / "out2" / bundle.name).read_bytes() == bundle.read_bytes()
+    assert elsewhere.read_bytes() == bundle.read_bytes()
+    assert not (tmp_path / "out2" / bundle.name).exists()  # --bundle PATH: there instead
     signed = invoke("suite", "report", path, "--out", tmp_path / "s", "--sign", keys / "a.key")
     assert signed.exit_code == 0
     ok = invoke("bundle", "verify", tmp_path / "s" / bundle.name, "--public-key", keys / "a.pub")
@@ -385,6 +387,27 @@ def test_suite_report_writes_a_bundle_that_verifies(tmp_path, keys):
     assert (tmp_path / "plain" / bundle.name).is_file() == BUNDLE_BY_DEFAULT
     none = invoke("suite", "report", path, "--out", tmp_path / "none", "--no-bundle", "--quiet")
     assert none.exit_code == 0 and not (tmp_path / "none" / bundle.name).exists()
+
+
+def test_suite_report_bundle_option_errors(tmp_path, keys):
+    """--bundle takes a PATH (the old flag spelling is refused, not taken as a file name);
+    --no-bundle with a bundle option is a contradiction; both before any work."""
+    from parity.suite.manifest import parse_manifest
+    from test_suite_report import manifest_dict, runs_for, write_store
+
+    spec = manifest_dict(components={})
+    path = write_store(tmp_path, spec, runs_for(parse_manifest(spec)))
+    out = tmp_path / "out"
+    old = invoke("suite", "report", path, "--out", out, "--bundle", "--quiet")
+    assert old.exit_code == 2 and not out.exists()
+    assert old.stderr.splitlines() == [
+        "error: --bundle takes a PATH (by default the bundle is <out>/evidence_bundle.zip); "
+        "got '--quiet'"
+    ]
+    for extra in (["--bundle", tmp_path / "b.zip"], ["--include-data"], ["--sign", keys / "a.key"]):
+        res = invoke("suite", "report", path, "--out", out, "--no-bundle", *extra)
+        assert res.exit_code == 2 and not out.exists(), res.output
+        assert res.stderr.startswith("error: --no-bundle and --") and "contradict" in res.stderr
 
 
 def test_suite_bundle_with_result_files(tmp_path):

@@ -293,3 +293,73 @@ def append_step_summary(markdown: str) -> Path | None:
         )
         return None
     return Path(target)
+
+
+def html_option(f):
+    """The ``--html PATH|-`` option of a deciding command (parameter ``html_path``)."""
+    return click.option(
+        "--html",
+        "html_path",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        metavar="PATH|-",
+        help="Also write a self-contained HTML report here ('-' = stdout; no network needed).",
+    )(f)
+
+
+def bundle_option(f):
+    """The ``--bundle PATH`` option of a deciding command (parameter ``bundle_path``)."""
+    return click.option(
+        "--bundle",
+        "bundle_path",
+        type=click.Path(dir_okay=False),
+        metavar="PATH",
+        help="Also write an evidence bundle (zip: reports, arguments, input hashes, "
+        "environment; `parity bundle verify` checks it).",
+    )(f)
+
+
+def one_stdout(**paths: str | None) -> None:
+    """Refuse more than one output on stdout: option name (``json`` for ``--json``) → path.
+
+    Examples
+    --------
+    >>> one_stdout(json="-", html="page.html")
+    >>> try:
+    ...     one_stdout(json="-", html="-")
+    ... except click.UsageError as e:
+    ...     print(e)
+    only one of --json and --html may be '-' (stdout)
+    """
+    names = [f"--{name}" for name in paths]
+    if sum(path == "-" for path in paths.values()) > 1:
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        raise click.UsageError(f"only one of {listed} may be '-' (stdout)")
+
+
+def write_command_bundle(
+    path: str | os.PathLike[str],
+    command: str,
+    reports: Mapping[str, str | bytes],
+    inputs: Mapping[str, Mapping[str, Any]],
+    options: Mapping[str, Any],
+    *,
+    include_data: bool = False,
+    signing_key: Any = None,
+) -> str:
+    """Write a deciding command's evidence bundle (:func:`parity.report.bundle.command_entries`)
+    to ``path``; return the zip's sha256.
+
+    ``reports`` are the files the command wrote (name → text or bytes); ``inputs`` each input's
+    provenance record (role → ``path``, ``file_sha256`` …); ``arguments.json`` holds the
+    command, the input specs and ``options`` (where the reports were written is not part of it).
+    """
+    from parity.report.bundle import build_bundle, command_entries
+
+    arguments = {
+        "command": command,
+        "inputs": {role: record["path"] for role, record in inputs.items()},
+        "options": {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(options.items())},
+    }
+    data = {k: v.encode("utf-8") if isinstance(v, str) else bytes(v) for k, v in reports.items()}
+    entries = command_entries(data, arguments, dict(inputs), include_data=include_data)
+    return build_bundle(path, entries, signing_key=signing_key)

@@ -20,10 +20,14 @@ from parity._format import interval
 from parity.cli._conventions import DECIDING, PLAIN, ParityGroup
 from parity.cli._output import (
     append_step_summary,
+    bundle_option,
     check_outputs,
     fmt,
+    html_option,
     mark_folder,
+    one_stdout,
     provenance,
+    write_command_bundle,
     write_file,
     write_text,
 )
@@ -337,6 +341,8 @@ def analyze_command(
     help="Random splits of each permutation test.",
 )
 @_common_options
+@html_option
+@bundle_option
 @click.pass_context
 def compare_command(
     ctx: click.Context,
@@ -355,6 +361,8 @@ def compare_command(
     json_path: str | None,
     quiet: bool,
     force: bool,
+    html_path: str | None,
+    bundle_path: str | None,
 ) -> None:
     """Which run-level behaviours changed from the REFERENCE agent's runs to the CANDIDATE's?
 
@@ -368,9 +376,10 @@ def compare_command(
     from parity.errors import ParityWarning
     from parity.report.agents import comparison_payloads
 
+    one_stdout(json=json_path, html=html_path)
     check_outputs(
         inputs=(old, new),
-        files={"--json": json_path},
+        files={"--json": json_path, "--html": html_path, "--bundle": bundle_path},
         folders={"--out": (out_dir, COMPARE_FILES)},
         force=force,
     )
@@ -399,8 +408,26 @@ def compare_command(
         files.append(path)
     if json_path:
         write_text(json_path, payloads["compare.json"])
+    if html_path:
+        write_text(html_path, payloads["report.html"])
     if not quiet:
         print_comparison(result, (old_runs, new_runs), files)
+    if bundle_path:
+        options = {
+            "alpha": alpha,
+            "n_permutations": permutations,
+            "seed": seed,
+            "embedder": embedder.lower(),
+            "embedder_model": embedder_model,
+            "threshold": threshold,
+            "n_resamples": bootstrap,
+            "skip_invalid": skip_invalid,
+            "success_threshold": success_threshold,
+        }
+        records = {"reference": inputs["old"], "candidate": inputs["new"]}
+        digest = write_command_bundle(bundle_path, "agents compare", payloads, records, options)
+        if not quiet:
+            click.echo(f"bundle: {visible(bundle_path)} (sha256 {digest})", err=True)
     from parity.report.summaries import agents_comparison_markdown
 
     append_step_summary(agents_comparison_markdown(result))

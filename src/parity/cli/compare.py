@@ -6,6 +6,7 @@ compared by :func:`parity.verdict.load_and_compare`; the reports are written her
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 
@@ -30,6 +31,11 @@ from parity.verdict import (
     METHODS,
     N_PERMUTATIONS,
 )
+from parity.verdict import compare as _compare
+
+#: Bootstrap resamples of the embodied ratio CIs: the library's default, read from
+#: :func:`parity.verdict.compare` so that the CLI and the API cannot disagree.
+N_BOOTSTRAP = inspect.signature(_compare).parameters["n_bootstrap"].default
 
 #: The files ``compare`` writes into its ``--out`` folder.
 OUT_FILES = ("verdict.json", "summary.md", "report.html")
@@ -142,7 +148,7 @@ def sensitivity_line(s) -> str:
 #: Options that only the action-sample tests use (not a completions file's).
 ACTIONS_ONLY = ("statistics", "max_detectable_shift", "method", "device")
 #: Options of the embodied metrics, which need rollouts (--ref-episodes/--cand-episodes).
-EMBODIED_ONLY = ("tolerance", "embodied_rule", "dt")
+EMBODIED_ONLY = ("tolerance", "embodied_rule", "dt", "bootstrap")
 
 
 def options_for_the_input(ctx: click.Context) -> str | None:
@@ -223,6 +229,14 @@ def options_for_the_input(ctx: click.Context) -> str | None:
     type=SEED,
     metavar="N",
     help="Seed of every random draw.",
+)
+@click.option(
+    "--bootstrap",
+    default=N_BOOTSTRAP,
+    show_default=True,
+    type=RESAMPLES,
+    metavar="N",
+    help="Bootstrap resamples of the embodied metrics' ratio CIs (with rollouts).",
 )
 @click.option(
     "--tolerance",
@@ -350,6 +364,7 @@ def compare_command(
     statistics: tuple[str, ...],
     permutations: int,
     seed: int,
+    bootstrap: int,
     tolerance: float,
     embodied_rule: str,
     dt: float,
@@ -420,6 +435,8 @@ def compare_command(
         for k, v in (("by_observation", by_observation), ("device", device), ("kernel", kernel))
         if v
     )
+    if ref_episodes is not None:  # the bootstrap is the embodied metrics'
+        options["n_bootstrap"] = bootstrap
     verdict, data = load_and_compare(reference, candidate, ref_episodes, cand_episodes, **options)
     write_reports(verdict, Path(out_dir), json_path, markdown_path)
     html = report_html(verdict, data)

@@ -24,16 +24,20 @@ from parity._format import interval
 from parity.cli._conventions import DECIDING, ParityCommand
 from parity.cli._output import (
     append_step_summary,
+    bundle_option,
     check_outputs,
     fmt,
     force_option,
+    html_option,
     json_text,
+    one_stdout,
     provenance,
+    write_command_bundle,
     write_text,
 )
 from parity.cli._params import Finite
 from parity.errors import ExitCode, ParityInputError, ParityWarning
-from parity.report.escape import term
+from parity.report.escape import term, visible
 
 VERDICT_STYLE = {0: "bold green", 1: "bold red", 3: "bold yellow"}
 #: Why a contrast with zero variance (constant samples, or constant paired differences) is
@@ -180,6 +184,8 @@ def print_summary(payload: dict[str, Any], result: Any, title: str) -> None:
     metavar="PATH|-",
     help="Write the Markdown summary here ('-' = stdout).",
 )
+@html_option
+@bundle_option
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
 @force_option
 @click.pass_context
@@ -196,6 +202,8 @@ def equivalence_command(
     alpha: float,
     json_path: str | None,
     markdown_path: str | None,
+    html_path: str | None,
+    bundle_path: str | None,
     quiet: bool,
     force: bool,
 ) -> None:
@@ -213,11 +221,15 @@ def equivalence_command(
     if higher_is_better is not None and not noninferiority:
         raise click.UsageError("--higher-is-better/--lower-is-better apply to --noninferiority")
     hib = True if higher_is_better is None else higher_is_better
-    if json_path == "-" and markdown_path == "-":
-        raise click.UsageError("only one of --json and --markdown may be '-' (stdout)")
+    one_stdout(json=json_path, markdown=markdown_path, html=html_path)
     check_outputs(
         inputs=(reference, candidate),
-        files={"--json": json_path, "--markdown": markdown_path},
+        files={
+            "--json": json_path,
+            "--markdown": markdown_path,
+            "--html": html_path,
+            "--bundle": bundle_path,
+        },
         force=force,
     )
     value = parse_margin(margin, pair_allowed=not noninferiority)
@@ -270,12 +282,28 @@ def equivalence_command(
         payload["degenerate"] = ZERO_VARIANCE
     from parity.report.summaries import equivalence_markdown
 
-    markdown = equivalence_markdown(payload, f"{reference} vs {candidate}")
-    if json_path:
-        write_text(json_path, json_text(payload))
-    if markdown_path:
-        write_text(markdown_path, markdown)
+    title = f"{reference} vs {candidate}"
+    markdown = equivalence_markdown(payload, title)
+    reports = {"equivalence.json": json_text(payload), "summary.md": markdown}
+    if html_path or bundle_path:
+        from parity.report.html_decision import equivalence_html
+
+        reports["report.html"] = equivalence_html(payload, title)
+    for path, name in ((json_path, "equivalence.json"), (markdown_path, "summary.md")):
+        if path:
+            write_text(path, reports[name])
+    if html_path:
+        write_text(html_path, reports["report.html"])
     if not quiet:
-        print_summary(payload, result, f"{reference} vs {candidate}")
+        print_summary(payload, result, title)
+    if bundle_path:
+        options = {"margin": margin, "noninferiority": noninferiority, **options}
+        if noninferiority:
+            options["higher_is_better"] = hib
+        digest = write_command_bundle(
+            bundle_path, "equivalence", reports, payload["inputs"], options
+        )
+        if not quiet:
+            click.echo(f"bundle: {visible(bundle_path)} (sha256 {digest})", err=True)
     append_step_summary(markdown)
     ctx.exit(int(code))

@@ -24,17 +24,21 @@ import click
 from parity.cli._conventions import DECIDING, ParityCommand
 from parity.cli._output import (
     append_step_summary,
+    bundle_option,
     check_outputs,
     fmt,
     force_option,
+    html_option,
     json_text,
+    one_stdout,
     provenance,
+    write_command_bundle,
     write_text,
 )
 from parity.cli._params import FINITE, RESAMPLES, SEED, Count, Finite
 from parity.errors import ParityWarning
 from parity.gate import DEFAULT_ALPHA, DEFAULT_MIXED_WEIGHT, DEFAULT_RESAMPLES, GateMetric
-from parity.report.escape import term
+from parity.report.escape import term, visible
 from parity.stats.sign_flip import MAX_EXACT
 
 ACTION_STYLE = {
@@ -193,6 +197,8 @@ def print_summary(result, title: str, paired: bool) -> None:
     metavar="PATH|-",
     help="Write the JSON result ('-' = stdout).",
 )
+@html_option
+@bundle_option
 @click.option("--quiet", is_flag=True, help="No summary on stderr.")
 @force_option
 @click.pass_context
@@ -213,6 +219,8 @@ def gate_command(
     log_path: str | None,
     step: int | None,
     json_path: str | None,
+    html_path: str | None,
+    bundle_path: str | None,
     quiet: bool,
     force: bool,
 ) -> None:
@@ -252,9 +260,10 @@ def gate_command(
         raise click.UsageError("--best-soft needs --best-hard")
     if best_hard is not None and best_soft is None and metric.lower() != "hard":
         raise click.UsageError(f"--metric {metric.lower()} needs --best-soft with --best-hard")
+    one_stdout(json=json_path, html=html_path)
     check_outputs(
         inputs=(candidate, incumbent),
-        files={"--json": json_path},
+        files={"--json": json_path, "--html": html_path, "--bundle": bundle_path},
         appends={"--log": log_path},
         force=force,
     )
@@ -298,13 +307,34 @@ def gate_command(
         )
         written = append_gate_log(log_path, record, step=step)
         payload["log"] = {"path": log_path, "step": written.step}
-    if json_path:
-        write_text(json_path, json_text(payload))
     label = metric if metric != "mixed" else f"mixed, w = {mixed_weight:g}"
     title = f"{'paired gate' if paired else 'gate'} ({label}) on {len(cand_items)} items"
-    if not quiet:
-        print_summary(result, title, paired)
     from parity.report.summaries import gate_markdown
 
-    append_step_summary(gate_markdown(result, title, paired))
+    markdown = gate_markdown(result, title, paired)
+    reports = {"gate.json": json_text(payload), "summary.md": markdown}
+    if html_path or bundle_path:
+        from parity.report.html_decision import gate_html
+
+        reports["report.html"] = gate_html(payload, title)
+    if json_path:
+        write_text(json_path, reports["gate.json"])
+    if html_path:
+        write_text(html_path, reports["report.html"])
+    if not quiet:
+        print_summary(result, title, paired)
+    if bundle_path:
+        options = {**options, "paired": paired, "seed": seed}
+        if paired:
+            options.update(
+                alpha=result.alpha,
+                n_resamples=DEFAULT_RESAMPLES if permutations is None else permutations,
+                n_bootstrap=DEFAULT_RESAMPLES if bootstrap is None else bootstrap,
+            )
+        else:
+            options.update(best_hard=best_hard, best_soft=best_soft)
+        digest = write_command_bundle(bundle_path, "gate", reports, payload["inputs"], options)
+        if not quiet:
+            click.echo(f"bundle: {visible(bundle_path)} (sha256 {digest})", err=True)
+    append_step_summary(markdown)
     ctx.exit(code)

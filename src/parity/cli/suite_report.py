@@ -19,8 +19,8 @@ from parity.cli._params import SEED
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "inconclusive": "bold yellow"}
 #: Rows of per-task tests printed before only the failing ones are shown.
 MAX_ROWS = 20
-#: Whether ``parity suite report`` writes ``<out>/evidence_bundle.zip`` without ``--bundle``.
-#: Off until tests/test_suite_report.py expects the extra file in the report folder.
+#: Whether ``parity suite report`` writes ``<out>/evidence_bundle.zip`` without ``--bundle PATH``
+#: (``--no-bundle`` writes none).
 BUNDLE_BY_DEFAULT = True
 
 
@@ -149,11 +149,24 @@ def print_summary(verdict, out_dir: Path, stale: bool = False) -> None:
     help="Seed of the aggregate bootstraps and component permutation tests.",
 )
 @click.option(
-    "--bundle/--no-bundle",
-    "bundle",
-    default=BUNDLE_BY_DEFAULT,
-    show_default=True,
-    help="Also write <out>/evidence_bundle.zip (implied by --include-data and --sign).",
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    metavar="PATH|-",
+    help="Also write the HTML report (the page of <out>/report.html) here ('-' = stdout).",
+)
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    show_default="<out>/evidence_bundle.zip",
+    help="Write the evidence bundle here instead of into --out.",
+)
+@click.option(
+    "--no-bundle",
+    is_flag=True,
+    help="Write no evidence bundle (not with --bundle, --include-data or --sign).",
 )
 @click.option("--include-data", is_flag=True, help="Put the runs' result files in the bundle.")
 @click.option(
@@ -171,7 +184,9 @@ def report_command(
     out_dir: str,
     store_path: str | None,
     seed: int,
-    bundle: bool,
+    html_path: str | None,
+    bundle_path: str | None,
+    no_bundle: bool,
     include_data: bool,
     sign_key: str | None,
     quiet: bool,
@@ -184,14 +199,31 @@ def report_command(
     passes, 1 when it fails, 3 when the only failures are tests that could never succeed with
     this many seeds, 2 on bad input.
     """
-    from parity.cli._output import check_outputs, mark_folder
+    from parity.cli._output import check_outputs, mark_folder, write_text
     from parity.report.bundle import BUNDLE_NAME
-    from parity.report.html_suite import REPORT_NAME, write_suite_html
+    from parity.report.html_suite import REPORT_NAME, suite_html
     from parity.report.suite import REPORT_FILES, write_suite_reports
 
+    if bundle_path is not None and bundle_path.startswith("-"):  # the old flag `--bundle`
+        raise click.UsageError(
+            f"--bundle takes a PATH (by default the bundle is <out>/{BUNDLE_NAME}); got "
+            f"{bundle_path!r}"
+        )
+    bundle = not no_bundle and bool(BUNDLE_BY_DEFAULT or bundle_path or include_data or sign_key)
+    if no_bundle:
+        given = [o for o, v in (("--bundle", bundle_path), ("--sign", sign_key)) if v]
+        given += ["--include-data"] if include_data else []
+        if given:
+            raise click.UsageError(f"--no-bundle and {', '.join(given)} contradict each other")
+    names = (
+        *REPORT_FILES,
+        REPORT_NAME,
+        *((BUNDLE_NAME,) if bundle and bundle_path is None else ()),
+    )
     check_outputs(
         inputs=(manifest, store_path, sign_key),
-        folders={"--out": (out_dir, (*REPORT_FILES, REPORT_NAME, BUNDLE_NAME))},
+        files={"--html": html_path, "--bundle": bundle_path},
+        folders={"--out": (out_dir, names)},
         force=force,
     )
     key = None
@@ -202,9 +234,16 @@ def report_command(
     loaded, verdict, store, stale = judge_suite(manifest, store_path, seed=seed)
     out = mark_folder(out_dir)
     written = write_suite_reports(verdict, out)
-    written.append(write_suite_html(verdict.to_dict(), out, tasks=loaded.tasks, seeds=loaded.seeds))
-    if bundle or include_data or key is not None:
-        write_suite_bundle(manifest, loaded, store, written, include_data=include_data, key=key)
+    html = suite_html(verdict.to_dict(), tasks=loaded.tasks, seeds=loaded.seeds)
+    write_text(out / REPORT_NAME, html)
+    written.append(out / REPORT_NAME)
+    if html_path:
+        write_text(html_path, html)
+    if bundle:
+        target = out / BUNDLE_NAME if bundle_path is None else Path(bundle_path)
+        write_suite_bundle(
+            manifest, loaded, store, written, include_data=include_data, key=key, path=target
+        )
     if not quiet:
         print_summary(verdict, out, stale)
     from parity.cli._output import append_step_summary
@@ -214,8 +253,11 @@ def report_command(
     ctx.exit(int(verdict.exit_code))
 
 
-def write_suite_bundle(manifest_path, manifest, store_path, reports, *, include_data, key):
-    """Write ``evidence_bundle.zip`` next to the reports; return the zip's sha256.
+def write_suite_bundle(
+    manifest_path, manifest, store_path, reports, *, include_data, key, path=None
+):
+    """Write the evidence bundle to ``path`` (by default ``evidence_bundle.zip`` next to the
+    reports); return the zip's sha256.
 
     The bundle holds the report files, the manifest (YAML as written and canonical JSON), the
     store's runs (``runs.jsonl``), the result files' hashes (and the files with
@@ -228,4 +270,5 @@ def write_suite_bundle(manifest_path, manifest, store_path, reports, *, include_
         runs = st.runs()
     files = {Path(p).name: Path(p).read_bytes() for p in reports}
     entries = suite_entries(manifest_path, manifest, runs, files, include_data=include_data)
-    return build_bundle(Path(reports[0]).parent / BUNDLE_NAME, entries, signing_key=key)
+    target = Path(reports[0]).parent / BUNDLE_NAME if path is None else Path(path)
+    return build_bundle(target, entries, signing_key=key)

@@ -35,11 +35,13 @@ from parity.stats._common import ResultMixin
 
 __all__ = [
     "BUNDLE_NAME",
+    "COMMAND_RECORDS",
     "SIGNATURE_NAME",
     "SUMS_NAME",
     "BundleCheck",
     "build_bundle",
     "bundle_summary",
+    "command_entries",
     "comparison_entries",
     "environment_record",
     "generate_keypair",
@@ -685,6 +687,69 @@ def _read_data(path: Path, sha256: str, folder: Path | None = None) -> bytes:
     return data
 
 
+def command_entries(
+    reports: dict[str, bytes],
+    arguments: dict[str, Any],
+    inputs: dict[str, dict[str, Any]],
+    *,
+    include_data: bool = False,
+    cwd: str | os.PathLike[str] | None = None,
+) -> dict[str, bytes]:
+    """The entries of a deciding command's bundle: its reports, arguments and inputs' hashes.
+
+    The one builder behind ``--bundle PATH`` of ``compare``, ``equivalence``, ``gate`` and
+    ``agents compare`` (:func:`comparison_entries` is it with the comparison's reports).
+
+    Parameters
+    ----------
+    reports : dict of str to bytes
+        File name → content of the reports the command wrote (JSON record, Markdown, HTML …).
+    arguments : dict
+        ``arguments.json``: the command, its input specs and options.
+    inputs : dict of str to dict
+        Role → provenance record of each input file (:func:`parity.io.provenance`: ``path``,
+        a spec ``FILE[:part]``, and ``file_sha256``); ``inputs.json`` maps each file to its
+        sha256.
+    include_data : bool
+        Also put each input file under ``data/<role>/<file name>`` (checked against its
+        recorded sha256).
+    cwd : path, optional
+        Folder whose git commit goes into ``environment.json``.
+
+    Returns
+    -------
+    dict of str to bytes
+        ``reports``, ``arguments.json``, ``inputs.json``, ``environment.json`` (and ``data/…``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from parity.io import provenance
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "a.csv").write_text("x\\n1\\n")
+    ...     entries = command_entries(
+    ...         {"result.json": b"{}"}, {"command": "demo"}, {"reference": provenance(f"{d}/a.csv")}
+    ...     )
+    ...     _ = build_bundle(f"{d}/b.zip", entries)
+    ...     ok = verify_bundle(f"{d}/b.zip").ok
+    >>> sorted(entries), ok
+    (['arguments.json', 'environment.json', 'inputs.json', 'result.json'], True)
+    """
+    from parity.io import parse_spec
+
+    entries = {name: bytes(data) for name, data in reports.items()}
+    entries["arguments.json"] = json_bytes(arguments)
+    entries["environment.json"] = json_bytes(environment_record(cwd))
+    hashes: dict[str, str] = {}
+    for role, record in sorted(inputs.items()):
+        file = parse_spec(record["path"])[0]
+        hashes[str(file)] = record["file_sha256"]
+        if include_data:
+            entries[_data_name(f"{role}/{file.name}")] = _read_data(file, record["file_sha256"])
+    entries["inputs.json"] = json_bytes(hashes)
+    return entries
+
+
 def comparison_entries(
     verdict: Any,
     arguments: dict[str, Any],
@@ -693,7 +758,7 @@ def comparison_entries(
     cwd: str | os.PathLike[str] | None = None,
     html: str | None = None,
 ) -> dict[str, bytes]:
-    """The entries of a comparison's bundle.
+    """The entries of a comparison's bundle (:func:`command_entries` with its reports).
 
     Parameters
     ----------
@@ -715,28 +780,20 @@ def comparison_entries(
         ``verdict.json``, ``summary.md``, ``report.html``, ``arguments.json``, ``inputs.json``,
         ``environment.json`` (and ``data/…``).
     """
-    from parity.io import parse_spec
     from parity.report.markdown import verdict_markdown
 
     if html is None:
         from parity.report.html_compare import comparison_html
 
         html = comparison_html(verdict.to_dict())
-    entries = {
+    reports = {
         "verdict.json": (verdict.to_json() + "\n").encode("utf-8"),
         "summary.md": verdict_markdown(verdict.to_dict()).encode("utf-8"),
         "report.html": html.encode("utf-8"),
-        "arguments.json": json_bytes(arguments),
-        "environment.json": json_bytes(environment_record(cwd)),
     }
-    inputs: dict[str, str] = {}
-    for role, record in sorted(verdict.inputs.items()):
-        file = parse_spec(record["path"])[0]
-        inputs[str(file)] = record["file_sha256"]
-        if include_data:
-            entries[_data_name(f"{role}/{file.name}")] = _read_data(file, record["file_sha256"])
-    entries["inputs.json"] = json_bytes(inputs)
-    return entries
+    return command_entries(
+        reports, arguments, dict(verdict.inputs), include_data=include_data, cwd=cwd
+    )
 
 
 def suite_entries(
@@ -812,6 +869,31 @@ def _comparisons_record(entries: dict[str, bytes]) -> dict[str, Any]:
     return {"verdict": worst, "reasons": [f"{k}: {v}" for k, v in verdicts.items()]}
 
 
+#: Command (``arguments.json``'s ``command``) → the entry holding its JSON record, for the
+#: bundles of :func:`command_entries` other than a comparison's.
+COMMAND_RECORDS = {
+    "equivalence": "equivalence.json",
+    "gate": "gate.json",
+    "agents compare": "compare.json",
+}
+
+
+def _command_record(entries: dict[str, bytes]) -> tuple[str, dict[str, Any]] | None:
+    """``(command, record)`` of a deciding command's bundle, or None when it is not one; the
+    record's verdict is its ``verdict`` (the gate's ``action``), its reasons the result's."""
+    arguments = json.loads(entries["arguments.json"])
+    command = arguments.get("command") if isinstance(arguments, dict) else None
+    name = COMMAND_RECORDS.get(command) if isinstance(command, str) else None
+    if name is None or name not in entries:
+        return None
+    record = json.loads(entries[name])
+    result = record.get("result") if isinstance(record.get("result"), dict) else {}
+    return command, {
+        "verdict": record.get("verdict", record.get("action")),
+        "reasons": record.get("reasons", result.get("reasons", [])),
+    }
+
+
 def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
     """What ``parity bundle show`` prints: kind, verdict, reasons, files and integrity.
 
@@ -828,7 +910,8 @@ def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         wanted = [
             n
             for n in sorted(files)
-            if n in ("verdict.json", "equivalence_report.json")
+            if n in ("verdict.json", "equivalence_report.json", "arguments.json")
+            or n in COMMAND_RECORDS.values()
             or re.fullmatch(r"[^/]+/verdict\.json", n)
         ]
         entries = {n: _read_entry(zf, files[n], path, MAX_RECORD_BYTES) for n in wanted}
@@ -839,7 +922,9 @@ def bundle_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         elif "equivalence_report.json" in entries:
             kind = "suite"
             record = json.loads(entries["equivalence_report.json"]).get("final", {})
-        elif entries:
+        elif "arguments.json" in entries and (found := _command_record(entries)) is not None:
+            kind, record = found
+        elif any(re.fullmatch(r"[^/]+/verdict\.json", n) for n in entries):
             kind, record = "comparisons", _comparisons_record(entries)  # e.g. parity demo's
         if not isinstance(record, dict):
             raise ValueError("not a JSON object")
