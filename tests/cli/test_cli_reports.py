@@ -23,7 +23,7 @@ from parity.io import sha256_file
 from parity.report.bundle import read_bundle
 from processes import invoke, one_error_line
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EQUIVALENCE = ROOT / "examples" / "equivalence"
 GATES = ROOT / "examples" / "gates"
 
