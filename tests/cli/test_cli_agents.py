@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 from functools import partial
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -21,6 +20,7 @@ from parity.cli.main import cli
 from parity.examples.agent_runs import EXAMPLE_FILES, example_path
 from processes import PARITY, one_error_line
 from processes import invoke as invoke_cli
+from suites import chat_run, small_runs
 
 invoke = partial(invoke_cli, "agents")
 
@@ -34,20 +34,6 @@ ANALYZE_FILES = [
     "tasks.csv",
     "tasks.json",
 ]
-
-
-def small_runs(tmp_path: Path, records) -> Path:
-    path = tmp_path / "runs.json"
-    path.write_text(json.dumps(records), encoding="utf-8")
-    return path
-
-
-def chat_run(task, trial, names, **extra):
-    msgs = [{"role": "user", "content": f"Please do {task}"}]
-    for n in names:
-        fn = {"name": n, "arguments": json.dumps({"x": task})}
-        msgs += [{"role": "assistant", "tool_calls": [{"function": fn}]}, {"role": "tool"}]
-    return {"task_id": task, "trial": trial, "reward": 1, "messages": msgs, **extra}
 
 
 # --------------------------------------------------------------------------------------------

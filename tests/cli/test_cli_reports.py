@@ -205,7 +205,7 @@ def test_html_and_bundle_cannot_be_one_file(tmp_path):
 
 @pytest.mark.extra("agents")
 def test_agents_compare_writes_html_and_a_bundle(tmp_path):
-    from test_cli_agents import chat_run, small_runs
+    from suites import chat_run, small_runs
 
     records = [chat_run(f"t{i}", j, ["a", "b", "c", "b", "c"][: 3 + i]) for i in range(3)
                for j in range(3)]  # fmt: skip
@@ -230,7 +230,7 @@ def test_agents_compare_writes_html_and_a_bundle(tmp_path):
 
 def _suite(tmp_path: Path) -> Path:
     from parity.suite.manifest import parse_manifest
-    from test_suite_report import manifest_dict, runs_for, write_store
+    from suites import manifest_dict, runs_for, write_store
 
     spec = manifest_dict(components={})
     return write_store(tmp_path, spec, runs_for(parse_manifest(spec)))

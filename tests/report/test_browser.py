@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from parity.cli.main import cli
-from test_suite_report import arrays, manifest_dict, runs_for
+from suites import arrays, manifest_dict, runs_for
 
 #: Flags for a quiet, offline, sandbox-free (containers run as root) headless Chromium.
 CHROMIUM_ARGS = [

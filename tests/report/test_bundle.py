@@ -348,7 +348,7 @@ def test_verify_as_a_subprocess(tmp_path):
 
 def test_suite_report_writes_a_bundle_that_verifies(tmp_path, keys):
     from parity.suite.manifest import parse_manifest
-    from test_suite_report import manifest_dict, runs_for, write_store
+    from suites import manifest_dict, runs_for, write_store
 
     spec = manifest_dict(components={})
     path = write_store(tmp_path, spec, runs_for(parse_manifest(spec)))
@@ -393,7 +393,7 @@ def test_suite_report_bundle_option_errors(tmp_path, keys):
     """--bundle takes a PATH (the old flag spelling is refused, not taken as a file name);
     --no-bundle with a bundle option is a contradiction; both before any work."""
     from parity.suite.manifest import parse_manifest
-    from test_suite_report import manifest_dict, runs_for, write_store
+    from suites import manifest_dict, runs_for, write_store
 
     spec = manifest_dict(components={})
     path = write_store(tmp_path, spec, runs_for(parse_manifest(spec)))
@@ -416,7 +416,7 @@ def test_suite_bundle_with_result_files(tmp_path):
 
     from parity.suite.manifest import parse_manifest
     from parity.suite.records import RunRecord
-    from test_suite_report import manifest_dict, runs_for, write_store
+    from suites import manifest_dict, runs_for, write_store
 
     spec = manifest_dict(components={})
     runs = []

@@ -258,7 +258,7 @@ def suite_with_files(tmp_path: Path, name: str = "notes.txt"):
     """A recorded suite whose candidate seed-0 run lists ``name`` (and metrics.json)."""
     from parity.suite.manifest import parse_manifest
     from parity.suite.records import RunRecord
-    from test_suite_report import manifest_dict, runs_for, write_store
+    from suites import manifest_dict, runs_for, write_store
 
     spec = manifest_dict(components={}, tasks=["a"], seeds=[0, 1, 2, 3], reruns=1)
     secret = tmp_path / "secret.txt"

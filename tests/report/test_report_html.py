@@ -26,7 +26,7 @@ from parity.suite.checks import judge
 from parity.suite.manifest import parse_manifest
 from parity.suite.records import RunKey, RunRecord
 from processes import invoke
-from test_suite_report import arrays, manifest_dict, runs_for, write_store
+from suites import arrays, manifest_dict, runs_for, write_store
 
 COMPARE_SECTIONS = (
     "Action distributions: two-sample tests",

@@ -17,7 +17,6 @@ import sys
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from parity.cli._output import MARKER
@@ -27,6 +26,7 @@ from parity.suite.manifest import parse_manifest
 from parity.suite.records import RunKey, RunRecord
 from processes import invoke as invoke_cli
 from processes import strict_loads
+from suites import arrays, manifest_dict, runs_for, write_store
 
 invoke = partial(invoke_cli, "suite", "report")
 
@@ -35,61 +35,12 @@ EXAMPLE = ROOT / "examples" / "suite"
 DOCS = ROOT / "docs" / "suites.md"
 BIN = Path(sys.executable).parent
 PARITY = BIN / "parity"
-SYSTEMS = ("reference", "candidate")
 JSON_REPORTS = {
     "coverage_report.json",
     "validity_report.json",
     "equivalence_report.json",
     "stability_report.json",
 }
-
-
-def manifest_dict(**changes):
-    spec = {
-        "name": "toy",
-        "tasks": ["a", "b", "c"],
-        "seeds": list(range(8)),
-        "reruns": 2,
-        "systems": {"reference": {"command": "r {out}"}, "candidate": {"command": "c {out}"}},
-        "metrics": {
-            "return": {"margin": {"relative": 0.05}},
-            "cost": {"margin": {"absolute": 1.0}, "higher_is_better": False},
-        },
-        "aggregates": [
-            {
-                "name": "iqm_return",
-                "metric": "return",
-                "margin": {"ratio": 0.05},
-                "n_resamples": 500,
-            }
-        ],
-        "validity": {"bounds": ["cost >= 0"]},
-        "components": {"probs": {"rtol": 1e-6}},
-    }
-    spec.update(changes)
-    return spec
-
-
-def runs_for(manifest, shift=1.0, sd=1.0):
-    """Runs of two equal systems (the candidate's return times ``shift``); with components, each
-    run lists a ``probs`` array (served by :func:`arrays`)."""
-    out = []
-    samples = {"probs": [4]} if manifest.components else {}
-    for key in manifest.expected_keys():
-        task = manifest.tasks.index(key.task)
-        g = np.random.default_rng([SYSTEMS.index(key.system), task, key.seed, key.rerun])
-        factor = shift if key.system == "candidate" else 1.0
-        metrics = {
-            "return": float(100 * factor + g.normal(0, sd)),
-            "cost": float(5 + g.normal(0, 0.3)),
-        }
-        out.append(RunRecord(key, "ok", metrics, samples=samples))
-    return out
-
-
-def arrays(run):
-    g = np.random.default_rng([ord(run.key.task[0]), run.key.seed])
-    return {"probs": g.dirichlet(np.ones(4))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,20 +151,6 @@ def test_markdown_is_short_and_lists_what_fails(tmp_path):
 
 # --------------------------------------------------------------------------------------------
 # the command
-
-
-def write_store(tmp_path: Path, spec: dict, runs) -> Path:
-    import yaml
-
-    from parity.suite.store import Store
-
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    with Store(tmp_path / "suite.parity.sqlite") as store:
-        for run in runs:
-            store.record(run)
-    return path
 
 
 def test_cli_pass_writes_the_reports(tmp_path):
