@@ -76,7 +76,9 @@ EXACT_MAX_POOLED = 20_000
 #: The engines a caller may ask for: ``auto`` chooses by :data:`EXACT_MAX_POOLED`.
 METHODS = ("auto", "exact", "rff")
 #: The default number of random splits B of the permutation tests.
-N_PERMUTATIONS = 1000
+N_RESAMPLES = 1000
+#: The default number of bootstrap resamples of the embodied metrics' ratio intervals.
+N_BOOTSTRAP = 9999
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +147,14 @@ def compare(
     candidate_episodes=None,
     alpha: float = 0.05,
     statistics: Sequence[str] = STATISTICS,
-    n_resamples: int = N_PERMUTATIONS,
+    n_resamples: int = N_RESAMPLES,
     rng: RngLike = 0,
     tolerance: float = 0.10,
     dt: float = 1.0,
     embodied_metrics: Sequence[str] = tuple(EMBODIED_METRICS),
     standardize: bool = True,
     min_samples: int = MIN_SAMPLES,
-    n_bootstrap: int = 9999,
+    n_bootstrap: int = N_BOOTSTRAP,
     inputs: Mapping[str, Any] | None = None,
     sensitivity: bool = True,
     max_detectable_shift: float | None = MAX_DETECTABLE_SHIFT,
@@ -518,7 +520,7 @@ def compare_text(
     aggregation: str = DEFAULT_AGGREGATION,
     ngram: int = 3,
     alpha: float = 0.05,
-    n_resamples: int = N_PERMUTATIONS,
+    n_resamples: int = N_RESAMPLES,
     rng: RngLike = 0,
     min_samples: int = MIN_SAMPLES,
     inputs: Mapping[str, Any] | None = None,
@@ -1074,7 +1076,8 @@ __all__ = [
     "EXACT_MAX_POOLED",
     "MAX_DETECTABLE_SHIFT",
     "METHODS",
-    "N_PERMUTATIONS",
+    "N_BOOTSTRAP",
+    "N_RESAMPLES",
     "VERDICTS",
     "ParityVerdict",
     "array_summary",

@@ -6,7 +6,6 @@ compared by :func:`parity.verdict.load_and_compare`; the reports are written her
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from pathlib import Path
 
@@ -29,13 +28,9 @@ from parity.verdict import (
     EXACT_MAX_POOLED,
     MAX_DETECTABLE_SHIFT,
     METHODS,
-    N_PERMUTATIONS,
+    N_BOOTSTRAP,
+    N_RESAMPLES,
 )
-from parity.verdict import compare as _compare
-
-#: Bootstrap resamples of the embodied ratio CIs: the library's default, read from
-#: :func:`parity.verdict.compare` so that the CLI and the API cannot disagree.
-N_BOOTSTRAP = inspect.signature(_compare).parameters["n_bootstrap"].default
 
 #: The files ``compare`` writes into its ``--out`` folder.
 OUT_FILES = ("verdict.json", "summary.md", "report.html")
@@ -216,7 +211,7 @@ def options_for_the_input(ctx: click.Context) -> str | None:
 @click.option(
     "--resamples",
     "permutations",
-    default=N_PERMUTATIONS,
+    default=N_RESAMPLES,
     show_default=True,
     type=RESAMPLES,
     metavar="N",

@@ -501,18 +501,7 @@ def _quadratic_sums(gram: np.ndarray, splits: np.ndarray, n: int, diag: float) -
     """Block sums of every split (column of ``splits``) of every sample of the batch."""
     product = np.matmul(gram, splits)
     xx = np.einsum("rij,rij->rj", splits, product, dtype=np.float64)
-    x_rows = product.sum(axis=1, dtype=np.float64)
-    total = gram.sum(axis=2, dtype=np.float64).sum(axis=1)[:, None]
-    n_total = gram.shape[1]
-    return SplitSums(
-        xx=xx,
-        yy=total - 2 * x_rows + xx,
-        xy=x_rows - xx,
-        trace_x=n * diag,
-        trace_y=(n_total - n) * diag,
-        n=n,
-        m=n_total - n,
-    )
+    return _sums_from_products(gram, product, xx, n, diag)
 
 
 def _kl_values(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.ndarray:
@@ -697,8 +686,18 @@ def _stacked_sums(grams: np.ndarray, split: np.ndarray, n: int, diag: float) -> 
     k, n_total, _ = grams.shape
     product = (grams.reshape(k * n_total, n_total) @ split).reshape(k, n_total, -1)
     xx = np.einsum("ij,kij->kj", split, product, dtype=np.float64)
-    x_rows = product.sum(axis=1, dtype=np.float64)
-    total = grams.sum(axis=2, dtype=np.float64).sum(axis=1)[:, None]
+    return _sums_from_products(grams, product, xx, n, diag)
+
+
+def _sums_from_products(
+    grams: np.ndarray, product: np.ndarray, xx: np.ndarray, n: int, diag: float
+) -> SplitSums:
+    """The :class:`SplitSums` of a stack of Gram matrices (… × N × N) given their products with
+    the split indicators (… × N × V) and the x-block sums ``xx`` (… × V); every Gram matrix of
+    the stack has the constant diagonal ``diag``."""
+    n_total = grams.shape[-1]
+    x_rows = product.sum(axis=-2, dtype=np.float64)
+    total = grams.sum(axis=-1, dtype=np.float64).sum(axis=-1)[..., None]
     return SplitSums(
         xx=xx,
         yy=total - 2 * x_rows + xx,
