@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/suite.py
 	$(BIN)/python benchmarks/sensitivity.py
 	$(BIN)/python benchmarks/power.py
+	$(BIN)/python benchmarks/speed.py --two-sample --rliable-python .venv-rliable/bin/python
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
