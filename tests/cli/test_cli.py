@@ -257,7 +257,7 @@ INPUT_ERRORS = {
         r"--alpha.*'abc' is not a valid float",
         False,
     ),
-    "zero permutations": (
+    "zero resamples": (
         ["compare", "{ref}", "{same}", "--resamples", "0"],
         r"Invalid value for '--resamples': 0 is not in the range x>=1",
         False,
