@@ -23,7 +23,9 @@ from parity.stats.two_sample import (
     linear_quantiles,
     median_heuristic,
     mmd2,
+    numpy_cdist,
     pairwise_sq_distances,
+    pdist,
     rbf_gram,
     resolve_bandwidths,
     shared_bins,
@@ -509,3 +511,44 @@ def test_linear_quantiles_equal_numpy_quantile_to_the_bit(seed):
             for qs in ((0.05, 0.95), tuple(gen.random(3)), (0.0, 1.0)):
                 expected = np.quantile(values, qs)
                 assert np.array_equal(linear_quantiles(values.copy(), qs), expected)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+@pytest.mark.parametrize("d", [1, 2, 7, 33, 300])
+def test_numpy_cdist_has_the_bits_of_scipy_cdist(metric, d):
+    g = np.random.default_rng(d)
+    a = g.normal(size=(17, d)) * 10.0 ** g.uniform(-6, 6, size=d)
+    b = g.standard_t(2, size=(23, d))
+    assert np.array_equal(numpy_cdist(a, b, metric), scipy.spatial.distance.cdist(a, b, metric))
+    stack = g.normal(size=(4, 5, d))
+    expected = np.stack([scipy.spatial.distance.cdist(s, s, metric) for s in stack])
+    assert np.array_equal(numpy_cdist(stack, stack, metric), expected)
+
+
+def test_pdist_has_the_bits_of_scipy_pdist():
+    z = np.random.default_rng(5).normal(size=(3000, 3))  # several row blocks
+    for metric in ("euclidean", "cityblock"):
+        assert np.array_equal(pdist(z, metric), scipy.spatial.distance.pdist(z, metric))
+    assert pdist(z[:1], "euclidean").size == 0
+
+
+def test_a_small_test_without_scipy_imported_has_the_same_bits(tmp_path):
+    """Without scipy.spatial and scipy.sparse imported, the default test computes its distances
+    with numpy and its KL counts with a dense product; importing both switches to scipy's
+    functions, with the same bytes of result."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, numpy as np
+from parity.stats import two_sample_test
+g = np.random.default_rng(0)
+x, y = g.normal(size=(300, 3)), g.normal(size=(300, 3)) + 0.1
+first = two_sample_test(x, y, n_resamples=199, rng=1).to_dict()
+print(sorted(m for m in ("scipy.spatial", "scipy.sparse") if m in sys.modules))
+import scipy.spatial.distance, scipy.sparse
+assert two_sample_test(x, y, n_resamples=199, rng=1).to_dict() == first
+print("same")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "same"], out.stderr

@@ -1,9 +1,11 @@
 """Self-contained, offline HTML pages: inline CSS and inline SVG figures, no scripts or fonts.
 
 Pages are built from small pieces (:func:`table`, :func:`badge`, :func:`figure`, :func:`section`)
-assembled by :func:`page`. Figures come from matplotlib's object API (``Figure`` with the Agg
-canvas, never pyplot) and are written as SVG with a fixed hash salt and no date, so the same
-inputs give a byte-identical page.
+assembled by :func:`page`. The comparison and suite figures are drawn by
+:mod:`parity.report.svg` (SVG written directly, in milliseconds, no import); the agents'
+figures come from matplotlib's object API (``Figure`` with the Agg canvas, never pyplot),
+written as SVG with a fixed hash salt and no date. Either way the same inputs give a
+byte-identical page.
 
 Examples
 --------
@@ -134,9 +136,13 @@ def _compact(text: str) -> str:
 
 
 def figure(fig, caption: str = "") -> str:
-    """A ``<figure>`` holding the figure's SVG and an escaped caption."""
+    """A ``<figure>`` holding the figure's SVG (a :class:`parity.report.svg.Canvas` or a
+    matplotlib ``Figure``) and an escaped caption."""
+    from parity.report.svg import Canvas
+
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    return f'<figure class="plot">{svg(fig)}{cap}</figure>'
+    body = fig.svg() if isinstance(fig, Canvas) else svg(fig)
+    return f'<figure class="plot">{body}{cap}</figure>'
 
 
 def badge(verdict: str, label: str | None = None) -> str:

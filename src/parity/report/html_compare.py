@@ -42,15 +42,14 @@ from parity.report.html import (
     grid,
     key_values,
     legend,
-    new_figure,
     page,
     paragraph,
-    plot_style,
     section,
     table,
     verdict_banner,
 )
 from parity.report.markdown import RULE_TEXT, embodied_rule
+from parity.report.svg import Canvas
 from parity.stats.permutation import statistic_label
 from parity.stats.sensitivity import EFFECT_NOUNS, format_size, sizes_text
 
@@ -60,7 +59,6 @@ __all__ = ["MAX_MARGINALS", "comparison_html", "comparison_parts", "comparisons_
 MAX_MARGINALS = 12
 #: Bars of a null-distribution or marginal histogram.
 BINS = 30
-_BOX = {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85}
 #: Embodied status → the verdict whose colour it takes.
 STATUS_COLOURS = {"ok": "pass", "regressed": "fail", "inconclusive": "inconclusive"}
 HEADLINES = {
@@ -122,7 +120,9 @@ def _samples(name: str, values: Any, dim: int) -> np.ndarray:
 # figures
 
 
-def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: bool | None = None):
+def null_figure(
+    name: str, result: Mapping[str, Any], alpha: float, differs: bool | None = None
+) -> Canvas:
     """Histogram of one statistic's null distribution with the observed value marked.
 
     An observed value far outside the null (more than half the null's range beyond it) is
@@ -137,106 +137,86 @@ def null_figure(name: str, result: Mapping[str, Any], alpha: float, differs: boo
     span = (high - low) or abs(high) or 1.0
     side = 1 if observed > high + span / 2 else (-1 if observed < low - span / 2 else 0)
     red = PALETTE["observed"]
-    with plot_style():
-        fig = new_figure(3.1, 1.9)
-        ax = fig.add_subplot()
-        counts, edges = np.histogram(null, bins=BINS)
-        ax.stairs(counts, edges, fill=True, color=PALETTE["reference"], alpha=0.4, lw=0)
-        ax.stairs(counts, edges, color=PALETTE["reference"], lw=0.8)
-        if side == 0:
-            ax.axvline(observed, color=red, lw=1.6)
-            left = observed < (min(low, observed) + max(high, observed)) / 2
-            ax.annotate(
-                f"observed {number(observed, 3)}",
-                (observed, 1),
-                xycoords=("data", "axes fraction"),
-                xytext=(3 if left else -3, -2),
-                textcoords="offset points",
-                ha="left" if left else "right",
-                va="top",
-                color=red,
-                bbox=_BOX,
-            )
-        else:
-            tip, tail = (0.995, 0.8) if side > 0 else (0.005, 0.2)
-            ax.annotate(
-                f"observed {number(observed, 3)}\n(off the scale)",
-                (tip, 0.45),
-                xycoords="axes fraction",
-                xytext=(tail, 0.45),
-                textcoords="axes fraction",
-                ha="right" if side > 0 else "left",
-                va="center",
-                color=red,
-                bbox=_BOX,
-                arrowprops={"arrowstyle": "-|>", "color": red, "lw": 1.6},
-            )
-        differs = pvalue < alpha if differs is None else differs
-        colour = VERDICT_COLOURS["fail" if differs else "pass"]
-        ax.set_title(_label(name), loc="left")
-        ax.set_title(f"p = {number(pvalue, 3)}", loc="right", color=colour, fontweight="bold")
-        ax.set_xlabel("statistic over permuted splits")
-        ax.set_ylabel("splits")
-        ax.margins(x=0.04)
-        ax.set_ylim(0, counts.max() * 1.15 if counts.size else 1)
-    return fig
+    canvas = Canvas(3.1, 1.9)
+    ax = canvas.panel()
+    counts, edges = np.histogram(null, bins=BINS)
+    ax.stairs(counts, edges, PALETTE["reference"], fill=0.4, width=0.8)
+    if side == 0:
+        ax.vline(observed, red, width=1.6)
+        left = observed < (min(low, observed) + max(high, observed)) / 2
+        ax.text(
+            observed,
+            1.0,
+            f"observed {number(observed, 3)}",
+            red,
+            anchor="start" if left else "end",
+            dx=3 if left else -3,
+            dy=2,
+            relative="y",
+        )
+    else:
+        ax.text(
+            0.8 if side > 0 else 0.2,
+            0.55,
+            f"observed {number(observed, 3)}\n(off the scale)",
+            red,
+            anchor="end" if side > 0 else "start",
+            relative="xy",
+            arrow=0.995 if side > 0 else 0.005,
+        )
+    differs = pvalue < alpha if differs is None else differs
+    ax.title(_label(name))
+    colour = VERDICT_COLOURS["fail" if differs else "pass"]
+    ax.title(f"p = {number(pvalue, 3)}", side="right", colour=colour, bold=True)
+    ax.xlabel, ax.ylabel = "statistic over permuted splits", "splits"
+    ax.limits(y=(0, counts.max() * 1.15 if counts.size else 1))
+    return canvas
 
 
-def marginal_figure(j: int, reference: np.ndarray, candidate: np.ndarray):
+def marginal_figure(j: int, reference: np.ndarray, candidate: np.ndarray) -> Canvas:
     """Reference and candidate histograms (densities) of one action dimension."""
     pooled = np.concatenate([reference, candidate])
     low, high = float(pooled.min()), float(pooled.max())
     if high <= low:
         low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, BINS + 1)
-    with plot_style():
-        fig = new_figure(3.3, 1.9)
-        ax = fig.add_subplot()
-        for role, values in (("reference", reference), ("candidate", candidate)):
-            density, _ = np.histogram(values, bins=edges, density=True)
-            colour = PALETTE[role]
-            if role == "reference":
-                ax.stairs(density, edges, fill=True, color=colour, alpha=0.25, lw=0)
-            ax.stairs(density, edges, color=colour, lw=1.3)
-        ax.set_title(f"dimension {j}", loc="left")
-        ax.set_ylabel("density")
-        ax.set_ylim(bottom=0)
-    return fig
+    canvas = Canvas(3.3, 1.9)
+    ax = canvas.panel()
+    top = 0.0
+    for role, values in (("reference", reference), ("candidate", candidate)):
+        density, _ = np.histogram(values, bins=edges, density=True)
+        fill = 0.25 if role == "reference" else None
+        ax.stairs(density, edges, PALETTE[role], fill=fill, width=1.3)
+        top = max(top, float(density.max()))
+    ax.title(f"dimension {j}")
+    ax.ylabel = "density"
+    ax.limits(y=(0, top * 1.05 or 1))
+    return canvas
 
 
-def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]):
+def embodied_figure(embodied: Mapping[str, Mapping[str, Any]]) -> Canvas:
     """Each embodied ratio (candidate / reference) with its CI against the tolerance band."""
     names = list(embodied)
-    with plot_style():
-        fig = new_figure(6.4, 0.5 + 0.42 * len(names))
-        ax = fig.add_subplot()
-        shades = []
-        for i, name in enumerate(names):
-            r = embodied[name]
-            y = len(names) - 1 - i
-            lo_band, hi_band = (to_float(v) for v in r["band"])
-            shades.append((y, lo_band, hi_band, embodied_rule(r) == "regression"))
-            ax.plot([lo_band, hi_band], [y, y], lw=0)  # the band is inside the axis limits
-            lo, hi = (to_float(v) for v in r["confidence_interval"])
-            colour = VERDICT_COLOURS[STATUS_COLOURS.get(r["status"], "inconclusive")]
-            ax.plot([lo, hi], [y, y], color=colour, lw=2.2, solid_capstyle="butt")
-            ax.plot([to_float(r["ratio"])], [y], "o", color=colour, ms=5)
-        ax.axvline(1.0, color="#59636e", lw=0.8, ls=":")
-        ax.set_yticks(range(len(names)), names[::-1])
-        ax.set_ylim(-0.6, len(names) - 0.4)
-        ax.set_xlabel("candidate / reference (shaded: where the interval is ok; bar: its CI)")
-        ax.margins(x=0.08)
-        left = ax.get_xlim()
-        for y, lo_band, hi_band, one_sided in shades:  # regression: ok anywhere up to 1 + tol
-            ax.fill_betweenx(
-                [y - 0.38, y + 0.38],
-                left[0] if one_sided else lo_band,
-                hi_band,
-                color=VERDICT_COLOURS["pass"],
-                alpha=0.12,
-            )
-        ax.set_xlim(left)
-    return fig
+    canvas = Canvas(6.4, 0.5 + 0.42 * len(names))
+    ax = canvas.panel()
+    ax.margin = 0.08
+    for i, name in enumerate(names):
+        r = embodied[name]
+        y = len(names) - 1 - i
+        lo_band, hi_band = (to_float(v) for v in r["band"])
+        one_sided = embodied_rule(r) == "regression"  # ok anywhere up to 1 + tol
+        ax.rect(-math.inf if one_sided else lo_band, hi_band, y - 0.38, y + 0.38,
+                VERDICT_COLOURS["pass"], 0.12)  # fmt: skip
+        ax.line([lo_band, hi_band], [y, y], "none", width=0)  # the band is inside the limits
+        lo, hi = (to_float(v) for v in r["confidence_interval"])
+        colour = VERDICT_COLOURS[STATUS_COLOURS.get(r["status"], "inconclusive")]
+        ax.line([lo, hi], [y, y], colour, width=2.2)
+        ax.line([to_float(r["ratio"])], [y], colour, width=0, marker=2.5)
+    ax.vline(1.0, "#59636e", width=0.8, style="dotted")
+    ax.yticks = [(len(names) - 1 - i, name) for i, name in enumerate(names)]
+    ax.limits(y=(-0.6, len(names) - 0.4))
+    ax.xlabel = "candidate / reference (shaded: where the interval is ok; bar: its CI)"
+    return canvas
 
 
 # --------------------------------------------------------------------------------------------
@@ -543,33 +523,33 @@ def _settings_section(record: Mapping[str, Any], level: int) -> str:
     )
 
 
-def sensitivity_figure(sens: Mapping[str, Any]):
+def sensitivity_figure(sens: Mapping[str, Any]) -> Canvas:
     """Simulated power against effect size, one panel per effect (shift, scale change, bump;
     token changes, prompt swaps), the target power dashed and the minimum detectable effect
     marked."""
     target = to_float(sens["power"])
     effects = list(sens["effects"].values())
-    with plot_style():
-        fig = new_figure(2.4 * len(effects) + 0.4, 2.1)
-        axes = np.atleast_1d(fig.subplots(1, len(effects), sharey=True))
-        axes[0].set_ylabel("power")
-        for ax, effect in zip(axes, effects, strict=True):
-            share = 100.0 if effect["unit"] == "share" else 1.0
-            curve = effect["curve"]
-            x = [share * to_float(v) for v in curve["values"]]
-            y = [to_float(v) for v in curve["power"]]
-            err = [to_float(v) for v in curve["standard_error"]]
-            ax.errorbar(x, y, yerr=err, fmt="o-", color=PALETTE["candidate"], ms=3.5, lw=1.2)
-            ax.axhline(target, color="#59636e", lw=0.8, ls="--")
-            found = to_float(effect["value"])
-            if effect["detectable"] and math.isfinite(found):
-                ax.axvline(share * found, color=VERDICT_COLOURS["pass"], lw=1.0)
-            ax.set_ylim(0, 1.02)
-            ax.set_yticks((0, 0.5, 1))
-            ax.locator_params(axis="x", nbins=4)
-            unit = "%" if effect["unit"] == "share" else effect["unit"]
-            ax.set_xlabel(f"{effect['effect']} ({unit})")
-    return fig
+    canvas = Canvas(2.4 * len(effects) + 0.4, 2.1, sharey=True)
+    for effect in effects:
+        ax = canvas.panel()
+        share = 100.0 if effect["unit"] == "share" else 1.0
+        curve = effect["curve"]
+        x = [share * to_float(v) for v in curve["values"]]
+        y = [to_float(v) for v in curve["power"]]
+        err = [to_float(v) for v in curve["standard_error"]]
+        for xi, yi, ei in zip(x, y, err, strict=True):
+            ax.line([xi, xi], [yi - ei, yi + ei], PALETTE["candidate"], width=1.2)
+        ax.line(x, y, PALETTE["candidate"], width=1.2, marker=1.75)
+        ax.hline(target, "#59636e", width=0.8, style="dashed")
+        found = to_float(effect["value"])
+        if effect["detectable"] and math.isfinite(found):
+            ax.vline(share * found, VERDICT_COLOURS["pass"], width=1.0)
+        ax.limits(y=(0, 1.02))
+        ax.ytick_values = [0, 0.5, 1]
+        unit = "%" if effect["unit"] == "share" else effect["unit"]
+        ax.xlabel = f"{effect['effect']} ({unit})"
+    canvas.panels[0].ylabel = "power"
+    return canvas
 
 
 def _sensitivity_section(sens: Mapping[str, Any], level: int) -> str:

@@ -43,14 +43,13 @@ from parity.report.html import (
     grid,
     key_values,
     legend,
-    new_figure,
     page,
     paragraph,
-    plot_style,
     section,
     table,
     verdict_banner,
 )
+from parity.report.svg import Canvas
 
 __all__ = ["REPORT_NAME", "forest_figure", "suite_html", "write_suite_html"]
 
@@ -106,7 +105,7 @@ def _result(item: Mapping[str, Any]) -> str:
 # figures
 
 
-def forest_figure(rows: Sequence[Mapping[str, Any]], labels: Sequence[str], xlabel: str):
+def forest_figure(rows: Sequence[Mapping[str, Any]], labels: Sequence[str], xlabel: str) -> Canvas:
     """Effects with their intervals against the margin, one row each, adjusted p on the right.
 
     Parameters
@@ -129,36 +128,25 @@ def forest_figure(rows: Sequence[Mapping[str, Any]], labels: Sequence[str], xlab
     low, high = min(finite), max(finite)
     pad = 0.06 * ((high - low) or abs(high) or 1.0)
     low, high = low - pad, high + pad
-    with plot_style():
-        fig = new_figure(4.6, 0.6 + 0.24 * n)
-        ax = fig.add_subplot()
-        for i, r in enumerate(rows):
-            y = n - 1 - i
-            blo, bhi = (min(max(to_float(b), low), high) for b in r["bounds"])
-            ax.fill_betweenx(
-                [y - 0.42, y + 0.42], blo, bhi, color=VERDICT_COLOURS["pass"], alpha=0.12, lw=0
-            )
-            colour = VERDICT_COLOURS.get(RESULT_COLOURS[_result(r)], GREY)
-            lo, hi = (to_float(v) for v in r["confidence_interval"])
-            if not (math.isnan(lo) or math.isnan(hi)):
-                ax.plot(
-                    [max(lo, low), min(hi, high)], [y, y], color=colour, lw=2, solid_capstyle="butt"
-                )
-            estimate = to_float(r["estimate"])
-            if math.isfinite(estimate):
-                ax.plot([estimate], [y], "o", color=colour, ms=4)
-        ax.axvline(rows[0]["null"], color="#59636e", lw=0.8, ls=":")
-        ax.set_xlim(low, high)
-        ax.set_ylim(-0.6, n - 0.4)
-        ax.set_yticks(range(n), list(labels)[::-1])
-        ax.set_xlabel(xlabel)
-        right = ax.twinx()
-        right.set_ylim(ax.get_ylim())
-        right.set_yticks(range(n), [r["p"] for r in rows][::-1])
-        right.tick_params(length=0)
-        for side in ("top", "right", "left", "bottom"):
-            right.spines[side].set_visible(False)
-    return fig
+    canvas = Canvas(4.6, 0.6 + 0.24 * n)
+    ax = canvas.panel()
+    for i, r in enumerate(rows):
+        y = n - 1 - i
+        blo, bhi = (min(max(to_float(b), low), high) for b in r["bounds"])
+        ax.rect(blo, bhi, y - 0.42, y + 0.42, VERDICT_COLOURS["pass"], 0.12)
+        colour = VERDICT_COLOURS.get(RESULT_COLOURS[_result(r)], GREY)
+        lo, hi = (to_float(v) for v in r["confidence_interval"])
+        if not (math.isnan(lo) or math.isnan(hi)):
+            ax.line([max(lo, low), min(hi, high)], [y, y], colour, width=2)
+        estimate = to_float(r["estimate"])
+        if math.isfinite(estimate):
+            ax.line([estimate], [y], colour, width=0, marker=2.2)
+    ax.vline(rows[0]["null"], "#59636e", width=0.8, style="dotted")
+    ax.limits(x=(low, high), y=(-0.6, n - 0.4))
+    ax.yticks = [(n - 1 - i, label) for i, label in enumerate(labels)]
+    ax.right_labels = [(n - 1 - i, r["p"]) for i, r in enumerate(rows)]
+    ax.xlabel = xlabel
+    return canvas
 
 
 def _test_rows(tests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

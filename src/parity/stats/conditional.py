@@ -66,6 +66,7 @@ from parity.stats.two_sample import (
     SplitSums,
     check_kernels,
     collection_from_distances,
+    distance_function,
     energy_from_sums,
     kernel_rows,
     mmd2_from_sums,
@@ -529,7 +530,8 @@ def _check_statistics(statistics) -> tuple[str, ...]:
 def within_sq_distances(z: np.ndarray, metric: str = "sqeuclidean") -> np.ndarray:
     """Squared Euclidean distances within each observation: (n × K × d) → (n × K × K), float64.
 
-    Exact differences (``scipy.spatial.distance.cdist``), so identical rows are exactly 0 apart;
+    Exact differences (:func:`parity.stats.two_sample.distance_function`, the bits of
+    ``scipy.spatial.distance.cdist``), so identical rows are exactly 0 apart;
     ``metric="cityblock"`` gives L1 distances instead.
 
     Examples
@@ -537,12 +539,8 @@ def within_sq_distances(z: np.ndarray, metric: str = "sqeuclidean") -> np.ndarra
     >>> within_sq_distances(np.array([[[0.0], [3.0]], [[1.0], [1.0]]]))[:, 0, 1]
     array([9., 0.])
     """
-    from scipy.spatial.distance import cdist
-
-    out = np.empty((z.shape[0], z.shape[1], z.shape[1]))
-    for i, block in enumerate(z):
-        out[i] = cdist(block, block, metric)
-    return out
+    z = np.asarray(z, dtype=np.float64)
+    return distance_function(z.size * z.shape[1], metric)(z, z)
 
 
 def within_distances(sq: np.ndarray, max_pairs: int = MEDIAN_MAX_PAIRS) -> tuple[np.ndarray, int]:

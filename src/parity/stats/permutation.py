@@ -244,11 +244,12 @@ KL_CHUNK_ENTRIES = 1 << 22
 
 @dataclass(frozen=True, slots=True)
 class _BinnedPlan:
-    """The binned KL statistic: per-bin counts of each split from the sparse one-hot matrix
-    (total_bins × N, ``N·d`` ones), a chunk of splits at a time (:data:`KL_CHUNK_ENTRIES`)."""
+    """The binned KL statistic: per-bin counts of each split from the one-hot matrix
+    (total_bins × N, :meth:`~parity.stats.two_sample.Binning.indicator_t`), a chunk of splits
+    at a time (:data:`KL_CHUNK_ENTRIES`)."""
 
     name: str
-    onehot_t: Any  # scipy.sparse CSR matrix
+    onehot_t: Any  # a dense array or a scipy.sparse CSR matrix
     binning: Binning
     n: int
     smoothing: float

@@ -77,11 +77,90 @@ def for_row_blocks(n_rows: int, n_cols: int, work) -> None:
         pass
 
 
+#: Pair coordinates (rows × columns × d) up to which :func:`cdist` computes with numpy rather
+#: than ``scipy.spatial.distance.cdist``: the same bits, without scipy.spatial's import (about
+#: 0.25 s, most of a small comparison's wall time); beyond it scipy's fused loop is faster.
+NUMPY_DISTANCE_MAX = 2**24
+_NUMPY_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+
+
+def distance_function(size: int, metric: str = "sqeuclidean"):
+    """``f(a, b)``, equal bit for bit to ``scipy.spatial.distance.cdist(a, b, metric)`` in
+    float64, for work of ``size`` pair coordinates (rows × rows × d) in all: :func:`numpy_cdist`
+    for ``sqeuclidean``, ``euclidean`` and ``cityblock`` up to :data:`NUMPY_DISTANCE_MAX` while
+    scipy.spatial is not imported yet, else scipy's function. Stacks of samples
+    (``(..., rows, d)``) give stacks of distance matrices.
+
+    Examples
+    --------
+    >>> f = distance_function(4, "euclidean")
+    >>> f(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]]))
+    array([[5.]])
+    """
+    import sys
+
+    small = size <= NUMPY_DISTANCE_MAX and "scipy.spatial" not in sys.modules
+    if metric in _NUMPY_METRICS and small:
+        return lambda a, b: numpy_cdist(a, b, metric)
+    from scipy.spatial.distance import cdist
+
+    def scipy_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if np.ndim(a) == 2:
+            return cdist(a, b, metric)
+        return np.stack([cdist(u, v, metric) for u, v in zip(a, b, strict=True)])
+
+    return scipy_distances
+
+
+def numpy_cdist(a: np.ndarray, b: np.ndarray, metric: str = "sqeuclidean") -> np.ndarray:
+    """``scipy.spatial.distance.cdist(a, b, metric)`` for ``sqeuclidean``, ``euclidean`` and
+    ``cityblock`` with numpy: the coordinate terms are added in scipy's order (first coordinate
+    first, from 0), so the sums are the same floating-point numbers. Broadcasts over leading
+    axes (``(..., rows, d)``).
+
+    Examples
+    --------
+    >>> numpy_cdist(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [1.0, 1.0]]), "cityblock")
+    array([[7., 2.]])
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    out = np.zeros((*a.shape[:-1], b.shape[-2]))
+    term = np.empty_like(out)
+    for k in range(a.shape[-1]):
+        np.subtract(a[..., :, k, None], b[..., None, :, k], out=term)
+        if metric == "cityblock":
+            np.abs(term, out=term)
+        else:
+            np.multiply(term, term, out=term)
+        out += term
+    return np.sqrt(out, out=out) if metric == "euclidean" else out
+
+
+def pdist(z: np.ndarray, metric: str) -> np.ndarray:
+    """``scipy.spatial.distance.pdist(z, metric)``: the distances of the pairs ``i < j`` in
+    its order, from :func:`cdist` (the same bits).
+
+    Examples
+    --------
+    >>> pdist(np.array([[0.0], [1.0], [3.0]]), "euclidean")
+    array([1., 3., 2.])
+    """
+    z = np.asarray(z, dtype=np.float64)
+    n = z.shape[0]
+    distances = distance_function(n * n * z.shape[1] // 2, metric)
+    step = max(1, 2**17 // max(n, 1))
+    parts = []
+    for start in range(0, n, step):
+        block = distances(z[start : start + step], z[start:])
+        parts += [block[k, k + 1 :] for k in range(block.shape[0])]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
 def pairwise_sq_distances(z: np.ndarray, dtype: type = np.float64) -> np.ndarray:
     """Squared Euclidean distances between all rows of ``z``, as an (N × N) array of ``dtype``.
 
-    Computed in float64 from exact differences (``scipy.spatial.distance.cdist``), row block by
-    row block on all cores, then stored as ``dtype``; identical rows are exactly 0 apart.
+    Computed in float64 from exact differences (:func:`cdist`), row block by row block on all
+    cores, then stored as ``dtype``; identical rows are exactly 0 apart.
 
     Examples
     --------
@@ -89,21 +168,20 @@ def pairwise_sq_distances(z: np.ndarray, dtype: type = np.float64) -> np.ndarray
     array([[0., 9.],
            [9., 0.]])
     """
-    from scipy.spatial.distance import cdist
-
     z = np.asarray(z, dtype=np.float64)
     n = z.shape[0]
     out = np.empty((n, n), dtype=dtype)
+    distances = distance_function(n * n * z.shape[1])
 
     def work(rows: slice) -> None:
-        out[rows] = cdist(z[rows], z, "sqeuclidean")
+        out[rows] = distances(z[rows], z)
 
     for_row_blocks(n, n, work)
     return out
 
 
 def pairwise_distances(z: np.ndarray, metric: str, dtype: type = np.float64) -> np.ndarray:
-    """Distances (a ``scipy.spatial.distance.cdist`` metric) between all rows of ``z``, as an
+    """Distances (a :func:`cdist` metric) between all rows of ``z``, as an
     (N × N) array of ``dtype``, computed in float64 row block by row block on all cores.
 
     Examples
@@ -112,13 +190,12 @@ def pairwise_distances(z: np.ndarray, metric: str, dtype: type = np.float64) -> 
     array([[0., 3.],
            [3., 0.]])
     """
-    from scipy.spatial.distance import cdist
-
     z = np.asarray(z, dtype=np.float64)
     out = np.empty((z.shape[0], z.shape[0]), dtype=dtype)
+    distances = distance_function(z.size * z.shape[0], metric)
 
     def work(rows: slice) -> None:
-        out[rows] = cdist(z[rows], z, metric)
+        out[rows] = distances(z[rows], z)
 
     for_row_blocks(z.shape[0], z.shape[0], work)
     return out
@@ -365,8 +442,6 @@ def bandwidth_collection(z: np.ndarray, kernel: str = "gaussian") -> tuple[float
     >>> bandwidth_collection(np.array([[0.0], [1.0], [3.0]]))
     (0.55, 1.1, 2.2, 4.4)
     """
-    from scipy.spatial.distance import pdist
-
     rows = spread_rows(np.asarray(z, dtype=np.float64))
     unit = unit_scale(rows)
     distances = unit * pdist(rows / unit, KERNEL_METRICS[check_kernels(kernel)[0]])
@@ -442,16 +517,15 @@ def gram_matrices(
     array([[0., 2.],
            [2., 0.]])
     """
-    from scipy.spatial.distance import cdist
-
     z = np.asarray(z, dtype=np.float64)
     n = z.shape[0]
     kernel = np.empty((n, n), dtype=dtype) if bandwidths is not None else None
     dist = np.empty((n, n), dtype=dtype) if euclidean else None
     scales = [np.dtype(dtype).type(-0.5 / (s * s)) for s in bandwidths or ()]
+    distances = distance_function(z.size * n)
 
     def work(rows: slice) -> None:
-        sq = cdist(z[rows], z, "sqeuclidean")
+        sq = distances(z[rows], z)
         if dist is not None:
             dist[rows] = np.sqrt(sq)
         if kernel is not None:
@@ -603,6 +677,10 @@ def energy_distance(reference, candidate) -> float:
 # --------------------------------------------------------------------------- binned KL
 
 
+#: Entries (N × total bins) up to which :meth:`Binning.indicator_t` is a dense matrix.
+DENSE_INDICATOR_MAX = 1 << 22
+
+
 @dataclass(frozen=True, slots=True)
 class Binning:
     """Shared histogram bins of a pooled sample: per-point bin ids and per-dimension bin counts.
@@ -626,11 +704,18 @@ class Binning:
         return np.bincount(self.codes[rows].ravel(), minlength=self.total_bins).astype(np.float64)
 
     def indicator_t(self, dtype: type = np.float64):
-        """The transposed one-hot matrix (total_bins × N) as a sparse CSR matrix: ``N·d``
-        stored ones instead of ``N·total_bins`` dense entries."""
-        from scipy import sparse
+        """The transposed one-hot matrix (total_bins × N): dense, from :meth:`indicator`, when
+        it has at most :data:`DENSE_INDICATOR_MAX` entries and scipy.sparse is not imported
+        yet (a BLAS product, without the import's 0.1 s), else a sparse CSR matrix (``N·d``
+        stored ones instead of ``N·total_bins``). Products with 0/1 splits give the same exact
+        counts either way."""
+        import sys
 
         n, d = self.codes.shape
+        if n * self.total_bins <= DENSE_INDICATOR_MAX and "scipy.sparse" not in sys.modules:
+            return np.ascontiguousarray(self.indicator(dtype).T)
+        from scipy import sparse
+
         ones = np.ones(n * d, dtype=dtype)
         cols = np.repeat(np.arange(n), d)
         return sparse.csr_matrix((ones, (self.codes.ravel(), cols)), shape=(self.total_bins, n))
@@ -773,11 +858,14 @@ __all__ = [
     "KERNELS",
     "bandwidth_collection",
     "binned_kl",
+    "distance_function",
     "energy_distance",
     "gram_matrices",
     "median_heuristic",
     "mmd2",
+    "numpy_cdist",
     "pairwise_sq_distances",
+    "pdist",
     "rbf_gram",
     "shared_bins",
 ]
