@@ -146,12 +146,15 @@ def run_parity(x: np.ndarray, y: np.ndarray, n_resamples: int):
     return two_sample_test(x, y, ("mmd",), n_resamples=n_resamples, rng=0, aggregation="sum")
 
 
-def make_sgemm(n_total: int, block: int, seed: int = 0) -> Callable[[], np.ndarray]:
-    """The engine-shaped float32 product (N × N) @ (N × block), the 0/1 right side F-ordered
-    as the engine's split blocks are; returns a callable doing one product (warmed up)."""
+def make_sgemm(
+    n_total: int, block: int, seed: int = 0, dtype: type = np.float32
+) -> Callable[[], np.ndarray]:
+    """The engine-shaped product (N × N) @ (N × block) in ``dtype`` (float32: sgemm; float64:
+    dgemm), the 0/1 right side F-ordered as the engine's split blocks are; returns a callable
+    doing one product (warmed up)."""
     rng = np.random.default_rng(seed)
-    gram = rng.random((n_total, n_total), dtype=np.float32)
-    splits = (rng.random((block, n_total), dtype=np.float32) < 0.5).astype(np.float32).T
+    gram = rng.random((n_total, n_total)).astype(dtype)
+    splits = (rng.random((block, n_total)) < 0.5).astype(dtype).T
 
     def product() -> np.ndarray:
         return gram @ splits
@@ -745,7 +748,8 @@ def default_row(n: int, n_resamples: int, repeats: int, seed: int = 0) -> dict[s
     """At n = m: medians (over ``repeats`` round-robin rounds) of parity's default test,
     the scipy route computing the same aggregated family, the scipy f32 route computing the
     summed-kernel MMD alone, parity's old default ``aggregation="sum"``, and the float32 sgemm
-    bound of the default's products (one (N × N) @ (N × B) product per quadratic component)."""
+    and float64 dgemm bounds of the default's products (one (N × N) @ (N × B) product per
+    quadratic component; below N = 2048 the engine computes in float64 by contract)."""
     from parity.stats.permutation import two_sample_test
 
     small_x, small_y = make_data(40, seed, 0.0)  # warm-up: imports, first calls, BLAS threads
@@ -761,6 +765,7 @@ def default_row(n: int, n_resamples: int, repeats: int, seed: int = 0) -> dict[s
     ]
     block = min(n_resamples + 1, engine_block_size(n_total))
     sgemm = make_sgemm(n_total, block, seed=seed)
+    dgemm = make_sgemm(n_total, block, seed=seed, dtype=np.float64)
     calls = {
         "default": lambda: two_sample_test(x, y, n_resamples=n_resamples, rng=0),
         "sum": lambda: two_sample_test(x, y, n_resamples=n_resamples, rng=0, aggregation="sum"),
@@ -768,9 +773,10 @@ def default_row(n: int, n_resamples: int, repeats: int, seed: int = 0) -> dict[s
         "scipy_family64": lambda: run_scipy_family(x, y, n_resamples, dtype=np.float64),
         "scipy_mmd": lambda: run_scipy(x, y, n_resamples, sum_bws, np.float32),
         "sgemm": sgemm,
+        "dgemm": dgemm,
     }
     times, results = timed_round_robin(calls, repeats)
-    del sgemm, calls
+    del sgemm, dgemm, calls
     med = {k: statistics.median(t) for k, t in times.items()}
     res = results["default"]
     components = len(res.results["mmd"].parameters["kernels"]) + 1  # + energy
@@ -780,6 +786,7 @@ def default_row(n: int, n_resamples: int, repeats: int, seed: int = 0) -> dict[s
         "seconds": med,
         "runs": times,
         "bound": components * med["sgemm"] * n_resamples / block,
+        "bound64": components * med["dgemm"] * n_resamples / block,
         "components": components,
         "precision": res.precision,
         "pvalue": res.pvalue,

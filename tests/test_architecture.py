@@ -288,9 +288,19 @@ def test_help_loads_only_click():
     assert loaded == ["click"]
 
 
-@pytest.mark.parametrize("name", ["parity.stats", "parity.trajectory"])
-def test_numerics_load_numpy_and_nothing_heavier(name):
-    assert third_party_loaded(f"import {name}") == ["numpy"]
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import parity.trajectory",
+        "from parity.stats import *",  # every module of parity.stats (its names are lazy)
+    ],
+)
+def test_numerics_load_numpy_and_nothing_heavier(statement):
+    assert third_party_loaded(statement) == ["numpy"]
+
+
+def test_stats_names_are_imported_on_first_use():
+    assert third_party_loaded("import parity.stats") == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,105 +26,74 @@ is an :class:`Interval`: a ``(low, high)`` tuple with ``.low`` and ``.high``.
 
 from __future__ import annotations
 
-from parity.stats._common import Interval
-from parity.stats.aggregates import (
-    aggregate_ci,
-    iqm,
-    optimality_gap,
-    probability_of_improvement,
-    probability_of_improvement_ci,
-)
-from parity.stats.bootstrap import (
-    BootstrapResult,
-    RatioResult,
-    bootstrap_ci,
-    bootstrap_ratio_of_means,
-)
-from parity.stats.coincidence import (
-    IdenticalRunsResult,
-    SameSeedMatchesResult,
-    identical_runs_test,
-    same_seed_matches_test,
-)
-from parity.stats.conditional import conditional_two_sample_test
-from parity.stats.equivalence import (
-    AttainabilityResult,
-    OneSidedResult,
-    OneSidedTest,
-    PosteriorResult,
-    TOSTResult,
-    attainability,
-    noninferiority,
-    posterior_equivalence,
-    superiority,
-    tost,
-    tost_from_summary,
-)
-from parity.stats.intervals import ProportionInterval, clopper_pearson, wilson
-from parity.stats.multiple import benjamini_hochberg, bonferroni, holm
-from parity.stats.permutation import StatisticResult, TwoSampleTestResult, two_sample_test
-from parity.stats.ranking import AUCResult, auc
-from parity.stats.rff import rff_two_sample_test
-from parity.stats.sensitivity import (
-    DetectableEffect,
-    PowerCurve,
-    SensitivityResult,
-    min_detectable_effect,
-)
-from parity.stats.sign_flip import SignFlipResult, sign_flip_test
-from parity.stats.text import text_two_sample_test
-from parity.stats.thresholds import ThresholdResult, otsu_threshold
-from parity.stats.two_sample import binned_kl, energy_distance, mmd2
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "AUCResult",
-    "AttainabilityResult",
-    "BootstrapResult",
-    "DetectableEffect",
-    "IdenticalRunsResult",
-    "Interval",
-    "OneSidedResult",
-    "OneSidedTest",
-    "PosteriorResult",
-    "PowerCurve",
-    "ProportionInterval",
-    "RatioResult",
-    "SameSeedMatchesResult",
-    "SensitivityResult",
-    "SignFlipResult",
-    "StatisticResult",
-    "TOSTResult",
-    "ThresholdResult",
-    "TwoSampleTestResult",
-    "aggregate_ci",
-    "attainability",
-    "auc",
-    "benjamini_hochberg",
-    "binned_kl",
-    "bonferroni",
-    "bootstrap_ci",
-    "bootstrap_ratio_of_means",
-    "clopper_pearson",
-    "conditional_two_sample_test",
-    "energy_distance",
-    "holm",
-    "identical_runs_test",
-    "iqm",
-    "min_detectable_effect",
-    "mmd2",
-    "noninferiority",
-    "optimality_gap",
-    "otsu_threshold",
-    "posterior_equivalence",
-    "probability_of_improvement",
-    "probability_of_improvement_ci",
-    "rff_two_sample_test",
-    "same_seed_matches_test",
-    "sign_flip_test",
-    "superiority",
-    "text_two_sample_test",
-    "tost",
-    "tost_from_summary",
-    "two_sample_test",
-    "wilson",
-]
+#: Public name → the module of ``parity.stats`` that defines it, imported on first use (a
+#: command that runs one test does not pay for the import of every module).
+_EXPORTS = {
+    "AUCResult": "ranking",
+    "AttainabilityResult": "equivalence",
+    "BootstrapResult": "bootstrap",
+    "DetectableEffect": "sensitivity",
+    "IdenticalRunsResult": "coincidence",
+    "Interval": "_common",
+    "OneSidedResult": "equivalence",
+    "OneSidedTest": "equivalence",
+    "PosteriorResult": "equivalence",
+    "PowerCurve": "sensitivity",
+    "ProportionInterval": "intervals",
+    "RatioResult": "bootstrap",
+    "SameSeedMatchesResult": "coincidence",
+    "SensitivityResult": "sensitivity",
+    "SignFlipResult": "sign_flip",
+    "StatisticResult": "permutation",
+    "TOSTResult": "equivalence",
+    "ThresholdResult": "thresholds",
+    "TwoSampleTestResult": "permutation",
+    "aggregate_ci": "aggregates",
+    "attainability": "equivalence",
+    "auc": "ranking",
+    "benjamini_hochberg": "multiple",
+    "binned_kl": "two_sample",
+    "bonferroni": "multiple",
+    "bootstrap_ci": "bootstrap",
+    "bootstrap_ratio_of_means": "bootstrap",
+    "clopper_pearson": "intervals",
+    "conditional_two_sample_test": "conditional",
+    "energy_distance": "two_sample",
+    "holm": "multiple",
+    "identical_runs_test": "coincidence",
+    "iqm": "aggregates",
+    "min_detectable_effect": "sensitivity",
+    "mmd2": "two_sample",
+    "noninferiority": "equivalence",
+    "optimality_gap": "aggregates",
+    "otsu_threshold": "thresholds",
+    "posterior_equivalence": "equivalence",
+    "probability_of_improvement": "aggregates",
+    "probability_of_improvement_ci": "aggregates",
+    "rff_two_sample_test": "rff",
+    "same_seed_matches_test": "coincidence",
+    "sign_flip_test": "sign_flip",
+    "superiority": "equivalence",
+    "text_two_sample_test": "text",
+    "tost": "equivalence",
+    "tost_from_summary": "equivalence",
+    "two_sample_test": "permutation",
+    "wilson": "intervals",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(f"parity.stats.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'parity.stats' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -77,19 +77,21 @@ def for_row_blocks(n_rows: int, n_cols: int, work) -> None:
         pass
 
 
-#: Pair coordinates (rows × columns × d) up to which :func:`cdist` computes with numpy rather
-#: than ``scipy.spatial.distance.cdist``: the same bits, without scipy.spatial's import (about
-#: 0.25 s, most of a small comparison's wall time); beyond it scipy's fused loop is faster.
-NUMPY_DISTANCE_MAX = 2**24
+#: Pair coordinates (rows × rows × d) a process computes with numpy before it imports
+#: ``scipy.spatial.distance`` (about 0.25 s): numpy gives the same bits about 4× slower, so it
+#: is faster for a few small calls (a command's one comparison) and costs at most about one
+#: import's time in a process that computes many distances.
+NUMPY_DISTANCE_BUDGET = 2**24
 _NUMPY_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+_numpy_work = 0
 
 
 def distance_function(size: int, metric: str = "sqeuclidean"):
     """``f(a, b)``, equal bit for bit to ``scipy.spatial.distance.cdist(a, b, metric)`` in
     float64, for work of ``size`` pair coordinates (rows × rows × d) in all: :func:`numpy_cdist`
-    for ``sqeuclidean``, ``euclidean`` and ``cityblock`` up to :data:`NUMPY_DISTANCE_MAX` while
-    scipy.spatial is not imported yet, else scipy's function. Stacks of samples
-    (``(..., rows, d)``) give stacks of distance matrices.
+    for ``sqeuclidean``, ``euclidean`` and ``cityblock`` while the process has done less than
+    :data:`NUMPY_DISTANCE_BUDGET` of such work and scipy.spatial is not imported, else scipy's
+    function. Stacks of samples (``(..., rows, d)``) give stacks of distance matrices.
 
     Examples
     --------
@@ -99,8 +101,10 @@ def distance_function(size: int, metric: str = "sqeuclidean"):
     """
     import sys
 
-    small = size <= NUMPY_DISTANCE_MAX and "scipy.spatial" not in sys.modules
-    if metric in _NUMPY_METRICS and small:
+    global _numpy_work
+    within = _numpy_work + size <= NUMPY_DISTANCE_BUDGET and "scipy.spatial" not in sys.modules
+    if metric in _NUMPY_METRICS and within:
+        _numpy_work += size
         return lambda a, b: numpy_cdist(a, b, metric)
     from scipy.spatial.distance import cdist
 
@@ -147,12 +151,13 @@ def pdist(z: np.ndarray, metric: str) -> np.ndarray:
     """
     z = np.asarray(z, dtype=np.float64)
     n = z.shape[0]
-    distances = distance_function(n * n * z.shape[1] // 2, metric)
-    step = max(1, 2**17 // max(n, 1))
+    distances = distance_function(n * n * z.shape[1], metric)
+    step = max(1, 2**20 // max(n, 1))
     parts = []
     for start in range(0, n, step):
-        block = distances(z[start : start + step], z[start:])
-        parts += [block[k, k + 1 :] for k in range(block.shape[0])]
+        block = distances(z[start : start + step], z)
+        rows = np.arange(start, start + block.shape[0])[:, None]
+        parts.append(block[rows < np.arange(n)[None, :]])  # row-major: pdist's order
     return np.concatenate(parts) if parts else np.empty(0)
 
 
