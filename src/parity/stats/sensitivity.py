@@ -487,13 +487,10 @@ def batch_exceedance_counts(values: np.ndarray, tolerance: np.ndarray) -> np.nda
     """
     r, k = values.shape
     queries = values - tolerance[:, None]
-    # A stable sort of [queries, values] puts each query before the values equal to it, so the
-    # values ranked before a query are exactly those strictly below it.
-    order = np.argsort(np.concatenate([queries, values], axis=1), axis=1, kind="stable")
-    is_value = order >= k
-    below = np.cumsum(is_value, axis=1)[~is_value].reshape(r, k)
+    ordered = np.sort(values, axis=1)  # NaNs last, as np.searchsorted expects
     counts = np.empty((r, k), dtype=np.int64)
-    np.put_along_axis(counts, order[~is_value].reshape(r, k), k - below, axis=1)
+    for row in range(r):  # the values strictly below each query are left of its insertion point
+        counts[row] = k - np.searchsorted(ordered[row], queries[row], side="left")
     return counts
 
 
