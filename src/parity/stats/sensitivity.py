@@ -93,6 +93,7 @@ Results hold no wall time, so that records stay byte-identical for the same inpu
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -537,6 +538,26 @@ def _kl_values(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.ndarray
     table = np.where(valid[:, :, None], table, 0.0)
     flat = counts_x + (np.arange(r * width).reshape(r, width, 1) * (n + 1))
     return table.ravel()[flat].sum(axis=1)
+
+
+_POOL: tuple[int, Any] | None = None  # (owning process id, the replicates' worker threads)
+
+
+def _on_cores(fn, todo: np.ndarray, batch: int) -> np.ndarray:
+    """``np.concatenate([fn(part) for part in parts])`` over consecutive parts of ``todo`` (at
+    most ``batch`` each, at least one per core), the parts on all cores. Each replicate's
+    p-value depends on its own rows only, so the parts do not change a bit of the result."""
+    global _POOL
+    from concurrent.futures import ThreadPoolExecutor
+
+    cores = os.cpu_count() or 1
+    size = max(1, min(batch, -(-todo.size // cores)))
+    parts = [todo[i : i + size] for i in range(0, todo.size, size)]
+    if len(parts) < 2 or cores < 2:
+        return np.concatenate([fn(p) for p in parts]) if parts else np.empty(0, dtype=bool)
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(cores, thread_name_prefix="parity-replicates"))
+    return np.concatenate(list(_POOL[1].map(fn, parts)))
 
 
 def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.ndarray:
@@ -1290,14 +1311,13 @@ def min_detectable_effect(
 
         def batched_rejects_of(kind: str):
             def rejects(todo: np.ndarray, t: float) -> np.ndarray:
-                out = np.empty(todo.size, dtype=bool)
-                for first in range(0, todo.size, batch):
-                    part = todo[first : first + batch]
+                def part_rejects(part: np.ndarray) -> np.ndarray:
                     x = ref[rows[part, :n_sim]]
                     y = apply_effect(kind, ref[rows[part, n_sim:]], t, draws, part)
                     pvalues = family_pvalues(np.concatenate([x, y], axis=1), splits[part], spec)
-                    out[first : first + batch] = pvalues < alpha
-                return out
+                    return pvalues < alpha
+
+                return _on_cores(part_rejects, todo, batch)
 
             return rejects
 
