@@ -205,6 +205,25 @@ def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
         return None
 
 
+_CLK_TCK: list[int] = []
+
+
+def _boot_ticks() -> int | None:
+    """Now, in the clock ticks since boot that ``/proc/<pid>/stat`` gives start times in (a
+    process started later has a start time at least this), or None (no ``/proc``).
+
+    Reading the clock costs nothing; reading a new command's ``stat`` for its start time waits
+    on the command's memory map while it execs (0.1–1 ms).
+    """
+    try:
+        if not _CLK_TCK:
+            os.stat("/proc/self/stat")
+            _CLK_TCK.append(1_000_000_000 // os.sysconf("SC_CLK_TCK"))
+        return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // _CLK_TCK[0]
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def process_start(pid: int) -> str:
     """A token for "this process, started then": its start time on Linux, else ``"?"``.
 
@@ -264,8 +283,8 @@ def run_processes(
     """Live processes of a run: in its process group or session ``group``, or (Linux) holding
     ``PARITY_RUN_TOKEN=token`` in their environment (descendants that left the session).
 
-    ``since`` is the start time (``/proc`` clock ticks) of the run's first process, when known:
-    every process of the run started at or after it, so older processes are passed over
+    ``since`` is a start time (``/proc`` clock ticks) at or before the run's first process's,
+    when known: every process of the run started at or after it, so older processes are passed over
     without reading their environment, and those seen by an earlier scan (the same
     ``/proc/<pid>`` inode) without reading their ``stat`` either — a ``stat`` of the folder
     costs a tenth of reading the file.
@@ -675,7 +694,7 @@ def _kill_group(
 ) -> None:
     """SIGTERM every process of the run (group, session, token), wait ``grace`` s for the
     leader, then SIGKILL whatever is left; the leader is reaped last, so its pid (the group's
-    id) cannot be reused meanwhile. ``since``: the leader's start time (see
+    id) cannot be reused meanwhile. ``since``: a start time at or before the leader's (see
     :func:`run_processes`); ``marks``: :func:`pid_mark` readings, the first made before it
     started (see :func:`_signal_run`)."""
     if proc.returncode is None and proc.poll() is None:
@@ -807,7 +826,8 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
         os.close(stdout)
         raise
     try:
-        mark = pid_mark()  # every process of the run gets a pid allocated after this
+        since = _boot_ticks()  # every process of the run starts at or after this
+        mark = pid_mark()  # and gets a pid allocated after this
         marks = [] if mark is None else [mark]
         try:
             proc = subprocess.Popen(
@@ -826,8 +846,6 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
         if marks:  # a second reading: each pair of readings must be close (pid_window)
             mark = pid_mark()
             marks = [] if mark is None else [*marks, mark]
-        leader = _proc_stat(proc.pid)  # not reaped yet: its /proc entry is there
-        since = None if leader is None else leader[3]
         lock.note(proc.pid, token)
         deadline = None if job.timeout is None else t0 + job.timeout
         outcome, note = "exited", ""
