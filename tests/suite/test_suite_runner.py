@@ -588,6 +588,27 @@ def test_pid_window_is_the_pids_allocated_between_readings_and_refuses_what_it_c
     assert pid_window([mark(1e-3, 1000), mark(0, 1001)], 32768, 2) is None  # clock went back
 
 
+def test_a_pid_trail_checks_its_readings_pair_by_pair_and_stays_broken(monkeypatch):
+    from parity.suite import runner
+
+    readings = iter([(0.0, 1000), (0.001, 1001), (0.002, 1003), (0.003, 1004), (0.1, 1005)])
+
+    def fake_mark():
+        t, last = next(readings)
+        return runner.PidMark(t, t, last, 100)
+
+    monkeypatch.setattr(runner, "pid_mark", fake_mark)
+    monkeypatch.setattr(runner, "_pid_space", lambda: (32768, 2))
+    trail = runner.PidTrail.begin()
+    trail.mark()
+    assert trail.window() == range(1001, 1004)  # the readings so far: 1000, 1001, 1003
+    assert trail.window() == range(1001, 1005)
+    assert trail.window() is None  # 97 ms after the reading before: it may have gone round
+    assert trail.window() is None  # and it stays broken (no reading is made any more)
+    monkeypatch.setattr(runner, "_pid_space", lambda: None)
+    assert runner.PidTrail.begin() is None
+
+
 @pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="needs Linux /proc")
 def test_a_setsid_daemon_is_killed_by_the_scan_of_the_pids_made_during_the_run(
     tmp_path, monkeypatch

@@ -485,29 +485,65 @@ def pid_window(
     return range(first + 1, last + 1)
 
 
+class PidTrail:
+    """Successive :func:`pid_mark` readings since a run began, checked pair by pair as they
+    come (:func:`pid_window` of each pair, and of the whole span): the same verdict as
+    :func:`pid_window` of the whole list, in constant memory. The run reads one at each
+    wake-up of its wait, so that each pair is close together; once a pair is not, the trail
+    is broken for good and the run's processes are looked for in all of ``/proc``.
+    """
+
+    __slots__ = ("first", "last", "space")
+
+    def __init__(self, first: PidMark, space: tuple[int, int]) -> None:
+        self.first: PidMark = first
+        self.last: PidMark | None = first
+        self.space = space
+
+    @classmethod
+    def begin(cls) -> PidTrail | None:
+        """A trail starting now; None where pids cannot be followed (not Linux, …)."""
+        space = _pid_space()
+        first = pid_mark() if space is not None else None
+        return None if first is None or space is None else cls(first, space)
+
+    def mark(self) -> None:
+        """Add a reading made now."""
+        if self.last is None:
+            return
+        now = pid_mark()
+        pair = None if now is None else pid_window([self.last, now], *self.space)
+        if now is None or pair is None or now.last_pid - self.first.last_pid > WINDOW_MAX:
+            self.last = None
+        else:
+            self.last = now
+
+    def window(self) -> range | None:
+        """The pids allocated since the first reading, through one made now; None when the
+        trail cannot vouch for them."""
+        self.mark()
+        if self.last is None:
+            return None
+        return range(self.first.last_pid + 1, self.last.last_pid + 1)
+
+
 def _signal_run(
     group: int,
     token: str | None,
     sig: int,
     since: int | None = None,
-    marks: Sequence[PidMark] = (),
+    trail: PidTrail | None = None,
 ) -> list[int]:
     """Send ``sig`` to the process group and every other process of the run; return them.
 
-    ``marks``: :func:`pid_mark` readings, the first before the run's command started; when
-    :func:`pid_window` vouches for them and one read now, only the pids allocated since the
-    first are looked at.
+    ``trail``: the run's :class:`PidTrail`; when it vouches for the pids allocated since the
+    run began, only those are looked at.
     """
     try:
         os.killpg(group, sig)
     except (ProcessLookupError, PermissionError, OSError):
         pass
-    window = None
-    space = _pid_space() if marks else None
-    if space is not None:
-        now = pid_mark()
-        if now is not None:
-            window = pid_window([*marks, now], *space)
+    window = None if trail is None else trail.window()
     pids = run_processes(group, token, since, window)
     for pid in pids:
         try:
@@ -522,11 +558,11 @@ def _kill_run(
     token: str | None,
     rounds: int = 20,
     since: int | None = None,
-    marks: Sequence[PidMark] = (),
+    trail: PidTrail | None = None,
 ) -> None:
     """SIGKILL the run's processes until none is left (each round finds forks made meanwhile)."""
     for _ in range(rounds):
-        if not _signal_run(group, token, signal.SIGKILL, since, marks):
+        if not _signal_run(group, token, signal.SIGKILL, since, trail):
             return
         time.sleep(0.02)
 
@@ -706,20 +742,19 @@ def _kill_group(
     grace: float,
     token: str | None = None,
     since: int | None = None,
-    marks: Sequence[PidMark] = (),
+    trail: PidTrail | None = None,
 ) -> None:
     """SIGTERM every process of the run (group, session, token), wait ``grace`` s for the
     leader, then SIGKILL whatever is left; the leader is reaped last, so its pid (the group's
     id) cannot be reused meanwhile. ``since``: a start time at or before the leader's (see
-    :func:`run_processes`); ``marks``: :func:`pid_mark` readings, the first made before it
-    started (see :func:`_signal_run`)."""
+    :func:`run_processes`); ``trail``: its :class:`PidTrail`, begun before it started."""
     if proc.returncode is None and proc.poll() is None:
-        _signal_run(proc.pid, token, signal.SIGTERM, since, marks)
+        _signal_run(proc.pid, token, signal.SIGTERM, since, trail)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-    _kill_run(proc.pid, token, since=since, marks=marks)
+    _kill_run(proc.pid, token, since=since, trail=trail)
     proc.wait()
 
 
@@ -843,8 +878,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
         raise
     try:
         since = _boot_ticks()  # every process of the run starts at or after this
-        mark = pid_mark()  # and gets a pid allocated after this
-        marks = [] if mark is None else [mark]
+        trail = PidTrail.begin()  # and gets a pid allocated after this
         try:
             proc = subprocess.Popen(
                 job.command,
@@ -859,15 +893,16 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
             )
         except OSError as exc:
             return "error", None, started, time.monotonic() - t0, f"cannot start ({exc})"
-        if marks:  # a second reading: each pair of readings must be close (pid_window)
-            mark = pid_mark()
-            marks = [] if mark is None else [*marks, mark]
+        if trail is not None:
+            trail.mark()  # readings close together keep the trail sound (see PidTrail)
         lock.note(proc.pid, token)
         deadline = None if job.timeout is None else t0 + job.timeout
         outcome, note = "exited", ""
         exited = _ExitWaiter(proc)
         try:
             while not exited(POLL):
+                if trail is not None:
+                    trail.mark()
                 if stop is not None and stop.is_set():
                     outcome = "stopped"
                     break
@@ -877,7 +912,9 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                     break
         finally:
             exited.close()
-        _kill_group(proc, KILL_GRACE, token, since, marks)  # also ends what the command left
+        if trail is not None:
+            trail.mark()
+        _kill_group(proc, KILL_GRACE, token, since, trail)  # also ends what the command left
     finally:
         os.close(stdout)
         os.close(stderr)
