@@ -22,6 +22,8 @@ One run of a ``command`` system (:func:`execute_run`)
   is the process group, the session, and (on Linux, from ``/proc``) any process carrying the
   run's token, which finds descendants that called ``setsid()`` or were re-parented (only a
   process that also clears its environment escapes: run hostile commands in a container).
+  Only the pids allocated since the run began are looked at when the allocator's readings
+  vouch for them (:func:`pid_window`), else every entry of ``/proc``.
 * The run is ``ok`` when the command exits 0 and ``{out}/metrics.json`` is a JSON object;
   otherwise ``failed`` (or ``timeout``). ``stderr_tail`` keeps the end of the command's stderr
   and then parity's reason (lines starting ``parity: ``); :meth:`RunRecord.failure_reason`
