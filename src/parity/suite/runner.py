@@ -459,12 +459,18 @@ def pid_window(
       created after the last reading is missed, as a listing of ``/proc`` misses one created
       after it: the kill rounds of :func:`_kill_run` go on until a round finds nothing.
     * A wrap between two successive readings shows as a decrease, unless the allocator went
-      all the way round: that takes at least ``(pid_max − 300 − 4·tasks) / 5`` allocations
-      (every free pid is taken on the way; a task keeps at most four pids in use, its own,
-      its thread group's, its process group's and its session's; tasks grow by at most one
-      per allocation), which ``cpus`` CPUs cannot make at :data:`PIDS_PER_CPU_SECOND` each
-      between the two readings (``before`` the earlier, ``after`` the later). A pair of
-      readings further apart than that is not trusted.
+      all the way round, passing every pid from 300 to ``pid_max``: each one is either
+      allocated on the way or in use, and a pid is in use only while a task holds it (as its
+      own, its thread group's, its process group's or its session's id) or a fork that
+      allocated it is under way: at most five per task, and tasks (``/proc/loadavg``'s 4th
+      field, zombies included) grow by at most one per allocation. So it takes at least
+      ``(pid_max − 300 − 5·tasks) / 6`` allocations, which ``cpus`` CPUs cannot make at
+      :data:`PIDS_PER_CPU_SECOND` each between the two readings (``before`` the earlier,
+      ``after`` the later). A pair of readings further apart than that is not trusted.
+
+    The one way round it is deliberate: a process privileged in this pid namespace
+    (``CAP_CHECKPOINT_RESTORE``) may choose its pid (``clone3`` with ``set_tid``, or writing
+    ``ns_last_pid``), as one may clear its environment to hide from the full scan.
 
     Examples
     --------
@@ -478,7 +484,7 @@ def pid_window(
     if len(marks) < 2 or not 0 <= last - first <= most:
         return None
     for earlier, later in itertools.pairwise(marks):
-        full_cycle = (pid_max - RESERVED_PIDS - 4 * max(earlier.tasks, later.tasks)) / 5
+        full_cycle = (pid_max - RESERVED_PIDS - 5 * max(earlier.tasks, later.tasks)) / 6
         seconds = later.after - earlier.before
         if later.last_pid < earlier.last_pid or seconds < 0:
             return None
