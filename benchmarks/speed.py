@@ -6,6 +6,7 @@ Run it directly (``make bench`` runs each benchmark in full)::
     python benchmarks/speed.py --quick           # fewer resamples, runs and repeats
     python benchmarks/speed.py --two-sample      # also the default two-sample test's rows
     python benchmarks/speed.py --only-two-sample # only those (n = m = 500, 2000, 5000)
+    python benchmarks/speed.py --only-runner --dir /dev/shm  # the runner row, run folders there
 
 Rows (each measured by the benchmark named, whose docstring says exactly what is timed):
 
@@ -14,6 +15,8 @@ Rows (each measured by the benchmark named, whose docstring says exactly what is
   ``.venv-rliable``; the row says so when it is missing); goal ≥ 20× faster.
 * **suite runner** (``suite.py``): 1,000 no-op runs through ``run_suite`` against the same
   commands as bare ``sh`` processes on a pool of the same size; goal ≤ 1.5× the bare time.
+  The run folders go to ``--dir`` (default: the system's temporary folder); the row's header
+  line gives one ``mkdir`` and one file create there, which dominate on a slow file system.
 * **CLI end to end** (``cli.py``): ``parity compare`` on the demo data in a fresh interpreter,
   against the 0.8 s goal (no peer), with its phases.
 * **default two-sample test** (``two_sample.py``'s ``default_row``, with ``--two-sample``):
@@ -95,8 +98,9 @@ def iqm_row(args) -> tuple[str, str, str, str, str]:
 def runner_row(args) -> tuple[str, str, str, str, str]:
     n, w = args.runs, args.workers
     ratios, times, bares = [], [], []
-    with tempfile.TemporaryDirectory(prefix="parity-bench-speed-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="parity-bench-speed-", dir=args.dir) as tmp:
         root = Path(tmp)
+        print(suite.fs_line(root))
         for r in range(args.repeats):
             t = suite.bench_runner(n, w, root / f"runner{r}")
             outs = [root / f"bare{r}" / f"r{i}" for i in range(n)]
@@ -106,6 +110,7 @@ def runner_row(args) -> tuple[str, str, str, str, str]:
             ratios.append(t / bare)
             times.append(t)
             bares.append(bare)
+            print(f"  runner repeat {r + 1}: {t:.2f} s, bare sh {bare:.2f} s, {t / bare:.2f}×")
     ratio = statistics.median(ratios)
     ok = "PASS" if ratio <= 1.5 else "MISS"
     return (
@@ -223,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--two-sample-full", action="store_true", help="also run two_sample.py's own tables"
     )
+    p.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where the runner row's run folders go (default: TMPDIR)",
+    )
+    p.add_argument("--only-runner", action="store_true", help="only the suite runner row")
     p.add_argument("--quick", action="store_true", help="B=2000, 200 runs, one repeat")
     args = p.parse_args(argv)
     if args.quick:
@@ -234,12 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     print(threads())
     rows, notes = [], []
     others = () if args.only_two_sample else (("IQM", iqm_row), ("runner", runner_row))
+    if args.only_runner:
+        others = (("runner", runner_row),)
     for name, fn in others:
         try:
             rows.append(fn(args))
         except Exception as exc:  # one failed row does not hide the others
             rows.append((name, "failed", f"{type(exc).__name__}: {exc}", "", ""))
-    if not args.only_two_sample:
+    if not (args.only_two_sample or args.only_runner):
         try:
             row, phases = cli_row(args)
             rows.append(row)

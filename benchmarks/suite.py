@@ -5,6 +5,7 @@ Run it with ``make bench`` or directly::
     python benchmarks/suite.py                    # 1,000 runs, the full report benchmark
     python benchmarks/suite.py --quick            # 200 runs, one repeat
     python benchmarks/suite.py --runs 2000 --workers 8
+    python benchmarks/suite.py --dir /dev/shm     # the run folders in another file system
 
 Routes:
 
@@ -12,7 +13,8 @@ Routes:
   (2 systems × 1 task × 500 seeds) through the local executor: each run is a ``/bin/sh`` command
   that writes ``{"x": 1}`` to ``{out}/metrics.json``. Timed end to end (planning, the processes,
   hashing, reading the metrics, the SQLite commits, one per batch of runs that finish within
-  0.2 s) into a fresh store; printed as runs/second.
+  0.2 s) into a fresh store; printed as runs/second. The modules ``run_suite`` imports on first
+  use are imported before the clock starts (once per process, not a cost per run).
 * **bare processes** — the same commands, 1,000 of them, run with ``subprocess.run(cmd,
   shell=True)`` from a thread pool of the same size into folders made beforehand: the process
   start-up cost alone. The runner's *overhead* is ``runner time / bare time`` (1 = none) and
@@ -25,7 +27,11 @@ Routes:
   stability across the two reruns. Median of ``--repeats``.
 
 It is a report, not a test: it always exits 0. Timings on a shared or small machine are noisy;
-the header prints the CPU count and the load average.
+the header prints the CPU count and the load average. The run folders go to a temporary folder
+in ``--dir`` (default: the system's, honouring ``TMPDIR``); each run makes two folders and
+three files there (the command a fourth), so the header also prints what one ``mkdir`` and one
+file create cost in it: when those are slow (some ``/tmp`` file systems take a millisecond), the
+file system, not the runner, dominates the runner's time.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,7 +63,35 @@ def header(workers: int) -> None:
     )
 
 
+def fs_costs(folder: Path, n: int = 200) -> tuple[float, float]:
+    """Median seconds of one ``mkdir`` and of one file create (``open(…, "wb")``) in ``folder``."""
+    probe = Path(tempfile.mkdtemp(prefix="fs-probe-", dir=folder))
+    try:
+        dirs, files = [], []
+        for i in range(n):
+            t0 = time.perf_counter()
+            os.mkdir(probe / f"d{i}")
+            t1 = time.perf_counter()
+            with open(probe / f"f{i}", "wb"):
+                pass
+            t2 = time.perf_counter()
+            dirs.append(t1 - t0)
+            files.append(t2 - t1)
+        return statistics.median(dirs), statistics.median(files)
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def fs_line(folder: Path) -> str:
+    """``"runs in DIR: mkdir X ms, file create Y ms"`` for the header."""
+    mkdir, create = fs_costs(folder)
+    return f"runs in {folder}: mkdir {1000 * mkdir:.3f} ms, file create {1000 * create:.3f} ms"
+
+
 def bench_runner(n_runs: int, workers: int, root: Path) -> float:
+    import parity.suite.executors
+    import parity.suite.manifest
+    import parity.suite.store  # noqa: F401 (imported once, before the clock starts)
     from parity.suite.runner import run_suite
 
     seeds = n_runs // 2
@@ -158,13 +193,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the report route")
     parser.add_argument("--quick", action="store_true", help="200 runs, one repeat")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where the temporary run folders go (default: TMPDIR)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs, args.repeats = 200, 1
     n = args.runs - args.runs % 2
     header(args.workers)
-    with tempfile.TemporaryDirectory(prefix="parity-bench-suite-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="parity-bench-suite-", dir=args.dir) as tmp:
         root = Path(tmp)
+        print(fs_line(root))
         print(f"\nrunner: {n} no-op runs (`{NOOP}`), local executor, {args.workers} workers")
         runner = bench_runner(n, args.workers, root / "runner")
         print(f"  run_suite            {runner:8.2f} s   {n / runner:8.1f} runs/s")

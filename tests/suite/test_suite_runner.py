@@ -567,6 +567,93 @@ def test_run_processes_since_skips_older_processes_and_finds_new_ones():
         older.wait()
 
 
+def test_pid_window_is_the_pids_allocated_between_readings_and_refuses_what_it_cannot_vouch_for():
+    from parity.suite.runner import PidMark, pid_window
+
+    def mark(t, last, tasks=100):
+        return PidMark(t, t + 1e-5, last, tasks)
+
+    assert pid_window([mark(0, 1000), mark(1e-3, 1002), mark(2e-3, 1005)], 32768, 2) == range(
+        1001, 1006
+    )
+    assert pid_window([mark(0, 1000), mark(1e-3, 1000)], 32768, 2) == range(1001, 1001)
+    assert pid_window([mark(0, 32700), mark(1e-3, 310)], 32768, 2) is None  # wrapped round
+    assert pid_window([mark(0, 1000), mark(1e-3, 990), mark(2e-3, 1001)], 32768, 2) is None
+    assert pid_window([mark(0, 1000), mark(1e-3, 1000 + 5000)], 32768, 2) is None  # too wide
+    assert pid_window([mark(0, 1000)], 32768, 2) is None  # one reading tells nothing
+    # two readings far enough apart for the allocator to have gone all the way round
+    assert pid_window([mark(0, 1000), mark(0.01, 1001)], 32768, 2) is None
+    assert pid_window([mark(0, 1000), mark(0.01, 1001)], 4194304, 2) == range(1001, 1002)
+    assert pid_window([mark(0, 1000), mark(1e-3, 1001, tasks=8000)], 32768, 2) is None
+    assert pid_window([mark(1e-3, 1000), mark(0, 1001)], 32768, 2) is None  # clock went back
+
+
+def test_a_pid_trail_checks_its_readings_pair_by_pair_and_stays_broken(monkeypatch):
+    from parity.suite import runner
+
+    readings = iter([(0.0, 1000), (0.001, 1001), (0.002, 1003), (0.003, 1004), (0.1, 1005)])
+
+    def fake_mark():
+        t, last = next(readings)
+        return runner.PidMark(t, t, last, 100)
+
+    monkeypatch.setattr(runner, "pid_mark", fake_mark)
+    monkeypatch.setattr(runner, "_pid_space", lambda: (32768, 2))
+    trail = runner.PidTrail.begin()
+    trail.mark()
+    assert trail.window() == range(1001, 1004)  # the readings so far: 1000, 1001, 1003
+    assert trail.window() == range(1001, 1005)
+    assert trail.window() is None  # 97 ms after the reading before: it may have gone round
+    assert trail.window() is None  # and it stays broken (no reading is made any more)
+    monkeypatch.setattr(runner, "_pid_space", lambda: None)
+    assert runner.PidTrail.begin() is None
+
+
+@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="needs Linux /proc")
+def test_a_setsid_daemon_is_killed_by_the_scan_of_the_pids_made_during_the_run(
+    tmp_path, monkeypatch
+):
+    """The scan after a run looks at the pids allocated since the run began (pid_window); a
+    daemon that left the run's session and group, carrying its token, is among them."""
+    from parity.suite import runner
+
+    monkeypatch.setattr(runner, "PIDS_PER_CPU_SECOND", 1)  # trust every window: no full scan
+    windows = []
+    scan = runner.run_processes
+
+    def spy(group, token, since=None, window=None):
+        windows.append(window)
+        return scan(group, token, since, window)
+
+    monkeypatch.setattr(runner, "run_processes", spy)
+    pid_file = tmp_path / "daemon.pid"
+    out = tmp_path / "out"
+    command = (
+        f"setsid sh -c 'echo $$ > {pid_file}; exec sleep 60' & "
+        f"while [ ! -s {pid_file} ]; do sleep 0.01; done; "
+        f"echo '{{\"x\": 1}}' > {out}/metrics.json"
+    )
+    job = runner.RunJob(
+        key=RunKey("s", "t", 0),
+        command=command,
+        cwd=str(tmp_path),
+        env={},
+        out_dir=str(out),
+        record_out_dir="out",
+        timeout=30,
+        retries=0,
+        stdout_path=str(tmp_path / "out.stdout.txt"),
+        stderr_path=str(tmp_path / "out.stderr.txt"),
+        lock_path=str(tmp_path / "out.lock"),
+    )
+    record = runner.execute_run(job)
+    assert record.status == "ok", record.stderr_tail
+    daemon = int(pid_file.read_text())
+    assert wait_dead(daemon), "a setsid() daemon carrying the run's token survived the run"
+    assert windows and all(w is not None for w in windows)
+    assert daemon in windows[0]
+
+
 # --------------------------------------------------------------------------------------------
 # commits in batches
 

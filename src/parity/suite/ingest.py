@@ -74,7 +74,7 @@ def substitute(template: str, values: dict[str, Any], quote=None) -> str:
     return _PLACEHOLDER.sub(repl, template)
 
 
-def sha256_path(path: Path, chunk_size: int = 1 << 20) -> str:
+def sha256_path(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """SHA-256 hex digest of one file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -100,7 +100,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def _not_regular(path: Path, label: str) -> str | None:
+def _not_regular(path: str | os.PathLike, label: str) -> str | None:
     """Why ``path`` is not a plain regular file parity may read (named ``label``), or None."""
     import stat
 
@@ -138,14 +138,16 @@ def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, str], list[str]]:
     """
     import stat
 
-    folder = Path(folder)
+    top = os.fspath(Path(folder))  # what os.walk yields as the first root
+    prefix = top if top.endswith("/") else top + "/"
     out: dict[str, str] = {}
     problems: list[str] = []
-    for root, dirs, names in os.walk(folder):
+    for root, dirs, names in os.walk(top):
         dirs.sort()
+        below = "" if root == top else root[len(prefix) :] + "/"  # (strings: no pathlib churn)
         for name in sorted(dirs + names):
-            path = Path(root, name)
-            rel = path.relative_to(folder).as_posix()
+            path = os.path.join(root, name)
+            rel = below + name
             mode = os.lstat(path).st_mode
             if stat.S_ISREG(mode):
                 out[rel] = sha256_path(path)

@@ -22,6 +22,8 @@ One run of a ``command`` system (:func:`execute_run`)
   is the process group, the session, and (on Linux, from ``/proc``) any process carrying the
   run's token, which finds descendants that called ``setsid()`` or were re-parented (only a
   process that also clears its environment escapes: run hostile commands in a container).
+  Only the pids allocated since the run began are looked at when the allocator's readings
+  vouch for them (:func:`pid_window`), else every entry of ``/proc``.
 * The run is ``ok`` when the command exits 0 and ``{out}/metrics.json`` is a JSON object;
   otherwise ``failed`` (or ``timeout``). ``stderr_tail`` keeps the end of the command's stderr
   and then parity's reason (lines starting ``parity: ``); :meth:`RunRecord.failure_reason`
@@ -54,6 +56,7 @@ refused, so runners of two stores never share run folders or kill each other's c
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shlex
@@ -63,9 +66,8 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -162,31 +164,47 @@ def render_command(template: str, key: RunKey, out: str | os.PathLike) -> str:
 def plan_jobs(
     manifest: Any, manifest_dir: Path, runs_dir: Path, keys: list[RunKey], source: str = "manifest"
 ) -> list[RunJob]:
-    """The jobs of ``keys`` (all of ``command`` systems), in the order given."""
+    """The jobs of ``keys`` (all of ``command`` systems), in the order given.
+
+    Paths are joined as strings: ``runs_dir`` once normalized, the parts below it are file-safe
+    names (:func:`safe_name`), so each equals what :func:`run_folder` and
+    :func:`relative_to_manifest` give, at a fraction of the cost for thousands of runs.
+    """
+    runs = os.fspath(Path(runs_dir))
+    record_runs = relative_to_manifest(Path(runs), manifest_dir)
+    names: dict[str, str] = {}
+    systems: dict[str, tuple[Any, str, float | None]] = {}
     jobs = []
     for key in keys:
-        spec = manifest.systems[key.system]
-        cwd = (manifest_dir / spec.cwd) if spec.cwd else manifest_dir
-        if not cwd.is_dir():
-            raise ParityInputError(
-                f"{source}: systems.{key.system}.cwd: folder not found; got {spec.cwd!r} "
-                f"(resolved to {cwd})"
-            )
-        out = run_folder(runs_dir, key)
-        timeout = spec.timeout if spec.timeout is not None else manifest.run.timeout
+        if key.system not in systems:
+            spec = manifest.systems[key.system]
+            cwd = (manifest_dir / spec.cwd) if spec.cwd else manifest_dir
+            if not cwd.is_dir():
+                raise ParityInputError(
+                    f"{source}: systems.{key.system}.cwd: folder not found; got {spec.cwd!r} "
+                    f"(resolved to {cwd})"
+                )
+            timeout = spec.timeout if spec.timeout is not None else manifest.run.timeout
+            systems[key.system] = (spec, str(cwd), timeout)
+        spec, cwd, timeout = systems[key.system]
+        for name in (key.system, key.task):
+            if name not in names:
+                names[name] = safe_name(name)
+        tail = f"{names[key.system]}/{names[key.task]}/seed{key.seed}/rerun{key.rerun}"
+        out = tail if runs == "." else os.path.join(runs, tail)
         jobs.append(
             RunJob(
                 key=key,
                 command=render_command(spec.command, key, out),
-                cwd=str(cwd),
+                cwd=cwd,
                 env=dict(spec.env),
-                out_dir=str(out),
-                record_out_dir=relative_to_manifest(out, manifest_dir),
+                out_dir=out,
+                record_out_dir=tail if record_runs == "." else os.path.join(record_runs, tail),
                 timeout=timeout,
                 retries=manifest.run.retries,
-                stdout_path=str(out.with_name(out.name + ".stdout.txt")),
-                stderr_path=str(out.with_name(out.name + ".stderr.txt")),
-                lock_path=str(out.with_name(out.name + ".lock")),
+                stdout_path=out + ".stdout.txt",
+                stderr_path=out + ".stderr.txt",
+                lock_path=out + ".lock",
             )
         )
     return jobs
@@ -202,6 +220,25 @@ def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
             fields = fh.read().rsplit(b")", 1)[1].split()
         return fields[0].decode(), int(fields[2]), int(fields[3]), int(fields[19])
     except (OSError, IndexError, ValueError):
+        return None
+
+
+_CLK_TCK: list[int] = []
+
+
+def _boot_ticks() -> int | None:
+    """Now, in the clock ticks since boot that ``/proc/<pid>/stat`` gives start times in (a
+    process started later has a start time at least this), or None (no ``/proc``).
+
+    Reading the clock costs nothing; reading a new command's ``stat`` for its start time waits
+    on the command's memory map while it execs (0.1–1 ms).
+    """
+    try:
+        if not _CLK_TCK:
+            os.stat("/proc/self/stat")
+            _CLK_TCK.append(1_000_000_000 // os.sysconf("SC_CLK_TCK"))
+        return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // _CLK_TCK[0]
+    except (AttributeError, OSError, ValueError):
         return None
 
 
@@ -227,6 +264,17 @@ def _own_start(pid: int) -> str:
     return _OWN_START[pid]
 
 
+_HOSTNAME: dict[int, str] = {}
+
+
+def _hostname() -> str:
+    """``socket.gethostname()``, read once per process (as :func:`_own_start`)."""
+    me = os.getpid()
+    if me not in _HOSTNAME:
+        _HOSTNAME[me] = socket.gethostname()
+    return _HOSTNAME[me]
+
+
 def _runner_alive(pid: int, start: str) -> bool:
     """Whether the process ``pid`` that started at ``start`` still runs (not a reused pid)."""
     try:
@@ -247,21 +295,30 @@ def _runner_alive(pid: int, start: str) -> bool:
 _STARTS: dict[str, tuple[int, int, int]] = {}
 
 
-def run_processes(group: int, token: str | None, since: int | None = None) -> list[int]:
+def run_processes(
+    group: int, token: str | None, since: int | None = None, window: range | None = None
+) -> list[int]:
     """Live processes of a run: in its process group or session ``group``, or (Linux) holding
     ``PARITY_RUN_TOKEN=token`` in their environment (descendants that left the session).
 
-    ``since`` is the start time (``/proc`` clock ticks) of the run's first process, when known:
-    every process of the run started at or after it, so older processes are passed over
+    ``since`` is a start time (``/proc`` clock ticks) at or before the run's first process's,
+    when known: every process of the run started at or after it, so older processes are passed over
     without reading their environment, and those seen by an earlier scan (the same
     ``/proc/<pid>`` inode) without reading their ``stat`` either — a ``stat`` of the folder
     costs a tenth of reading the file.
+
+    ``window``: the pids allocated since the run began (:func:`pid_window`), which hold every
+    process of the run; only those are looked at (``/proc/<pid>/stat`` read directly, the same
+    checks), instead of every entry of ``/proc``. A pid there may be a thread's: its ``stat``
+    and ``environ`` are its process's, and a signal to it goes to its whole process.
     """
+    marker = f"PARITY_RUN_TOKEN={token}".encode() if token else None
+    if window is not None:
+        return _window_processes(window, group, marker, since)
     try:
         names = os.listdir("/proc")
     except OSError:
         return []
-    marker = f"PARITY_RUN_TOKEN={token}".encode() if token else None
     found = []
     me = str(os.getpid())
     for name in names:
@@ -301,13 +358,201 @@ def run_processes(group: int, token: str | None, since: int | None = None) -> li
     return found
 
 
-def _signal_run(group: int, token: str | None, sig: int, since: int | None = None) -> list[int]:
-    """Send ``sig`` to the process group and every other process of the run; return them."""
+def _window_processes(
+    window: range, group: int, marker: bytes | None, since: int | None
+) -> list[int]:
+    """:func:`run_processes` over the pids of ``window`` (no listing of ``/proc``)."""
+    found = []
+    me = os.getpid()
+    for pid in window:
+        if pid == me:
+            continue
+        stat = _proc_stat(pid)
+        if stat is None or stat[0] in ("Z", "X") or (since is not None and stat[3] < since):
+            continue
+        if group in (stat[1], stat[2]):
+            found.append(pid)
+        elif marker is not None:
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as fh:
+                    environ = fh.read()
+            except OSError:
+                continue
+            if marker in environ.split(b"\0"):
+                found.append(pid)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class PidMark:
+    """The pid allocator's position at one moment (:func:`pid_mark`)."""
+
+    before: float  # time.monotonic() before /proc/loadavg was read
+    after: float  # and after
+    last_pid: int  # the pid allocated last in this pid namespace
+    tasks: int  # the kernel's tasks (threads and processes, zombies too) then
+
+
+def pid_mark() -> PidMark | None:
+    """Where the pid allocator stands now (``/proc/loadavg``), or None (not Linux, …)."""
+    before = time.monotonic()
+    try:
+        fd = os.open("/proc/loadavg", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fields = os.read(fd, 256).split()
+        finally:
+            os.close(fd)
+        return PidMark(before, time.monotonic(), int(fields[4]), int(fields[3].split(b"/")[1]))
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+#: Pids below this are not handed out again once the allocator has wrapped (the kernel's
+#: ``RESERVED_PIDS``).
+RESERVED_PIDS = 300
+#: The most pids :func:`pid_window` looks at; beyond, a full scan of ``/proc`` is cheaper.
+WINDOW_MAX = 4096
+#: Pids one CPU can allocate per second, at most: a ``clone()`` takes 10–50 µs of a CPU; 1 µs
+#: is assumed, a bound the kernel cannot beat.
+PIDS_PER_CPU_SECOND = 1_000_000
+
+_PID_SPACE: dict[int, tuple[int, int] | None] = {}
+
+
+def _pid_space() -> tuple[int, int] | None:
+    """``(pid_max, CPUs)`` of this process's pid namespace, read once per process, or None
+    when ``/proc`` is not this process's pid namespace's (then its pids are not ours)."""
+    me = os.getpid()
+    if me not in _PID_SPACE:
+        space = None
+        try:
+            if os.readlink("/proc/self") == str(me):
+                with open("/proc/sys/kernel/pid_max", "rb") as fh:
+                    pid_max = int(fh.read())
+                cpus = max(os.cpu_count() or 0, os.sysconf("SC_NPROCESSORS_CONF"), 1)
+                space = (pid_max, cpus)
+        except (OSError, ValueError):
+            pass
+        _PID_SPACE[me] = space
+    return _PID_SPACE[me]
+
+
+def pid_window(
+    marks: Sequence[PidMark], pid_max: int, cpus: int, most: int = WINDOW_MAX
+) -> range | None:
+    """The pids allocated between the first and the last of successive :func:`pid_mark`
+    readings, or None when that cannot be told for sure (then scan all of ``/proc``).
+
+    Why the window holds every process of a run, when the run's command was started after
+    ``marks[0]`` was read (and its token made before):
+
+    * A process of the run is a descendant of the command's shell (the group and the session
+      are the shell's, and a process joins a group only within its session), or holds the
+      run's token in its environment, which only a process created after the token was made
+      can (short of rewriting its own environment block). Either way it was created after
+      ``marks[0]``: its pid was allocated after that reading. (A process in a child pid
+      namespace has a pid in this one too, allocated at the same time.)
+    * Linux hands out pids in increasing order from just above the last one (``idr_alloc_cyclic``
+      under ``pidmap_lock``; the last one is the 5th field of ``/proc/loadavg``), wrapping at
+      ``pid_max`` to :data:`RESERVED_PIDS`. Without a wrap, every pid allocated after the first
+      reading and up to the last lies in ``(marks[0].last_pid, marks[-1].last_pid]``; a process
+      created after the last reading is missed, as a listing of ``/proc`` misses one created
+      after it: the kill rounds of :func:`_kill_run` go on until a round finds nothing.
+    * A wrap between two successive readings shows as a decrease, unless the allocator went
+      all the way round, passing every pid from 300 to ``pid_max``: each one is either
+      allocated on the way or in use, and a pid is in use only while a task holds it (as its
+      own, its thread group's, its process group's or its session's id) or a fork that
+      allocated it is under way: at most five per task, and tasks (``/proc/loadavg``'s 4th
+      field, zombies included) grow by at most one per allocation. So it takes at least
+      ``(pid_max − 300 − 5·tasks) / 6`` allocations, which ``cpus`` CPUs cannot make at
+      :data:`PIDS_PER_CPU_SECOND` each between the two readings (``before`` the earlier,
+      ``after`` the later). A pair of readings further apart than that is not trusted.
+
+    The one way round it is deliberate: a process privileged in this pid namespace
+    (``CAP_CHECKPOINT_RESTORE``) may choose its pid (``clone3`` with ``set_tid``, or writing
+    ``ns_last_pid``), as one may clear its environment to hide from the full scan.
+
+    Examples
+    --------
+    >>> start, end = PidMark(0.0, 0.0, 1000, 80), PidMark(0.001, 0.001, 1003, 81)
+    >>> pid_window([start, end], 32768, 2)
+    range(1001, 1004)
+    >>> pid_window([PidMark(0.0, 0.0, 32760, 80), end], 32768, 2) is None  # it wrapped
+    True
+    """
+    first, last = marks[0].last_pid, marks[-1].last_pid
+    if len(marks) < 2 or not 0 <= last - first <= most:
+        return None
+    for earlier, later in itertools.pairwise(marks):
+        full_cycle = (pid_max - RESERVED_PIDS - 5 * max(earlier.tasks, later.tasks)) / 6
+        seconds = later.after - earlier.before
+        if later.last_pid < earlier.last_pid or seconds < 0:
+            return None
+        if seconds * cpus * PIDS_PER_CPU_SECOND >= full_cycle:
+            return None
+    return range(first + 1, last + 1)
+
+
+class PidTrail:
+    """Successive :func:`pid_mark` readings since a run began, checked pair by pair as they
+    come (:func:`pid_window` of each pair, and of the whole span): the same verdict as
+    :func:`pid_window` of the whole list, in constant memory. The run reads one at each
+    wake-up of its wait, so that each pair is close together; once a pair is not, the trail
+    is broken for good and the run's processes are looked for in all of ``/proc``.
+    """
+
+    __slots__ = ("first", "last", "space")
+
+    def __init__(self, first: PidMark, space: tuple[int, int]) -> None:
+        self.first: PidMark = first
+        self.last: PidMark | None = first
+        self.space = space
+
+    @classmethod
+    def begin(cls) -> PidTrail | None:
+        """A trail starting now; None where pids cannot be followed (not Linux, …)."""
+        space = _pid_space()
+        first = pid_mark() if space is not None else None
+        return None if first is None or space is None else cls(first, space)
+
+    def mark(self) -> None:
+        """Add a reading made now."""
+        if self.last is None:
+            return
+        now = pid_mark()
+        pair = None if now is None else pid_window([self.last, now], *self.space)
+        if now is None or pair is None or now.last_pid - self.first.last_pid > WINDOW_MAX:
+            self.last = None
+        else:
+            self.last = now
+
+    def window(self) -> range | None:
+        """The pids allocated since the first reading, through one made now; None when the
+        trail cannot vouch for them."""
+        self.mark()
+        if self.last is None:
+            return None
+        return range(self.first.last_pid + 1, self.last.last_pid + 1)
+
+
+def _signal_run(
+    group: int,
+    token: str | None,
+    sig: int,
+    since: int | None = None,
+    trail: PidTrail | None = None,
+) -> list[int]:
+    """Send ``sig`` to the process group and every other process of the run; return them.
+
+    ``trail``: the run's :class:`PidTrail`; when it vouches for the pids allocated since the
+    run began, only those are looked at.
+    """
     try:
         os.killpg(group, sig)
     except (ProcessLookupError, PermissionError, OSError):
         pass
-    pids = run_processes(group, token, since)
+    window = None if trail is None else trail.window()
+    pids = run_processes(group, token, since, window)
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -316,10 +561,16 @@ def _signal_run(group: int, token: str | None, sig: int, since: int | None = Non
     return pids
 
 
-def _kill_run(group: int, token: str | None, rounds: int = 20, since: int | None = None) -> None:
+def _kill_run(
+    group: int,
+    token: str | None,
+    rounds: int = 20,
+    since: int | None = None,
+    trail: PidTrail | None = None,
+) -> None:
     """SIGKILL the run's processes until none is left (each round finds forks made meanwhile)."""
     for _ in range(rounds):
-        if not _signal_run(group, token, signal.SIGKILL, since):
+        if not _signal_run(group, token, signal.SIGKILL, since, trail):
             return
         time.sleep(0.02)
 
@@ -339,8 +590,12 @@ class _RunLock:
         self.fd: int | None = None
 
     def __enter__(self) -> _RunLock:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except FileNotFoundError:  # the first run of its seed: make the folders above
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o644)
         try:
             if not self._try(fd, 0.5):  # not a leftover if it goes in half a second
                 self._stop_leftover(fd)
@@ -373,7 +628,7 @@ class _RunLock:
     def _stop_leftover(self, fd: int) -> None:
         """Kill what a dead runner left holding the lock; refuse a live runner's run."""
         parts = os.pread(fd, 512, 0).decode("utf-8", "replace").split()
-        if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        if len(parts) < 2 or parts[0] != _hostname() or not parts[1].isdigit():
             return  # another host's run, or nothing said: wait for the lock
         group = int(parts[1])
         if len(parts) >= 5 and parts[2].isdigit():
@@ -391,7 +646,7 @@ class _RunLock:
         """Write this runner and the running command's process group and token."""
         if self.fd is not None:
             me = os.getpid()
-            line = f"{socket.gethostname()} {pgid} {me} {_own_start(me)} {token or '-'}\n"
+            line = f"{_hostname()} {pgid} {me} {_own_start(me)} {token or '-'}\n"
             os.ftruncate(self.fd, 0)
             os.pwrite(self.fd, line.encode(), 0)
 
@@ -491,19 +746,23 @@ def store_writer(store_path: Path) -> int | None:
 
 
 def _kill_group(
-    proc: subprocess.Popen, grace: float, token: str | None = None, since: int | None = None
+    proc: subprocess.Popen,
+    grace: float,
+    token: str | None = None,
+    since: int | None = None,
+    trail: PidTrail | None = None,
 ) -> None:
     """SIGTERM every process of the run (group, session, token), wait ``grace`` s for the
     leader, then SIGKILL whatever is left; the leader is reaped last, so its pid (the group's
-    id) cannot be reused meanwhile. ``since``: the leader's start time (see
-    :func:`run_processes`)."""
+    id) cannot be reused meanwhile. ``since``: a start time at or before the leader's (see
+    :func:`run_processes`); ``trail``: its :class:`PidTrail`, begun before it started."""
     if proc.returncode is None and proc.poll() is None:
-        _signal_run(proc.pid, token, signal.SIGTERM, since)
+        _signal_run(proc.pid, token, signal.SIGTERM, since, trail)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-    _kill_run(proc.pid, token, since=since)
+    _kill_run(proc.pid, token, since=since, trail=trail)
     proc.wait()
 
 
@@ -528,12 +787,38 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _fresh_dir(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
+def _fresh_dir(path: str) -> None:
+    """Make ``path`` an empty folder: a link, file or folder there is removed first.
+
+    The usual case (nothing there, the parent made by the run's lock) is one ``mkdir``.
+    """
+    try:
+        os.mkdir(path)
+        return
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        Path(path).mkdir(parents=True)
+        return
+    folder = Path(path)
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def _environ_bytes() -> dict[bytes, bytes]:
+    """A copy of this process's environment as ``Popen`` encodes it (``os.fsencode``).
+
+    ``os.environ`` keeps the encoded form (``_data``, CPython on POSIX); copying it avoids
+    decoding every variable and ``Popen`` encoding it again. Read at each run's start, as
+    ``{**os.environ}`` would be.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):
+        return data.copy()
+    return {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()}
 
 
 class _ExitWaiter:
@@ -577,22 +862,31 @@ class _ExitWaiter:
 def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float, float, str]:
     """One attempt: returns (outcome, exit code, started, duration, note), outcome in
     ``exited``, ``timeout``, ``error``, ``stopped``."""
-    out = Path(job.out_dir)
+    out = os.fspath(Path(job.out_dir))
     _fresh_dir(out)
     key = job.key
-    env = {
-        **os.environ,
-        "PARITY_SYSTEM": key.system,
-        "PARITY_TASK": key.task,
-        "PARITY_SEED": str(key.seed),
-        "PARITY_RERUN": str(key.rerun),
-        "PARITY_OUT": str(out),
-        **job.env,
-    }
-    token = uuid.uuid4().hex
-    env["PARITY_RUN_TOKEN"] = token
+    fsencode = os.fsencode
+    env = _environ_bytes()
+    env[b"PARITY_SYSTEM"] = fsencode(key.system)
+    env[b"PARITY_TASK"] = fsencode(key.task)
+    env[b"PARITY_SEED"] = str(key.seed).encode()
+    env[b"PARITY_RERUN"] = str(key.rerun).encode()
+    env[b"PARITY_OUT"] = fsencode(out)
+    for name, value in job.env.items():
+        env[fsencode(name)] = fsencode(value)
+    token = os.urandom(16).hex()  # made before the pid mark: see pid_window
+    env[b"PARITY_RUN_TOKEN"] = token.encode()
     started, t0 = time.time(), time.monotonic()
-    with open(job.stdout_path, "wb") as stdout, open(job.stderr_path, "wb") as stderr:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    stdout = os.open(job.stdout_path, flags, 0o666)
+    try:
+        stderr = os.open(job.stderr_path, flags, 0o666)
+    except BaseException:
+        os.close(stdout)
+        raise
+    try:
+        since = _boot_ticks()  # every process of the run starts at or after this
+        trail = PidTrail.begin()  # and gets a pid allocated after this
         try:
             proc = subprocess.Popen(
                 job.command,
@@ -607,14 +901,16 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
             )
         except OSError as exc:
             return "error", None, started, time.monotonic() - t0, f"cannot start ({exc})"
-        leader = _proc_stat(proc.pid)  # not reaped yet: its /proc entry is there
-        since = None if leader is None else leader[3]
+        if trail is not None:
+            trail.mark()  # readings close together keep the trail sound (see PidTrail)
         lock.note(proc.pid, token)
         deadline = None if job.timeout is None else t0 + job.timeout
         outcome, note = "exited", ""
         exited = _ExitWaiter(proc)
         try:
             while not exited(POLL):
+                if trail is not None:
+                    trail.mark()
                 if stop is not None and stop.is_set():
                     outcome = "stopped"
                     break
@@ -624,7 +920,12 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                     break
         finally:
             exited.close()
-        _kill_group(proc, KILL_GRACE, token, since)  # also ends whatever the command left behind
+        if trail is not None:
+            trail.mark()
+        _kill_group(proc, KILL_GRACE, token, since, trail)  # also ends what the command left
+    finally:
+        os.close(stdout)
+        os.close(stderr)
     return outcome, proc.returncode, started, time.monotonic() - t0, note
 
 
