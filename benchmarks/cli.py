@@ -23,9 +23,9 @@ installed package has it, even where ``PYTHONDONTWRITEBYTECODE`` is set.
 Then one in-process run splits the default route into phases: imports, loading and the tests
 (:func:`parity.cli.compare.load_and_compare` with ``sensitivity=False``, its lazy imports
 included), the sensitivity simulation (a default ``load_and_compare`` less a warm one without
-it: results hold no wall time, so the caller times it), ``report.html`` (its figures,
-matplotlib's import included), and the interpreter's exit (a fresh interpreter's wall time less
-the in-process work).
+it: results hold no wall time, so the caller times it), ``report.html`` (its figures
+included), and the interpreter's exit (a fresh interpreter's wall time less the in-process
+work).
 
 The target (issue 17) is the first route under 0.8 s. CPU seconds (user + system of the
 child) are printed next to the wall time: on a shared machine they are the steadier number.

@@ -7,7 +7,7 @@ candidate skill or prompt on held-out items; ``parity.stats`` holds the pure num
 
 Every subpackage is an attribute of ``parity`` (``parity.stats``, ``parity.io``,
 ``parity.testing``, ...), imported on first use, like the heavy modules behind them (scipy.stats,
-matplotlib, the CLI): ``import parity`` stays light.
+pydantic, the CLI): ``import parity`` stays light.
 
 Examples
 --------

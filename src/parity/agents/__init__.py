@@ -15,7 +15,7 @@ specific to agents:
   ``parity agents analyze`` and ``parity agents compare``;
 * (reports: :mod:`parity.report.agents` — CSV, JSON and HTML reports).
 
-Heavy libraries (scikit-learn, scipy.stats, matplotlib, sentence-transformers) are imported
+Heavy libraries (scikit-learn, scipy.stats, sentence-transformers) are imported
 only inside the functions that use them.
 
 Examples

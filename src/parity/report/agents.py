@@ -6,10 +6,11 @@ weighted summary, the reweighting diagnostics, the definitions and inputs) and
 ``report.html``. ``compare`` writes ``compare.json``, ``compare.csv`` (one row per metric) and
 ``report.html``. Every file is a pure function of the inputs and options: the same inputs give
 byte-identical files (JSON by :func:`parity.io.json_dumps`, floats to 12 significant digits;
-CSV floats as Python's shortest repr; SVG with a fixed hash salt; no dates). A missing value
-(None) is an empty CSV cell and JSON ``null``; a non-finite number is ``nan``, ``inf`` or
-``-inf`` in CSV and the string ``"nan"``, ``"inf"`` or ``"-inf"`` in JSON; text is kept as it
-is (a task named ``nan`` stays ``"nan"``). Numbers on the page follow :mod:`parity._format`.
+CSV floats as Python's shortest repr; figures written by :mod:`parity.report.svg`; no
+dates). A missing value (None) is an empty CSV cell and JSON ``null``; a non-finite number is
+``nan``, ``inf`` or ``-inf`` in CSV and the string ``"nan"``, ``"inf"`` or ``"-inf"`` in JSON;
+text is kept as it is (a task named ``nan`` stays ``"nan"``). Numbers on the page follow
+:mod:`parity._format`.
 
 This room may import ``parity.agents`` (the results it renders), ``parity.stats``,
 ``parity.io`` and the rest of ``parity.report``; nothing imports it but the CLI.
@@ -32,6 +33,7 @@ from parity.agents.compare import AgentComparison
 from parity.agents.metrics import RATE_METRICS, RUN_METRICS, VALUE_METRICS
 from parity.io import json_dumps, json_text, write_atomic
 from parity.report.escape import csv_cell
+from parity.report.svg import Canvas
 
 __all__ = [
     "agent_comparison_html",
@@ -263,52 +265,54 @@ def _weighting_part(analysis: AgentAnalysis) -> str:
     return "".join(parts)
 
 
-def _figure(width: float, height: float, **margins: float):
-    """A figure from :func:`parity.report.html.new_figure` with fixed margins: constrained
-    layout costs seconds per figure, and these grids are regular."""
-    from parity.report.html import new_figure
+def _rates_panel(canvas: Canvas, labels: Sequence[str], series: Sequence[tuple]) -> None:
+    """Bars of rates in [0, 1] per category with their intervals: ``series`` holds ``(name,
+    colour, values, intervals)``, side by side within a category; a non-finite value or bound
+    is left out."""
+    ax = canvas.panel()
+    width = 0.76 / len(series) if len(series) > 1 else 0.6
+    for k, (_, colour, values, cis) in enumerate(series):
+        offset = (k - (len(series) - 1) / 2) * width
+        for x, (value, ci) in enumerate(zip(values, cis, strict=True)):
+            if not _finite(value):
+                continue
+            centre = x + offset
+            ax.rect(centre - width / 2, centre + width / 2, 0, value, colour, 1.0)
+            low, high = ci if ci else (value, value)
+            if _finite(low) and _finite(high):
+                ax.line([centre, centre], [min(low, value), max(high, value)], "#1f2328", 1.5)
+    ax.xticks = list(enumerate(labels))
+    ax.limits(x=(-0.5, len(labels) - 0.5), y=(0, 1))
+    ax.ylabel = "share of runs"
+    ax.legend({name: colour for name, colour, _, _ in series})
 
-    fig = new_figure(width, height)
-    fig.set_layout_engine(None)
-    fig.subplots_adjust(**margins)
-    return fig
 
-
-def _rate_figure(analysis: AgentAnalysis):
+def _rate_figure(analysis: AgentAnalysis) -> Canvas:
     from parity.report.html import PALETTE
 
     ests = [e for e in analysis.estimates if e.metric in RATE_METRICS]
-    weighted = analysis.weighting.kind != "none"
-    fig = _figure(6.4, 2.4, left=0.1, right=0.98, bottom=0.14, top=0.95)
-    ax = fig.add_subplot()
-    x = np.arange(len(ests))
-    width = 0.38 if weighted else 0.6
-    series = [("benchmark", PALETTE["reference"], "benchmark", "benchmark_ci")]
-    if weighted:
-        series.append(("target usage", PALETTE["candidate"], "target", "target_ci"))
-    for k, (name, colour, attr, ci_attr) in enumerate(series):
-        values = np.array([getattr(e, attr) for e in ests], dtype=float)
-        cis = np.array([getattr(e, ci_attr) for e in ests], dtype=float)
-        err = np.vstack([values - cis[:, 0], cis[:, 1] - values])
-        offset = (k - (len(series) - 1) / 2) * width
-        ax.bar(x + offset, values, width, color=colour, label=name)
-        ax.errorbar(x + offset, values, yerr=np.maximum(err, 0), fmt="none", ecolor="#1f2328")
-    ax.set_xticks(x, [RATE_METRICS[e.metric] for e in ests])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of runs")
-    ax.legend(frameon=False, fontsize=8)
-    return fig
+    series = [
+        ("benchmark", PALETTE["reference"], [e.benchmark for e in ests],
+         [e.benchmark_ci for e in ests]),
+    ]  # fmt: skip
+    if analysis.weighting.kind != "none":
+        series.append(
+            ("target usage", PALETTE["candidate"], [e.target for e in ests],
+             [e.target_ci for e in ests])
+        )  # fmt: skip
+    canvas = Canvas(6.4, 2.4)
+    _rates_panel(canvas, [RATE_METRICS[e.metric] for e in ests], series)
+    return canvas
 
 
 def _distribution_figure(series: dict[str, list[dict[str, Any]]], colours: dict[str, str]):
+    """Step histograms of each run-level metric (12 bins over the pooled range), one panel per
+    metric, five to a row, one outline per series."""
     metrics = [m for m in VALUE_METRICS if m not in ("n_tool_calls",)]
     cols = 5
-    rows_n = math.ceil(len(metrics) / cols)
-    fig = _figure(
-        10.0, 1.9 * rows_n, left=0.04, right=0.99, bottom=0.08, top=0.9, wspace=0.3, hspace=0.55
-    )
-    axes = fig.subplots(rows_n, cols, squeeze=False).ravel()
-    for ax, metric in zip(axes, metrics, strict=False):
+    canvas = Canvas(10.0, 1.9 * math.ceil(len(metrics) / cols), cols=cols)
+    for metric in metrics:
+        ax = canvas.panel()
         data = {
             name: np.array([r[metric] for r in rows if _finite(r.get(metric))], dtype=float)
             for name, rows in series.items()
@@ -316,66 +320,68 @@ def _distribution_figure(series: dict[str, list[dict[str, Any]]], colours: dict[
         pooled = np.concatenate(list(data.values()))
         lo, hi = (float(pooled.min()), float(pooled.max())) if pooled.size else (0.0, 1.0)
         bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 13)
+        top = 0.0
         for name, values in data.items():
-            ax.hist(values, bins=bins, histtype="step", color=colours[name], label=name, lw=1.4)
-        ax.set_title(VALUE_METRICS[metric], fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in axes[len(metrics) :]:
-        ax.set_visible(False)
-    if len(series) > 1:
-        axes[0].legend(frameon=False, fontsize=7)
-    return fig
+            counts, _ = np.histogram(values, bins=bins)
+            ax.stairs(counts, bins, colours[name], width=1.4)
+            top = max(top, float(counts.max()))
+        ax.title(VALUE_METRICS[metric])
+        ax.limits(y=(0, top * 1.05 or 1))
+    return canvas
 
 
 def _finite(value: Any) -> bool:
     return value is not None and not isinstance(value, bool) and math.isfinite(float(value))
 
 
-def _matrix_figure(analysis: AgentAnalysis, picks: list[int]):
+def _matrix_figure(analysis: AgentAnalysis, picks: list[int]) -> Canvas:
+    """The step-similarity matrix of each picked run (cosine similarity, 0 to 1), with red
+    lines where a loop starts, and one colour bar."""
+    from parity.report.html import PALETTE
     from parity.trajectory.dynamics import similarity_matrix
 
-    fig = _figure(2.5 * len(picks) + 0.9, 2.7, left=0.05, right=0.86, bottom=0.14, top=0.84)
-    axes = fig.subplots(1, len(picks), squeeze=False).ravel()
-    image = None
-    for ax, i in zip(axes, picks, strict=True):
+    canvas = Canvas(2.5 * len(picks) + 0.9, 2.7)
+    for i in picks:
         row = analysis.runs[i]
-        s = similarity_matrix(analysis.embeddings.trajectory(i))
-        image = ax.imshow(s, vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
+        ax = canvas.panel()
+        ax.image(similarity_matrix(analysis.embeddings.trajectory(i)), 0.0, 1.0)
         if row["loop"]:
             note = f"loop p = {row['loop_period']} from step {row['loop_start']}"
-            ax.axvline(row["loop_start"] - 0.5, color="#cf222e", lw=1)
-            ax.axhline(row["loop_start"] - 0.5, color="#cf222e", lw=1)
+            ax.vline(row["loop_start"] - 0.5, PALETTE["observed"], width=1.0)
+            ax.hline(row["loop_start"] - 0.5, PALETTE["observed"], width=1.0)
         else:
             note = f"stall of {row['longest_stall']} steps"
-        ax.set_title(f"{row['run_id']}\n{note}", fontsize=8)
-        ax.set_xlabel("step", fontsize=7)
-        ax.tick_params(labelsize=7)
-    cax = fig.add_axes((0.89, 0.16, 0.015, 0.66))
-    fig.colorbar(image, cax=cax, label="cosine similarity")
-    return fig
+        ax.title(f"{row['run_id']}\n{note}")
+        ax.xlabel = "step"
+    canvas.colour_bar("cosine similarity", 0.0, 1.0)
+    return canvas
 
 
-def _divergence_figure(analysis: AgentAnalysis):
+#: The divergence figure's key (HTML, under it).
+DIVERGENCE_KEY = {"one pair of runs": "#8c959f", "mean over pairs": "#cf222e"}
+
+
+def _divergence_figure(analysis: AgentAnalysis) -> Canvas:
+    """Log distance of step-aligned pairs of runs (grey, one line per pair) and their mean per
+    step (red), one panel per kind of pair (trials, perturbed prompts)."""
     from parity.report.html import PALETTE
 
     kinds = [k for k in ("trial", "perturbation") if any(p.kind == k for p in analysis.pairs)]
-    fig = _figure(
-        3.2 * max(1, len(kinds)), 2.4, left=0.1, right=0.98, bottom=0.18, top=0.9, wspace=0.3
-    )
-    axes = fig.subplots(1, max(1, len(kinds)), squeeze=False).ravel()
-    for ax, kind in zip(axes, kinds, strict=False):
-        curves = [np.array(p.log_distance) for p in analysis.pairs if p.kind == kind]
+    canvas = Canvas(3.2 * max(1, len(kinds)), 2.4)
+    for kind in kinds:
+        ax = canvas.panel()
+        curves = [np.array(p.log_distance, dtype=float) for p in analysis.pairs if p.kind == kind]
         for c in curves:
-            ax.plot(np.arange(c.size), c, color="#8c959f", lw=0.6, alpha=0.6)
+            ax.line(np.arange(c.size), c, DIVERGENCE_KEY["one pair of runs"], 0.6, opacity=0.6)
         longest = max(c.size for c in curves)
         mean = [float(np.mean([c[t] for c in curves if c.size > t])) for t in range(longest)]
-        ax.plot(np.arange(longest), mean, color=PALETTE["observed"], lw=2, label="mean")
-        ax.set_title(f"{kind} pairs ({len(curves)})", fontsize=9)
-        ax.set_xlabel("aligned step", fontsize=8)
-        ax.set_ylabel("log distance", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(frameon=False, fontsize=7)
-    return fig
+        ax.line(np.arange(longest), mean, PALETTE["observed"], 2.0)
+        ax.title(f"{kind} pairs ({len(curves)})")
+        ax.xlabel, ax.ylabel = "aligned step", "log distance"
+        ax.integer = True
+    if not kinds:
+        canvas.panel()
+    return canvas
 
 
 def _matrix_picks(analysis: AgentAnalysis) -> list[int]:
@@ -396,7 +402,7 @@ _TEXT = {"run_id", "task_id", "variant", "degenerate_reason", "cluster"}
 
 def analysis_html(analysis: AgentAnalysis, inputs: dict[str, Any] | None = None) -> str:
     """The self-contained HTML report of an analysis."""
-    from parity.report.html import PALETTE, figure, page, paragraph, section, table
+    from parity.report.html import PALETTE, figure, legend, page, paragraph, section, table
 
     runs = analysis.runs
     n_loops = sum(bool(r["loop"]) for r in runs)
@@ -439,6 +445,7 @@ def analysis_html(analysis: AgentAnalysis, inputs: dict[str, Any] | None = None)
             )
         )
     if analysis.pairs and any(len(p.log_distance) for p in analysis.pairs):
+        figs.append(legend(DIVERGENCE_KEY))
         figs.append(
             figure(
                 _divergence_figure(analysis),
@@ -496,30 +503,21 @@ def write_comparison(
     return _write(Path(out_dir), comparison_payloads(comparison, inputs or {}))
 
 
-def _compare_rate_figure(comparison: AgentComparison):
+def _compare_rate_figure(comparison: AgentComparison) -> Canvas:
     rates = [m for m in comparison.metrics if m.kind == "rate" and m.old is not None]
-    fig = _figure(6.4, 2.4, left=0.1, right=0.98, bottom=0.14, top=0.95)
-    ax = fig.add_subplot()
-    x = np.arange(len(rates))
-    for k, side in enumerate(("old", "new")):
-        values = np.array([getattr(m, side) for m in rates], dtype=float)
-        cis = np.array(
-            [getattr(m, f"{side}_ci") or (v, v) for m, v in zip(rates, values, strict=True)],
-            dtype=float,
-        )
-        err = np.maximum(np.vstack([values - cis[:, 0], cis[:, 1] - values]), 0)
-        ax.bar(x + (k - 0.5) * 0.38, values, 0.38, color=OLD_NEW[side], label=side)
-        ax.errorbar(x + (k - 0.5) * 0.38, values, yerr=err, fmt="none", ecolor="#1f2328")
-    ax.set_xticks(x, [m.description + (" *" if m.changed else "") for m in rates])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of runs")
-    ax.legend(frameon=False, fontsize=8)
-    return fig
+    series = [
+        (side, OLD_NEW[side], [getattr(m, side) for m in rates],
+         [getattr(m, f"{side}_ci") for m in rates])
+        for side in ("old", "new")
+    ]  # fmt: skip
+    canvas = Canvas(6.4, 2.4)
+    _rates_panel(canvas, [m.description + (" *" if m.changed else "") for m in rates], series)
+    return canvas
 
 
 def agent_comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | None = None) -> str:
     """The self-contained HTML report of a comparison."""
-    from parity.report.html import figure, page, paragraph, section, table, verdict_banner
+    from parity.report.html import figure, legend, page, paragraph, section, table, verdict_banner
 
     tone = {"changed": "fail", "unchanged": "pass", "inconclusive": "inconclusive"}
     n_changed = len(comparison.changed)
@@ -585,6 +583,7 @@ def agent_comparison_html(comparison: AgentComparison, inputs: dict[str, Any] | 
             "old": list(comparison.old_analysis.runs),
             "new": list(comparison.new_analysis.runs),
         }
+        figs.append(legend(OLD_NEW))
         figs.append(
             figure(
                 _distribution_figure(series, OLD_NEW),

@@ -1,17 +1,14 @@
 """Self-contained, offline HTML pages: inline CSS and inline SVG figures, no scripts or fonts.
 
 Pages are built from small pieces (:func:`table`, :func:`badge`, :func:`figure`, :func:`section`)
-assembled by :func:`page`. The comparison and suite figures are drawn by
-:mod:`parity.report.svg` (SVG written directly, in milliseconds, no import); the agents'
-figures come from matplotlib's object API (``Figure`` with the Agg canvas, never pyplot),
-written as SVG with a fixed hash salt and no date. Either way the same inputs give a
-byte-identical page.
+assembled by :func:`page`. Every figure is a :class:`parity.report.svg.Canvas`, written as SVG
+directly (in milliseconds, no plotting library): the same inputs give a byte-identical page.
 
 Examples
 --------
->>> fig = new_figure(3, 1.5)
->>> ax = fig.add_subplot()
->>> _ = ax.plot([0, 1], [0, 1])
+>>> from parity.report.svg import Canvas
+>>> fig = Canvas(3, 1.5)
+>>> fig.panel().line([0, 1], [0, 1], colour="#0969da")
 >>> html = page("demo", section("A line", figure(fig, "a line")))
 >>> html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script" not in html
 True
@@ -21,22 +18,14 @@ True
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parity._format import cell, number
 
-SVG_HASH_SALT = "parity"
-#: Settings while a figure is written: a fixed hash salt, text as text, and DejaVu Sans (the
-#: font matplotlib measures with, shipped with it) named alone rather than a fallback list.
-_SVG_RC = {
-    "svg.hashsalt": SVG_HASH_SALT,
-    "svg.fonttype": "none",
-    "font.sans-serif": ["DejaVu Sans"],
-}
-_DECIMALS = re.compile(r"(\d\.\d\d)\d+")
+if TYPE_CHECKING:
+    from parity.report.svg import Canvas
+
 VERDICT_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#9a6700"}
 PALETTE = {"reference": "#0969da", "candidate": "#e16f24", "observed": "#cf222e"}
 #: Backgrounds of table cells marked ``class="good"``, ``"warn"`` or ``"bad"`` (status grids).
@@ -91,58 +80,10 @@ def escape(value: Any) -> str:
     return html_text(value)
 
 
-def new_figure(width: float = 6.4, height: float = 2.4):
-    """A matplotlib ``Figure`` (inches) on the Agg canvas, never registered with pyplot."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def svg(fig) -> str:
-    """The figure as an inline ``<svg>`` element: fixed hash salt, no metadata date, ids made
-    unique within the page by a prefix derived from the figure's own content."""
-    import hashlib
-
-    import matplotlib
-
-    buf = io.StringIO()
-    with matplotlib.rc_context(_SVG_RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    prefix = "f" + hashlib.sha256(text.encode()).hexdigest()[:8] + "-"
-    text = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m[1]}"', text)
-    text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m[1]})", text)
-    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m[1]}"', text)
-    return _compact(text).strip()
-
-
-def _compact(text: str) -> str:
-    """A smaller SVG with the same look: no metadata block, no ids on groups, no null rotations,
-    no whitespace between tags, and coordinates cut to 2 decimals (1/100 pt)."""
-
-    def coordinates(m: re.Match[str]) -> str:
-        value = _DECIMALS.sub(r"\1", re.sub(r"\s+", " ", m[2]).strip())
-        return f'{m[1]}="{value}"'
-
-    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
-    text = re.sub(r'<g id="[^"]*">', "<g>", text)  # only clip paths and defs are referenced
-    text = re.sub(r' transform="rotate\(-?0 [^"]*\)"', "", text)
-    text = re.sub(r'\b(d|points|x|y|width|height)="([^"]*)"', coordinates, text)
-    return re.sub(r">\s+<", "><", text)
-
-
-def figure(fig, caption: str = "") -> str:
-    """A ``<figure>`` holding the figure's SVG (a :class:`parity.report.svg.Canvas` or a
-    matplotlib ``Figure``) and an escaped caption."""
-    from parity.report.svg import Canvas
-
+def figure(fig: Canvas, caption: str = "") -> str:
+    """A ``<figure>`` holding the canvas' SVG and an escaped caption."""
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    body = fig.svg() if isinstance(fig, Canvas) else svg(fig)
-    return f'<figure class="plot">{body}{cap}</figure>'
+    return f'<figure class="plot">{fig.svg()}{cap}</figure>'
 
 
 def badge(verdict: str, label: str | None = None) -> str:
@@ -289,41 +230,6 @@ def key_values(data: Any, max_rows: int = 200, headers: Sequence[str] = ("field"
     return table(headers, rows)
 
 
-#: Matplotlib settings of the report figures (small type, light axes); see :func:`plot_style`.
-PLOT_RC = {
-    "font.size": 8.5,
-    "axes.titlesize": 9.5,
-    "axes.labelsize": 8.5,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.edgecolor": "#59636e",
-    "axes.titlelocation": "left",
-    "xtick.color": "#59636e",
-    "ytick.color": "#59636e",
-    "legend.frameon": False,
-    "svg.hashsalt": SVG_HASH_SALT,
-}
-
-
-def plot_style():
-    """A context in which figures are created and drawn with :data:`PLOT_RC`.
-
-    Examples
-    --------
-    >>> with plot_style():
-    ...     fig = new_figure(2, 1)
-    ...     _ = fig.add_subplot().set_title("t")
-    >>> "<svg" in svg(fig)
-    True
-    """
-    import matplotlib
-
-    return matplotlib.rc_context(PLOT_RC)
-
-
 def page(title: str, *parts: str) -> str:
     """A complete, self-contained HTML document (UTF-8, inline CSS, no scripts)."""
     return (
@@ -338,7 +244,6 @@ def page(title: str, *parts: str) -> str:
 __all__ = [
     "CELL_COLOURS",
     "PALETTE",
-    "PLOT_RC",
     "VERDICT_COLOURS",
     "Raw",
     "badge",
@@ -349,12 +254,9 @@ __all__ = [
     "grid",
     "key_values",
     "legend",
-    "new_figure",
     "page",
     "paragraph",
-    "plot_style",
     "section",
-    "svg",
     "table",
     "verdict_banner",
 ]
