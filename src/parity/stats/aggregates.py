@@ -548,19 +548,17 @@ def _iqm_block(table: _IqmTable, idx: np.ndarray) -> np.ndarray:
     """IQMs of a block of resamples ``idx`` (``(c, tasks, runs)`` run indices; consumed).
 
     A resample's scores, sorted, are the ordered scores at its sorted ranks, so its trimmed
-    mean is the mean of ``ordered`` at the ranks in sorted positions ``[cut, N − cut)``. Two
-    selections (``np.partition``, linear time) find that middle half among the drawn ranks
-    without sorting them: the ``cut`` smallest are moved to the front, then the ``cut`` largest
-    of the rest to the back. The same numbers as ``scipy.stats.trim_mean(values, 0.25)`` of
-    the resample, averaged in another order (equal to rounding).
+    mean is the mean of ``ordered`` at the ranks in sorted positions ``[cut, N − cut)``. The
+    ranks are small integers, which numpy sorts by radix (``kind="stable"``, linear time:
+    faster than two ``np.partition`` selections of the middle half), and the middle half is
+    then averaged in ascending order. The same numbers as ``scipy.stats.trim_mean(values,
+    0.25)`` of the resample, averaged in another order (equal to rounding).
     """
     cells = _cell_index(idx, table.runs)
     n, cut = cells.shape[1], table.cut
     ranks = np.take(table.rank, cells)
-    ranks.partition(cut, axis=1)
-    upper = ranks[:, cut:]
-    upper.partition(n - 2 * cut - 1, axis=1)
-    return np.take(table.ordered, upper[:, : n - 2 * cut]).mean(axis=1)
+    ranks.sort(axis=1, kind="stable")
+    return np.take(table.ordered, ranks[:, cut : n - cut]).mean(axis=1)
 
 
 def _iqm_distribution(scores: np.ndarray, n_resamples: int, gen: np.random.Generator) -> np.ndarray:
