@@ -226,3 +226,13 @@ def test_png_is_a_valid_indexed_image():
     width, height, colours, rows = _png(data)
     assert (width, height) == (3, 2) and colours[1] == b"\x80\x80\x80"
     assert rows == [b"\x00\x01\x02", b"\x02\x01\x00"]
+
+
+def test_a_line_breaks_at_points_that_are_not_finite():
+    canvas = Canvas(3, 2)
+    ax = canvas.panel()
+    ax.line([0, 1, 2, 3, 4], [0.0, 1.0, float("nan"), 2.0, float("-inf")], "#000000", marker=1)
+    svg = canvas.svg()
+    assert "nan" not in svg and "inf" not in svg
+    assert svg.count("<polyline") == 1 + 1  # the finite run of two points, and the spines
+    assert svg.count("<circle") == 3

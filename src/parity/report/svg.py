@@ -405,14 +405,26 @@ def _mark(mark: tuple, box: _Box) -> str:
         return area + f'<polyline points="{path}" {_stroke(colour, width)}/>'
     if kind == "line":
         _, xs, ys, colour, width, style, marker, opacity = mark
-        px, py = [box.x(v) for v in xs], [box.y(v) for v in ys]
-        line = f'<polyline points="{_points(px, py)}" {_stroke(colour, width, style, opacity)}/>'
+        # a point that is not finite (NaN, ±inf) is left out and breaks the line there
+        runs: list[list[tuple[float, float]]] = [[]]
+        for x, y in zip(xs, ys, strict=True):
+            if math.isfinite(x) and math.isfinite(y):
+                runs[-1].append((box.x(x), box.y(y)))
+            elif runs[-1]:
+                runs.append([])
+        stroke = _stroke(colour, width, style, opacity)
+        lines = "".join(
+            f'<polyline points="{_points(*zip(*run, strict=True))}" {stroke}/>'
+            for run in runs
+            if len(run) > 1 and width
+        )
         dots = "".join(
             f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{_num(marker)}" fill="{colour}"/>'
-            for x, y in zip(px, py, strict=True)
+            for run in runs
+            for x, y in run
             if marker
         )
-        return (line if width else "") + dots
+        return lines + dots
     if kind in ("vline", "hline"):
         _, at, colour, width, style = mark
         if kind == "vline":
