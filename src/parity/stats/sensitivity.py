@@ -110,7 +110,7 @@ from parity.errors import (
     check_positive_int,
     check_probability,
 )
-from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples
+from parity.stats._common import ResultMixin, RngLike, as_generator, as_samples, core_pool
 from parity.stats._engine import DEFAULT_AGGREGATION, check_aggregation
 from parity.stats.permutation import STATISTICS, TIE_RTOL, standardize_pooled, two_sample_test
 from parity.stats.two_sample import (
@@ -540,24 +540,17 @@ def _kl_values(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.ndarray
     return table.ravel()[flat].sum(axis=1)
 
 
-_POOL: tuple[int, Any] | None = None  # (owning process id, the replicates' worker threads)
-
-
 def _on_cores(fn, todo: np.ndarray, batch: int) -> np.ndarray:
     """``np.concatenate([fn(part) for part in parts])`` over consecutive parts of ``todo`` (at
     most ``batch`` each, at least one per core), the parts on all cores. Each replicate's
     p-value depends on its own rows only, so the parts do not change a bit of the result."""
-    global _POOL
-    from concurrent.futures import ThreadPoolExecutor
-
     cores = os.cpu_count() or 1
     size = max(1, min(batch, -(-todo.size // cores)))
     parts = [todo[i : i + size] for i in range(0, todo.size, size)]
     if len(parts) < 2 or cores < 2:
         return np.concatenate([fn(p) for p in parts]) if parts else np.empty(0, dtype=bool)
-    if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(cores, thread_name_prefix="parity-replicates"))
-    return np.concatenate(list(_POOL[1].map(fn, parts)))
+    # its own pool: a part's distances may use the row-block pool inside
+    return np.concatenate(list(core_pool("replicates").map(fn, parts)))
 
 
 def family_pvalues(z: np.ndarray, splits: np.ndarray, spec: _TestSpec) -> np.ndarray:

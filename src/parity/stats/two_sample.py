@@ -31,7 +31,7 @@ import numpy as np
 
 from parity.errors import DegenerateDataWarning, ParityInputError
 from parity.limits import MAX_KL_BINS
-from parity.stats._common import as_samples, check_same_dim
+from parity.stats._common import as_samples, check_same_dim, core_pool
 
 DEFAULT_BANDWIDTH_FACTORS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 MMD_ESTIMATORS = ("unbiased", "biased")
@@ -44,20 +44,9 @@ Direction = Literal["forward", "reverse", "symmetric"]
 # --------------------------------------------------------------------------- distances, kernels
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (owning process id, pool)
-
-
 def row_block_pool() -> ThreadPoolExecutor:
-    """The process's worker threads for :func:`for_row_blocks`, started once (one per core).
-
-    Starting a pool per call cost ~5 ms a call (~60 ms under load at n = m = 500); a forked
-    child gets a pool of its own (the parent's threads do not exist there).
-    """
-    global _POOL
-    if _POOL is None or _POOL[0] != os.getpid():
-        workers = os.cpu_count() or 1
-        _POOL = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="parity-rows"))
-    return _POOL[1]
+    """The process's worker threads for :func:`for_row_blocks` (:func:`core_pool` ``rows``)."""
+    return core_pool("rows")
 
 
 def for_row_blocks(n_rows: int, n_cols: int, work) -> None:
