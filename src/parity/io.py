@@ -800,17 +800,37 @@ def read_text(path: StrPath, label: str | None = None) -> str:
     naming ``label`` (default: the path): not found, a directory, not UTF-8, unreadable."""
     label = os.fspath(path) if label is None else label
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ParityInputError(f"{label}: file not found") from None
     except IsADirectoryError:
         raise ParityInputError(f"{label}: is a directory, not a file") from None
+    except OSError as exc:
+        raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+    return decode_text(data, label)
+
+
+def decode_text(data: bytes, label: str) -> str:
+    """``data`` as UTF-8 text (a leading BOM dropped, line ends ``\\r\\n`` and ``\\r`` read as
+    ``\\n``, as a text file opened in Python reads them), or a one-line
+    :class:`ParityInputError` naming ``label``.
+
+    Examples
+    --------
+    >>> decode_text(b"\\xef\\xbb\\xbfok\\r\\n", "a.txt")
+    'ok\\n'
+    >>> decode_text(b"\\xff", "a.txt")
+    Traceback (most recent call last):
+    ...
+    parity.errors.ParityInputError: a.txt: not UTF-8 text (invalid start byte at byte 0)
+    """
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParityInputError(
             f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})"
         ) from None
-    except OSError as exc:
-        raise ParityInputError(f"{label}: cannot read file ({exc.strerror or exc})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def loads_json(text: str) -> Any:

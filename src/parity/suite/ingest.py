@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ParityInputError
-from parity.io import parse_json, read_text
+from parity.io import decode_text, parse_json, read_text
 from parity.suite.records import RunKey, RunRecord
 
 METRICS_FILE = "metrics.json"
@@ -136,24 +136,45 @@ def scan_folder(folder: str | os.PathLike) -> tuple[dict[str, str], list[str]]:
     >>> list(files), problems[0].split(";")[0]
     (['metrics.json'], 'notes.txt: a symlink (to /etc/hostname)')
     """
-    import stat
+    files, problems, _ = _scan(os.fspath(Path(folder)))
+    return files, problems
 
-    top = os.fspath(Path(folder))  # what os.walk yields as the first root
-    prefix = top if top.endswith("/") else top + "/"
+
+def _scan(top: str, keep: str | None = None) -> tuple[dict[str, str], list[str], bytes | None]:
+    """:func:`scan_folder` of the folder ``top``, in the order ``os.walk`` visits it (a folder's
+    entries by name, then its subfolders'), plus the bytes of the regular file ``keep`` (a
+    relative path) when there is one: read once, for its hash and its caller.
+
+    Entries are told apart by ``os.scandir``'s file types, which cost no system call where the
+    file system reports them; a folder that cannot be listed is passed over, as ``os.walk``
+    does.
+    """
     out: dict[str, str] = {}
     problems: list[str] = []
-    for root, dirs, names in os.walk(top):
-        dirs.sort()
-        below = "" if root == top else root[len(prefix) :] + "/"  # (strings: no pathlib churn)
-        for name in sorted(dirs + names):
-            path = os.path.join(root, name)
-            rel = below + name
-            mode = os.lstat(path).st_mode
-            if stat.S_ISREG(mode):
-                out[rel] = sha256_path(path)
-            elif not stat.S_ISDIR(mode):  # os.walk does not descend into linked folders
-                problems.append(_not_regular(path, rel) or f"{rel}: not a regular file")
-    return dict(sorted(out.items())), problems
+    kept = None
+    stack = [(top, "")]
+    while stack:
+        root, below = stack.pop()
+        try:
+            with os.scandir(root) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        folders = []
+        for entry in entries:
+            rel = below + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, rel + "/"))
+            elif not entry.is_file(follow_symlinks=False):  # never followed or read
+                problems.append(_not_regular(entry.path, rel) or f"{rel}: not a regular file")
+            elif rel == keep:
+                with open(entry.path, "rb") as fh:
+                    kept = fh.read()
+                out[rel] = hashlib.sha256(kept).hexdigest()
+            else:
+                out[rel] = sha256_path(entry.path)
+        stack.extend(reversed(folders))
+    return dict(sorted(out.items())), problems, kept
 
 
 def hash_folder(folder: str | os.PathLike) -> dict[str, str]:
@@ -171,10 +192,13 @@ def hash_folder(folder: str | os.PathLike) -> dict[str, str]:
     return scan_folder(folder)[0]
 
 
-def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
+def read_metrics(
+    path: str | os.PathLike, data: bytes | None = None
+) -> tuple[dict[str, Any], str | None]:
     """Read a metrics JSON object; returns ``(metrics, problem)`` with problem None when fine.
 
     Values are kept as found (a NaN or a string stays so, for the validity checks to report).
+    ``data``: the bytes of the regular file ``path`` when they have been read already.
 
     Examples
     --------
@@ -185,11 +209,12 @@ def read_metrics(path: str | os.PathLike) -> tuple[dict[str, Any], str | None]:
     ({'return': 1.5, 'steps': 100}, None)
     """
     path = Path(path)
-    problem = _not_regular(path, str(path))
+    problem = None if data is not None else _not_regular(path, str(path))
     if problem is not None:
         return {}, problem
     try:  # the one reader's words (parity.io), kept as the run's problem
-        data = parse_json(read_text(path), str(path))
+        text = read_text(path) if data is None else decode_text(data, str(path))
+        data = parse_json(text, str(path))
     except ParityInputError as exc:
         missing = not path.exists()
         hint = f"; a run must write {METRICS_FILE} (name → number)" if missing else ""
@@ -247,8 +272,8 @@ def read_run_folder(folder: str | os.PathLike) -> RunResults:
     ({'return': 2.0}, ['metrics.json'], True)
     """
     folder = Path(folder)
-    files, problems = scan_folder(folder) if folder.is_dir() else ({}, [])
-    metrics, problem = read_metrics(folder / METRICS_FILE)
+    files, problems, data = _scan(os.fspath(folder), keep=METRICS_FILE)
+    metrics, problem = read_metrics(folder / METRICS_FILE, data)
     if problem and not any(p.startswith(f"{METRICS_FILE}: ") for p in problems):
         problems.append(problem)  # (a linked metrics.json is named once, by the scan)
     samples = {}

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -68,7 +69,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,17 +393,28 @@ class PidMark:
     tasks: int  # the kernel's tasks (threads and processes, zombies too) then
 
 
+_LOADAVG: dict[int, int] = {}
+
+
 def pid_mark() -> PidMark | None:
-    """Where the pid allocator stands now (``/proc/loadavg``), or None (not Linux, …)."""
+    """Where the pid allocator stands now (``/proc/loadavg``), or None (not Linux, …).
+
+    The file is opened once per process and read with ``pread`` at offset 0, which makes the
+    kernel write it afresh: one system call a reading instead of three.
+    """
+    me = os.getpid()
     before = time.monotonic()
     try:
-        fd = os.open("/proc/loadavg", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            fields = os.read(fd, 256).split()
-        finally:
-            os.close(fd)
+        fd = _LOADAVG.get(me)
+        if fd is None:
+            fd = os.open("/proc/loadavg", os.O_RDONLY | os.O_CLOEXEC)
+            if _LOADAVG.setdefault(me, fd) != fd:  # another thread was first
+                os.close(fd)
+                fd = _LOADAVG[me]
+        fields = os.pread(fd, 256, 0).split()
         return PidMark(before, time.monotonic(), int(fields[4]), int(fields[3].split(b"/")[1]))
     except (OSError, IndexError, ValueError):
+        _LOADAVG.pop(me, None)  # opened again next time (closed by someone, …)
         return None
 
 
@@ -767,13 +778,21 @@ def _kill_group(
 
 
 def _tail(path: str, chars: int = TAIL_CHARS) -> str:
+    """The last ``chars`` characters of the file at ``path`` (from a whole line when it is
+    longer), or "" when it is empty or cannot be read."""
     try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, size - 4 * chars))
-            text = fh.read().decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return ""
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - 4 * chars)
+        data = os.pread(fd, size - start, start) if size else b""
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    text = data.decode("utf-8", "replace")
     if len(text) > chars:
         text = text[-chars:]
         text = text.split("\n", 1)[1] if "\n" in text[:-1] else text
@@ -819,6 +838,20 @@ def _environ_bytes() -> dict[bytes, bytes]:
     if os.name == "posix" and isinstance(data, dict):
         return data.copy()
     return {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()}
+
+
+_DEVNULL: dict[int, int] = {}
+
+
+def _devnull() -> int:
+    """A read-only descriptor of ``os.devnull`` for the commands' stdin, opened once per
+    process (``subprocess.DEVNULL`` opens and closes one for every command)."""
+    me = os.getpid()
+    if me not in _DEVNULL:
+        fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        if _DEVNULL.setdefault(me, fd) != fd:  # another thread was first
+            os.close(fd)
+    return _DEVNULL[me]
 
 
 class _ExitWaiter:
@@ -893,7 +926,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                 shell=True,
                 cwd=job.cwd,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=_devnull(),
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
@@ -920,8 +953,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                     break
         finally:
             exited.close()
-        if trail is not None:
-            trail.mark()
+        # (no reading here: _kill_group reads one first thing, trail.window())
         _kill_group(proc, KILL_GRACE, token, since, trail)  # also ends what the command left
     finally:
         os.close(stdout)
@@ -1281,9 +1313,14 @@ def _drive(executor, jobs, stop, keep, notes, reporter) -> None:
 
 def _drive_loop(executor, jobs, stop, keep, notes, reporter, flag) -> None:
     """Feed ``jobs`` to ``executor``, keeping twice its capacity in flight, hand each finished run
-    to ``keep`` and ``reporter``, and stop submitting once ``stop`` is set."""
+    to ``keep`` and ``reporter``, and stop submitting once ``stop`` is set.
+
+    Each future puts itself in a queue once done, so that a wake-up of this thread costs one
+    ``get`` rather than a ``concurrent.futures.wait`` over every future in flight.
+    """
     pending = deque(jobs)
     inflight: dict[Any, RunJob] = {}
+    finished: queue.SimpleQueue = queue.SimpleQueue()
     flagged = False
     while pending or inflight:
         if stop.is_set() and not flagged:
@@ -1295,15 +1332,22 @@ def _drive_loop(executor, jobs, stop, keep, notes, reporter, flag) -> None:
                     inflight.pop(future)
         while pending and len(inflight) < 2 * executor.capacity:
             job = pending.popleft()
-            inflight[executor.submit(execute_run, job, flag)] = job
+            future = executor.submit(execute_run, job, flag)
+            inflight[future] = job
+            future.add_done_callback(finished.put)
         if not inflight:
             break
         due = keep.due_in()
-        timeout = 0.2 if due is None else min(0.2, due)
-        done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        done = []
+        try:
+            done.append(finished.get(timeout=0.2 if due is None else min(0.2, due)))
+            while True:
+                done.append(finished.get_nowait())
+        except queue.Empty:
+            pass
         for future in done:
-            job = inflight.pop(future)
-            if future.cancelled():
+            job = inflight.pop(future, None)
+            if job is None or future.cancelled():  # (a cancelled one was popped at the stop)
                 continue
             try:
                 record = future.result()
