@@ -216,8 +216,12 @@ def plan_jobs(
 def _proc_stat(pid: int) -> tuple[str, int, int, int] | None:
     """``(state, process group, session, start time)`` of a process, from ``/proc``, or None."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.read(fd, 4096)  # (a few hundred bytes: one read has them all)
+        finally:
+            os.close(fd)
+        fields = data.rsplit(b")", 1)[1].split()
         return fields[0].decode(), int(fields[2]), int(fields[3]), int(fields[19])
     except (OSError, IndexError, ValueError):
         return None
@@ -605,7 +609,7 @@ class _RunLock:
         try:
             fd = os.open(self.path, flags, 0o644)
         except FileNotFoundError:  # the first run of its seed: make the folders above
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
             fd = os.open(self.path, flags, 0o644)
         try:
             if not self._try(fd, 0.5):  # not a leftover if it goes in half a second
