@@ -397,7 +397,19 @@ class PidMark:
     tasks: int  # the kernel's tasks (threads and processes, zombies too) then
 
 
-_LOADAVG: dict[int, int] = {}
+_PROCESS_FDS: dict[tuple[int, str], int] = {}
+
+
+def _process_fd(path: str) -> int:
+    """A read-only descriptor of ``path``, opened once per process and shared by its threads."""
+    key = (os.getpid(), path)
+    fd = _PROCESS_FDS.get(key)
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        if _PROCESS_FDS.setdefault(key, fd) != fd:  # another thread was first
+            os.close(fd)
+            fd = _PROCESS_FDS[key]
+    return fd
 
 
 def pid_mark() -> PidMark | None:
@@ -406,19 +418,12 @@ def pid_mark() -> PidMark | None:
     The file is opened once per process and read with ``pread`` at offset 0, which makes the
     kernel write it afresh: one system call a reading instead of three.
     """
-    me = os.getpid()
     before = time.monotonic()
     try:
-        fd = _LOADAVG.get(me)
-        if fd is None:
-            fd = os.open("/proc/loadavg", os.O_RDONLY | os.O_CLOEXEC)
-            if _LOADAVG.setdefault(me, fd) != fd:  # another thread was first
-                os.close(fd)
-                fd = _LOADAVG[me]
-        fields = os.pread(fd, 256, 0).split()
+        fields = os.pread(_process_fd("/proc/loadavg"), 256, 0).split()
         return PidMark(before, time.monotonic(), int(fields[4]), int(fields[3].split(b"/")[1]))
     except (OSError, IndexError, ValueError):
-        _LOADAVG.pop(me, None)  # opened again next time (closed by someone, …)
+        _PROCESS_FDS.pop((os.getpid(), "/proc/loadavg"), None)  # opened again next time
         return None
 
 
@@ -844,20 +849,6 @@ def _environ_bytes() -> dict[bytes, bytes]:
     return {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()}
 
 
-_DEVNULL: dict[int, int] = {}
-
-
-def _devnull() -> int:
-    """A read-only descriptor of ``os.devnull`` for the commands' stdin, opened once per
-    process (``subprocess.DEVNULL`` opens and closes one for every command)."""
-    me = os.getpid()
-    if me not in _DEVNULL:
-        fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        if _DEVNULL.setdefault(me, fd) != fd:  # another thread was first
-            os.close(fd)
-    return _DEVNULL[me]
-
-
 class _ExitWaiter:
     """``waiter(seconds)``: wait up to ``seconds`` for ``proc`` to exit; True once it has.
 
@@ -930,7 +921,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                 shell=True,
                 cwd=job.cwd,
                 env=env,
-                stdin=_devnull(),
+                stdin=_process_fd(os.devnull),  # (DEVNULL opens one a command)
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
