@@ -334,6 +334,62 @@ def test_run_ingests_results_and_executes_commands(tmp_path):
     assert ingest_suite(manifest).expected == [RunKey("reference", "ok", s) for s in (0, 1)]
 
 
+def _walk_reference(top: str) -> tuple[dict[str, str], list[str]]:
+    """The folder scan as written with ``os.walk`` and an ``lstat`` of every entry (the
+    independent reference of :func:`parity.suite.ingest.scan_folder`): hashes, and the names of
+    the entries that are not regular files or folders, in walk order."""
+    import stat
+
+    files, odd = {}, []
+    for root, dirs, names in os.walk(top):
+        dirs.sort()
+        below = os.path.relpath(root, top).replace(os.sep, "/")
+        below = "" if below == "." else below + "/"
+        for name in sorted(dirs + names):
+            mode = os.lstat(os.path.join(root, name)).st_mode
+            if stat.S_ISREG(mode):
+                files[below + name] = sha256(Path(root, name))
+            elif not stat.S_ISDIR(mode):
+                odd.append(below + name)
+    return dict(sorted(files.items())), odd
+
+
+def test_folder_scan_matches_a_walk_and_reads_metrics_once(tmp_path, monkeypatch):
+    from parity.suite import ingest
+
+    top = tmp_path / "run"
+    for rel, text in [
+        ("metrics.json", '{"score": 1}\r\n'),
+        ("b/x.txt", "x"),
+        ("a/deeper/y.bin", "y" * 5000),
+        ("a/z.txt", ""),
+        ("a b/é.txt", "u"),
+    ]:
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text(text, encoding="utf-8")
+    (top / "a/link").symlink_to("/etc/hostname")
+    (top / "c_dir_link").symlink_to(top / "a")  # never descended into
+    os.mkfifo(top / "a/deeper/pipe")  # never opened: it would block
+    files, problems = ingest.scan_folder(top)
+    ref_files, odd = _walk_reference(str(top))
+    assert files == ref_files and len(files) == 5
+    assert [p.split(":")[0] for p in problems] == odd == ["c_dir_link", "a/link", "a/deeper/pipe"]
+
+    opened = []
+    real_open = open
+
+    def counting_open(f, *args, **kwargs):
+        opened.append(os.fspath(f))
+        return real_open(f, *args, **kwargs)
+
+    for name in ("builtins.open", "io.open"):  # (pathlib opens with io.open)
+        monkeypatch.setattr(name, counting_open)
+    result = ingest.read_run_folder(top)
+    assert result.files == files and result.metrics == {"score": 1}
+    assert opened.count(str(top / "metrics.json")) == 1  # hashed and parsed from one read
+    assert ingest.read_metrics(top / "metrics.json") == ({"score": 1}, None)
+
+
 def test_read_results_path_absent_is_none(tmp_path):
     assert read_results_path(tmp_path / "nope.json") is None
 

@@ -948,7 +948,7 @@ def _attempt(job: RunJob, lock: _RunLock, stop) -> tuple[str, int | None, float,
                     break
         finally:
             exited.close()
-        # (no reading here: _kill_group reads one first thing, trail.window())
+        # (no pid reading here: _kill_group takes one first, in trail.window())
         _kill_group(proc, KILL_GRACE, token, since, trail)  # also ends what the command left
     finally:
         os.close(stdout)
