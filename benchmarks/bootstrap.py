@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-from _machine import machine_line
+from _machine import machine_line, speed_line
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(
@@ -250,7 +250,7 @@ def environment() -> str:
 
     return (
         f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}\n"
-        f"{machine_line()}"
+        f"{machine_line()}\n{speed_line()}"
     )
 
 

@@ -31,7 +31,9 @@ Rows (each measured by the benchmark named, whose docstring says exactly what is
   old default
   ``aggregation="sum"``. ``--two-sample-full`` also runs ``two_sample.py``'s own tables.
 
-The header gives the machine, its load and the thread count; medians of repeats throughout.
+The header gives the machine, its load, the thread count and its speed on three fixed probes
+(again at the end: a neighbour contending for caches and memory shows there, not in the load);
+medians of repeats throughout.
 It is a report, not a test: it always exits 0.
 """
 
@@ -50,7 +52,7 @@ import numpy as np
 import bootstrap as boot
 import cli
 import suite
-from _machine import machine_line
+from _machine import machine_line, speed_line
 
 HERE = Path(__file__).resolve().parent
 
@@ -244,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     print("parity speed table (issue 17)")
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}; {machine_line()}")
     print(threads())
+    print(speed_line())
     rows, notes = [], []
     others = () if args.only_two_sample else (("IQM", iqm_row), ("runner", runner_row))
     if args.only_runner:
@@ -276,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
     for note in notes:
         print(note)
-    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {speed_line()}")
     if args.two_sample_full:
         print("\npermutation-test rows (benchmarks/two_sample.py):", flush=True)
         subprocess.run([sys.executable, str(HERE / "two_sample.py")], check=False)
